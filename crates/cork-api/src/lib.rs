@@ -1,0 +1,168 @@
+//! Cork's HTTP surface: the Trello REST API v1 wire layer. Requests are normalised
+//! (model segment case and plural, trailing slash) before routing, parameters and
+//! credentials are read by one extractor ([`request::Req`]), and every error is
+//! rendered in Trello's format by one type ([`error::ApiError`]).
+
+pub mod error;
+pub mod params;
+pub mod render;
+pub mod request;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use cork_core::Cork;
+use tower::Layer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Settings the wire layer needs.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// The address clients reach Cork at; urls in responses start with it.
+    pub public_url: String,
+    /// Largest JSON or form body, in bytes (default 1 MiB).
+    pub body_limit: usize,
+    /// Largest multipart body, in bytes.
+    pub upload_limit: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig { public_url: "http://127.0.0.1:8080".into(), body_limit: 1 << 20, upload_limit: 10 << 20 }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct App {
+    pub cork: Cork,
+    pub config: Arc<ApiConfig>,
+    pub render: Arc<render::Renderer>,
+}
+
+impl App {
+    /// Builds the shared state.
+    pub fn new(cork: Cork, config: ApiConfig) -> App {
+        let render = render::Renderer { base_url: config.public_url.trim_end_matches('/').to_string() };
+        App { cork, config: Arc::new(config), render: Arc::new(render) }
+    }
+}
+
+const MODELS: &[(&str, &str)] = &[
+    ("action", "actions"),
+    ("application", "applications"),
+    ("batch", "batch"),
+    ("board", "boards"),
+    ("card", "cards"),
+    ("checklist", "checklists"),
+    ("customfield", "customFields"),
+    ("emoji", "emoji"),
+    ("enterprise", "enterprises"),
+    ("label", "labels"),
+    ("list", "lists"),
+    ("member", "members"),
+    ("notification", "notifications"),
+    ("organization", "organizations"),
+    ("plugin", "plugins"),
+    ("search", "search"),
+    ("token", "tokens"),
+    ("webhook", "webhooks"),
+];
+
+/// `/1/Card/{id}/` → `/1/cards/{id}`: the model segment lower-cased and pluralised,
+/// empty segments and the trailing slash dropped, so the router holds each route once.
+pub fn normalize_path(path: &str) -> String {
+    let Some(rest) = path.strip_prefix("/1/") else { return path.to_string() };
+    let mut segments: Vec<String> = rest.split('/').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    if let Some(first) = segments.first_mut() {
+        let lower = first.to_ascii_lowercase();
+        let singular = lower.strip_suffix('s').unwrap_or(&lower);
+        if let Some((_, canonical)) = MODELS.iter().find(|(one, many)| *one == singular || many.eq_ignore_ascii_case(&lower)) {
+            *first = canonical.to_string();
+        }
+    }
+    format!("/1/{}", segments.join("/"))
+}
+
+fn normalize(mut request: Request) -> Request {
+    let path = request.uri().path();
+    let normalized = normalize_path(path);
+    if normalized != path {
+        let mut target = normalized;
+        if let Some(query) = request.uri().query() {
+            target.push('?');
+            target.push_str(query);
+        }
+        if let Ok(uri) = target.parse() {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// Counts the SQL statements of each request into `X-Cork-Queries`, which keeps the
+/// fixed query budget of reads visible (and testable) from outside.
+async fn count_queries(request: Request, next: Next) -> Response {
+    let (mut response, queries) = cork_store::count_queries(next.run(request)).await;
+    if let Ok(value) = HeaderValue::from_str(&queries.to_string()) {
+        response.headers_mut().insert("x-cork-queries", value);
+    }
+    response
+}
+
+async fn unknown_route(request: Request) -> Response {
+    let target = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("Cannot {} {}", request.method(), target)).into_response()
+}
+
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::ACCEPT, header::CONTENT_TYPE])
+}
+
+/// The whole HTTP application as a service: normalisation runs before routing.
+pub type Service = tower::util::MapRequest<Router, fn(Request) -> Request>;
+
+/// Builds the service for `state`.
+pub fn app(state: App) -> Service {
+    tower::util::MapRequestLayer::new(normalize as fn(Request) -> Request).layer(router(state))
+}
+
+/// The routes (paths already normalised).
+pub fn router(state: App) -> Router {
+    routes::routes()
+        .fallback(unknown_route)
+        .layer(axum::middleware::from_fn(count_queries))
+        .layer(cors())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes.
+pub async fn serve(listener: tokio::net::TcpListener, state: App, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let service = app(state);
+    axum::serve(listener, axum::ServiceExt::<Request>::into_make_service(service)).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path;
+
+    #[test]
+    fn model_segments_are_canonical() {
+        assert_eq!(normalize_path("/1/Card/abc/"), "/1/cards/abc");
+        assert_eq!(normalize_path("/1/member/me/boards/"), "/1/members/me/boards");
+        assert_eq!(normalize_path("/1/Boards/x/Cards"), "/1/boards/x/Cards");
+        assert_eq!(normalize_path("/1/search/members/"), "/1/search/members");
+        assert_eq!(normalize_path("/1/customField/abc"), "/1/customFields/abc");
+        assert_eq!(normalize_path("/cork/x"), "/cork/x");
+    }
+}

@@ -1,0 +1,404 @@
+//! Trello's JSON shapes. Stored objects carry the fields Cork keeps; these functions
+//! add what Trello derives (urls, labels, badges, limits, memberCreator) and apply
+//! `fields=` selection. Nothing here touches the store.
+
+use cork_core::model::*;
+use serde_json::{json, Map, Value};
+
+use crate::params::Params;
+
+/// Keeps `id` and the chosen fields of a rendered object. `all` (or nothing chosen
+/// and no defaults) keeps everything.
+pub fn select(value: Value, fields: &Fields) -> Value {
+    let Fields::Some(names) = fields else { return value };
+    let Value::Object(map) = value else { return value };
+    let mut kept = Map::new();
+    if let Some(id) = map.get("id") {
+        kept.insert("id".into(), id.clone());
+    }
+    for name in names {
+        if let Some(v) = map.get(name) {
+            kept.insert(name.clone(), v.clone());
+        }
+    }
+    Value::Object(kept)
+}
+
+/// A `fields` choice.
+#[derive(Debug, Clone)]
+pub enum Fields {
+    All,
+    Some(Vec<String>),
+}
+
+impl Fields {
+    /// Reads `key` (e.g. `fields`, `card_fields`), falling back to `defaults`.
+    pub fn from(params: &Params, key: &str, defaults: Option<&[&str]>) -> Fields {
+        match params.str(key) {
+            Some(text) if text == "all" => Fields::All,
+            Some(text) => Fields::Some(text.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()),
+            None => match defaults {
+                Some(names) => Fields::Some(names.iter().map(|s| s.to_string()).collect()),
+                None => Fields::All,
+            },
+        }
+    }
+
+    /// True when the field will be shown.
+    pub fn wants(&self, name: &str) -> bool {
+        match self {
+            Fields::All => true,
+            Fields::Some(names) => names.iter().any(|n| n == name),
+        }
+    }
+}
+
+/// Default fields of `GET /boards/{id}`.
+pub const BOARD_DEFAULT_FIELDS: &[&str] = &["name", "desc", "descData", "closed", "idOrganization", "pinned", "url", "shortUrl", "prefs", "labelNames"];
+
+/// The lowercase, dash-separated slug Trello puts in urls.
+pub fn slug(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "board".into() } else { out.chars().take(128).collect() }
+}
+
+fn limits() -> Value {
+    json!({})
+}
+
+/// `labelNames`: the first label of each colour names it; the rest are "".
+pub fn label_names(labels: &[Label]) -> Value {
+    let mut names = Map::new();
+    for base in cork_core::boards::LABEL_COLORS {
+        for color in [base.to_string(), format!("{base}_dark"), format!("{base}_light")] {
+            let name = labels.iter().find(|l| l.color.as_deref() == Some(color.as_str())).map(|l| l.name.clone()).unwrap_or_default();
+            names.insert(color, Value::String(name));
+        }
+    }
+    Value::Object(names)
+}
+
+fn board_prefs(board: &Board) -> Value {
+    let mut prefs = board.prefs.clone();
+    let background = prefs.get("background").and_then(Value::as_str).unwrap_or("blue").to_string();
+    let color = match background.as_str() {
+        "blue" => "#0079BF",
+        "orange" => "#D29034",
+        "green" => "#519839",
+        "red" => "#B04632",
+        "purple" => "#89609E",
+        "pink" => "#CD5A91",
+        "lime" => "#4BBF6B",
+        "sky" => "#00AECC",
+        _ => "#838C91",
+    };
+    let level = board.permission_level().to_string();
+    for (key, value) in [
+        ("backgroundColor", json!(color)),
+        ("backgroundTopColor", json!(color)),
+        ("backgroundBottomColor", json!(color)),
+        ("backgroundImage", Value::Null),
+        ("backgroundImageScaled", Value::Null),
+        ("backgroundTile", json!(false)),
+        ("backgroundBrightness", json!("dark")),
+        ("canBePublic", json!(true)),
+        ("canBeEnterprise", json!(true)),
+        ("canBeOrg", json!(true)),
+        ("canBePrivate", json!(true)),
+        ("canInvite", json!(true)),
+        ("cardCounts", json!(false)),
+        ("showCompleteStatus", json!(true)),
+        ("hiddenPluginBoardButtons", json!([])),
+        ("switcherViews", json!([{"viewType": "Board", "enabled": true}])),
+    ] {
+        prefs.entry(key.to_string()).or_insert(value);
+    }
+    prefs.insert("permissionLevel".into(), json!(level));
+    Value::Object(prefs)
+}
+
+/// Renders base values that need the server's public url.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    pub base_url: String,
+}
+
+impl Renderer {
+    /// A board with everything Trello shows (select with [`select`]).
+    pub fn board(&self, board: &Board, labels: &[Label], memberships: Option<&[Membership]>, starred: bool) -> Value {
+        let url = format!("{}/b/{}/{}", self.base_url, board.short_link, slug(&board.name));
+        json!({
+            "id": board.id,
+            "name": board.name,
+            "desc": board.desc,
+            "descData": {"emoji": {}},
+            "closed": board.closed,
+            "dateClosed": board.date_closed,
+            "idOrganization": board.id_organization,
+            "idEnterprise": null,
+            "idMemberCreator": board.id_member_creator,
+            "pinned": board.pinned,
+            "url": url,
+            "shortUrl": format!("{}/b/{}", self.base_url, board.short_link),
+            "shortLink": board.short_link,
+            "prefs": board_prefs(board),
+            "labelNames": label_names(labels),
+            "limits": limits(),
+            "starred": starred,
+            "memberships": memberships.map(|m| m.iter().map(membership).collect::<Vec<_>>()).unwrap_or_default(),
+            "subscribed": board.subscribed,
+            "powerUps": [],
+            "dateLastActivity": board.date_last_activity,
+            "dateLastView": board.date_last_activity,
+            "idTags": [],
+            "datePluginDisable": null,
+            "creationMethod": null,
+            "ixUpdate": "0",
+            "templateGallery": null,
+            "enterpriseOwned": false,
+        })
+    }
+
+    /// A list.
+    pub fn list(&self, list: &List) -> Value {
+        json!({
+            "id": list.id,
+            "name": list.name,
+            "closed": list.closed,
+            "color": list.color,
+            "idBoard": list.id_board,
+            "pos": list.pos,
+            "subscribed": list.subscribed,
+            "softLimit": list.soft_limit,
+            "type": null,
+            "datasource": {"filter": false},
+            "limits": limits(),
+        })
+    }
+
+    /// A card, with its label objects picked from `labels` (the board's labels).
+    pub fn card(&self, card: &Card, labels: &[Label]) -> Value {
+        let card_labels: Vec<Value> = card.id_labels.iter().filter_map(|id| labels.iter().find(|l| &l.id == id)).map(label).collect();
+        let slug = slug(&card.name);
+        json!({
+            "id": card.id,
+            "badges": {
+                "attachmentsByType": {"trello": {"board": 0, "card": 0}},
+                "externalSource": null,
+                "location": card.coordinates.is_some(),
+                "votes": card.id_members_voted.len(),
+                "viewingMemberVoted": false,
+                "subscribed": card.subscribed,
+                "fogbugz": "",
+                "checkItems": card.counts.check_items,
+                "checkItemsChecked": card.counts.check_items_checked,
+                "checkItemsEarliestDue": null,
+                "comments": card.counts.comments,
+                "attachments": card.counts.attachments,
+                "description": !card.desc.is_empty(),
+                "due": card.due,
+                "dueComplete": card.due_complete,
+                "start": card.start,
+            },
+            "checkItemStates": [],
+            "closed": card.closed,
+            "dueComplete": card.due_complete,
+            "dateLastActivity": card.date_last_activity,
+            "desc": card.desc,
+            "descData": {"emoji": {}},
+            "due": card.due,
+            "dueReminder": card.due_reminder,
+            "email": null,
+            "idBoard": card.id_board,
+            "idChecklists": card.id_checklists,
+            "idList": card.id_list,
+            "idMembers": card.id_members,
+            "idMembersVoted": card.id_members_voted,
+            "idShort": card.id_short,
+            "idAttachmentCover": card.id_attachment_cover,
+            "labels": card_labels,
+            "idLabels": card.id_labels,
+            "manualCoverAttachment": false,
+            "name": card.name,
+            "pos": card.pos,
+            "shortLink": card.short_link,
+            "shortUrl": format!("{}/c/{}", self.base_url, card.short_link),
+            "start": card.start,
+            "subscribed": card.subscribed,
+            "url": format!("{}/c/{}/{}-{}", self.base_url, card.short_link, card.id_short, slug),
+            "cover": {"idAttachment": card.id_attachment_cover, "color": null, "idUploadedBackground": null, "size": "normal", "brightness": "dark", "idPlugin": null},
+            "isTemplate": card.is_template,
+            "cardRole": null,
+            "address": card.address,
+            "locationName": card.location_name,
+            "coordinates": card.coordinates,
+            "mirrorSourceId": null,
+            "limits": limits(),
+        })
+    }
+
+    /// A member; private fields only for the member themself.
+    pub fn member(&self, member: &Member, is_self: bool) -> Value {
+        json!({
+            "id": member.id,
+            "activityBlocked": false,
+            "avatarHash": member.avatar_hash,
+            "avatarUrl": format!("{}/cork/avatars/{}.svg", self.base_url, member.username),
+            "avatarSource": "none",
+            "bio": member.bio,
+            "bioData": {"emoji": {}},
+            "confirmed": member.confirmed,
+            "fullName": member.full_name,
+            "idEnterprise": null,
+            "idMemberReferrer": null,
+            "idPremOrgsAdmin": [],
+            "initials": member.initials,
+            "memberType": member.member_type,
+            "nonPublic": {},
+            "nonPublicAvailable": true,
+            "products": [],
+            "url": format!("{}/{}", self.base_url, member.username),
+            "username": member.username,
+            "status": "disconnected",
+            "email": if is_self { json!(member.email.clone().unwrap_or_default()) } else { Value::Null },
+            "gravatarHash": null,
+            "uploadedAvatarHash": null,
+            "loginTypes": ["password"],
+            "prefs": {"sendSummaries": false, "minutesBetweenSummaries": -1, "colorBlind": false, "locale": "en-US"},
+            "trophies": [],
+            "limits": limits(),
+            "dateLastActive": member.date_last_active,
+        })
+    }
+
+    /// A workspace.
+    pub fn organization(&self, org: &Organization, boards: Option<&[Board]>, memberships: Option<&[Membership]>) -> Value {
+        json!({
+            "id": org.id,
+            "name": org.name,
+            "displayName": org.display_name,
+            "desc": org.desc,
+            "descData": {"emoji": {}},
+            "url": format!("{}/w/{}", self.base_url, org.name),
+            "website": org.website,
+            "teamType": null,
+            "logoHash": null,
+            "logoUrl": null,
+            "idBoards": boards.map(|b| b.iter().map(|b| b.id.clone()).collect::<Vec<_>>()).unwrap_or_default(),
+            "memberships": memberships.map(|m| m.iter().map(membership).collect::<Vec<_>>()).unwrap_or_default(),
+            "prefs": org.prefs,
+            "powerUps": [],
+            "products": [],
+            "premiumFeatures": [],
+            "dateLastActivity": org.date_last_activity,
+            "idEnterprise": null,
+            "offering": "trello.free",
+            "billableMemberCount": memberships.map(|m| m.len()),
+            "limits": limits(),
+        })
+    }
+
+    /// An action with its `memberCreator`; Cork's undo data stays out of the wire shape.
+    pub fn action(&self, action: &Action, creators: &[Member]) -> Value {
+        let mut data = action.data.clone();
+        if let Some(map) = data.as_object_mut() {
+            map.remove("deleted");
+        }
+        let creator = creators.iter().find(|m| m.id == action.id_member_creator).map(|m| {
+            json!({
+                "id": m.id,
+                "activityBlocked": false,
+                "avatarHash": m.avatar_hash,
+                "avatarUrl": format!("{}/cork/avatars/{}.svg", self.base_url, m.username),
+                "fullName": m.full_name,
+                "idMemberReferrer": null,
+                "initials": m.initials,
+                "nonPublic": {},
+                "nonPublicAvailable": true,
+                "username": m.username,
+            })
+        });
+        json!({
+            "id": action.id,
+            "idMemberCreator": action.id_member_creator,
+            "data": data,
+            "appCreator": action.app_creator,
+            "type": action.kind,
+            "date": action.date,
+            "limits": limits(),
+            "memberCreator": creator,
+        })
+    }
+
+    /// A link attachment.
+    pub fn attachment(&self, attachment: &Attachment) -> Value {
+        json!({
+            "id": attachment.id,
+            "bytes": attachment.bytes,
+            "date": attachment.date,
+            "edgeColor": null,
+            "idMember": attachment.id_member,
+            "isMalicious": false,
+            "isUpload": attachment.is_upload,
+            "mimeType": attachment.mime_type.clone().unwrap_or_default(),
+            "name": attachment.name,
+            "previews": [],
+            "url": attachment.url,
+            "pos": attachment.pos,
+            "fileName": attachment.name,
+            "limits": limits(),
+        })
+    }
+}
+
+/// A label.
+pub fn label(label: &Label) -> Value {
+    json!({"id": label.id, "idBoard": label.id_board, "name": label.name, "color": label.color, "limits": limits()})
+}
+
+/// A membership.
+pub fn membership(membership: &Membership) -> Value {
+    json!({"id": membership.id, "idMember": membership.id_member, "memberType": membership.member_type, "unconfirmed": membership.unconfirmed, "deactivated": membership.deactivated})
+}
+
+/// A check item.
+pub fn check_item(item: &CheckItem) -> Value {
+    json!({"id": item.id, "name": item.name, "nameData": {"emoji": {}}, "pos": item.pos, "state": item.state, "due": item.due, "dueReminder": null, "idMember": item.id_member, "idChecklist": item.id_checklist})
+}
+
+/// A checklist with its items.
+pub fn checklist(checklist: &Checklist) -> Value {
+    json!({
+        "id": checklist.id,
+        "name": checklist.name,
+        "idBoard": checklist.id_board,
+        "idCard": checklist.id_card,
+        "pos": checklist.pos,
+        "checkItems": checklist.check_items.iter().map(check_item).collect::<Vec<_>>(),
+        "limits": limits(),
+    })
+}
+
+/// A board star.
+pub fn star(star: &BoardStar) -> Value {
+    json!({"id": star.id, "idBoard": star.id_board, "pos": star.pos})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_follow_trello() {
+        assert_eq!(slug("My Board: Q1 plans!"), "my-board-q1-plans");
+        assert_eq!(slug("!!!"), "board");
+    }
+}

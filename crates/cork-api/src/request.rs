@@ -1,0 +1,118 @@
+//! The one extractor every Trello route takes: merged parameters and the actor the
+//! credentials resolve to (key/token in the query or body, or an OAuth header).
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{header, HeaderMap, StatusCode};
+use cork_core::Actor;
+use percent_encoding::percent_decode_str;
+use serde_json::Value;
+
+use crate::error::ApiError;
+use crate::params::Params;
+use crate::App;
+
+/// A file sent in a multipart body.
+#[derive(Debug, Clone)]
+pub struct UploadedFile {
+    pub field: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: bytes::Bytes,
+}
+
+/// The actor of a batch request, handed to each of its inner requests.
+#[derive(Debug, Clone)]
+pub struct BatchActor(pub Actor);
+
+/// A parsed Trello request.
+#[derive(Debug, Clone)]
+pub struct Req {
+    pub params: Params,
+    pub actor: Actor,
+    pub files: Vec<UploadedFile>,
+}
+
+/// Reads `oauth_consumer_key` and `oauth_token` from `Authorization: OAuth ...`.
+/// The signature is not checked: clients sign with an empty secret.
+pub fn oauth_credentials(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+    let Some(value) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else { return (None, None) };
+    let Some(rest) = value.trim().strip_prefix("OAuth ").or_else(|| value.trim().strip_prefix("oauth ")) else { return (None, None) };
+    let (mut key, mut token) = (None, None);
+    for part in rest.split(',') {
+        let Some((name, raw)) = part.trim().split_once('=') else { continue };
+        let raw = raw.trim().trim_matches('"');
+        let decoded = percent_decode_str(raw).decode_utf8_lossy().into_owned();
+        match name.trim() {
+            "oauth_consumer_key" => key = Some(decoded),
+            "oauth_token" => token = Some(decoded),
+            _ => {}
+        }
+    }
+    (key, token)
+}
+
+fn parse_error() -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "error parsing body")
+}
+
+impl FromRequest<App> for Req {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Self::Rejection> {
+        let mut params = Params::default();
+        if let Some(query) = request.uri().query() {
+            params.add_pairs(query.as_bytes());
+        }
+        let batch_actor = request.extensions().get::<BatchActor>().map(|b| b.0.clone());
+        let (oauth_key, oauth_token) = oauth_credentials(request.headers());
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let mut files = Vec::new();
+        if content_type.starts_with("multipart/form-data") {
+            let mut multipart = Multipart::from_request(request, app).await.map_err(|_| parse_error())?;
+            let mut total = 0usize;
+            while let Some(field) = multipart.next_field().await.map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large") } else { parse_error() }
+            })? {
+                let name = field.name().unwrap_or("").to_string();
+                let file_name = field.file_name().map(str::to_string);
+                let field_type = field.content_type().map(str::to_string);
+                let bytes = field.bytes().await.map_err(|_| parse_error())?;
+                total += bytes.len();
+                if total > app.config.upload_limit {
+                    return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large"));
+                }
+                if file_name.is_some() {
+                    files.push(UploadedFile { field: name, file_name, content_type: field_type, bytes });
+                } else {
+                    params.set(&name, Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+                }
+            }
+        } else {
+            let body = axum::body::to_bytes(request.into_body(), app.config.body_limit)
+                .await
+                .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large"))?;
+            let trimmed = body.iter().position(|b| !b.is_ascii_whitespace()).map(|start| &body[start..]).unwrap_or(&[]);
+            if !trimmed.is_empty() {
+                if content_type.starts_with("application/json") || (content_type.is_empty() && trimmed.first() == Some(&b'{')) {
+                    match serde_json::from_slice::<Value>(trimmed) {
+                        Ok(Value::Object(object)) => params.add_json(object),
+                        Ok(Value::Null) => {}
+                        _ => return Err(parse_error()),
+                    }
+                } else if content_type.starts_with("application/x-www-form-urlencoded") || content_type.is_empty() || content_type.starts_with("text/plain") {
+                    params.add_pairs(trimmed);
+                }
+            }
+        }
+        let key = oauth_key.or_else(|| params.str("key"));
+        let token = oauth_token.or_else(|| params.str("token"));
+        let actor = if let Some(actor) = batch_actor {
+            actor
+        } else if key.is_none() && token.is_none() {
+            Actor::anonymous()
+        } else {
+            app.cork.authenticate(key.as_deref(), token.as_deref()).await?
+        };
+        Ok(Req { params, actor, files })
+    }
+}

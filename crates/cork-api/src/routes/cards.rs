@@ -1,0 +1,324 @@
+//! `/1/cards`: create, read, update, delete, and the card's labels, members,
+//! comments, checklists, check items and link attachments.
+
+use axum::extract::{Path, State};
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use cork_core::cards::{CardInclude, CardPatch, CardView, NewCard};
+use cork_core::checklists::CheckItemPatch;
+use serde_json::{json, Value};
+
+use super::{action_query, deleted_limits, field_value, json_ok, many};
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::render::{check_item, checklist, label, select, Fields};
+use crate::request::Req;
+use crate::App;
+
+pub(super) fn routes() -> Router<App> {
+    Router::new()
+        .route("/1/cards", post(post_card))
+        .route("/1/cards/{id}", get(get_card).put(put_card).delete(delete_card))
+        .route("/1/cards/{id}/actions", get(get_card_actions))
+        .route("/1/cards/{id}/actions/comments", post(post_card_comment))
+        .route("/1/cards/{id}/actions/{action}/comments", put(put_card_comment).delete(delete_card_comment))
+        .route("/1/cards/{id}/idLabels", post(post_card_label_id))
+        .route("/1/cards/{id}/idLabels/{label}", delete(delete_card_label))
+        .route("/1/cards/{id}/labels", post(post_card_label))
+        .route("/1/cards/{id}/labels/{label}", delete(delete_card_label))
+        .route("/1/cards/{id}/idMembers", post(post_card_member))
+        .route("/1/cards/{id}/idMembers/{member}", delete(delete_card_member))
+        .route("/1/cards/{id}/members", get(get_card_members).post(post_card_member))
+        .route("/1/cards/{id}/members/{member}", delete(delete_card_member))
+        .route("/1/cards/{id}/board", get(get_card_board))
+        .route("/1/cards/{id}/list", get(get_card_list))
+        .route("/1/cards/{id}/checklists", get(get_card_checklists).post(post_card_checklist))
+        .route("/1/cards/{id}/checkItem/{item}", put(put_card_check_item).delete(delete_card_check_item))
+        .route("/1/cards/{id}/checklist/{checklist}/checkItem/{item}", put(put_legacy_check_item))
+        .route("/1/cards/{id}/checklist/{checklist}/checkItem/{item}/{field}", put(put_legacy_check_item_field))
+        .route("/1/cards/{id}/attachments", get(get_card_attachments).post(post_card_attachment))
+        .route("/1/cards/{id}/attachments/{attachment}", get(get_card_attachment).delete(delete_card_attachment))
+        .route("/1/cards/{id}/pluginData", get(get_card_plugin_data))
+        .route("/1/cards/{id}/{field}", get(get_card_field).put(put_card_field))
+}
+
+fn card_json(app: &App, view: &CardView, params: &Params) -> ApiResult<Value> {
+    let mut out = select(app.render.card(&view.card, &view.labels), &Fields::from(params, "fields", None));
+    let Value::Object(map) = &mut out else { return Ok(out) };
+    if params.bool("board").unwrap_or(None).unwrap_or(false) {
+        map.insert("board".into(), select(app.render.board(&view.board, &[], None, false), &Fields::from(params, "board_fields", Some(&["name", "desc", "descData", "closed", "idOrganization", "pinned", "url", "prefs"]))));
+    }
+    if let Some(list) = &view.list {
+        map.insert("list".into(), select(app.render.list(list), &Fields::from(params, "list_fields", None)));
+    }
+    if params.bool("members").unwrap_or(None).unwrap_or(false) {
+        map.insert("members".into(), many(view.members.iter().map(|m| app.render.member(m, false)), &Fields::from(params, "member_fields", Some(&["fullName", "username", "avatarHash", "initials"]))));
+    }
+    if params.str("checklists").is_some_and(|c| c != "none") {
+        map.insert("checklists".into(), Value::Array(view.checklists.iter().map(checklist).collect()));
+    }
+    if params.str("attachments").is_some_and(|a| a != "false" && a != "none") {
+        map.insert("attachments".into(), Value::Array(view.attachments.iter().map(|a| app.render.attachment(a)).collect()));
+    }
+    if params.str("actions").is_some_and(|a| a != "none") {
+        map.insert("actions".into(), many(view.actions.actions.iter().map(|a| app.render.action(a, &view.actions.creators)), &Fields::All));
+    }
+    if params.bool("customFieldItems").unwrap_or(None).unwrap_or(false) {
+        map.insert("customFieldItems".into(), json!([]));
+    }
+    if params.bool("pluginData").unwrap_or(None).unwrap_or(false) {
+        map.insert("pluginData".into(), json!([]));
+    }
+    if params.bool("stickers").unwrap_or(None).unwrap_or(false) {
+        map.insert("stickers".into(), json!([]));
+    }
+    Ok(out)
+}
+
+fn include_from(params: &Params) -> ApiResult<CardInclude> {
+    Ok(CardInclude {
+        list: params.bool("list")?.unwrap_or(false),
+        board: params.bool("board")?.unwrap_or(false),
+        members: params.bool("members")?.unwrap_or(false),
+        checklists: params.str("checklists").is_some_and(|c| c != "none"),
+        attachments: params.str("attachments").is_some_and(|a| a != "false" && a != "none"),
+        actions: match params.str("actions") {
+            Some(a) if a != "none" => Some(action_query(params, true)?),
+            _ => None,
+        },
+    })
+}
+
+async fn post_card(State(app): State<App>, req: Req) -> ApiResult {
+    let p = &req.params;
+    let input = NewCard {
+        name: p.text("name")?,
+        desc: p.text("desc")?,
+        id_list: p.text("idList")?,
+        pos: p.pos("pos")?,
+        due: p.date("due")?.flatten(),
+        start: p.date("start")?.flatten(),
+        due_complete: p.bool("dueComplete")?.unwrap_or(false),
+        due_reminder: p.int("dueReminder", -1, 525_600)?,
+        id_labels: p.list("idLabels")?.unwrap_or_default(),
+        id_members: p.list("idMembers")?.unwrap_or_default(),
+        id_card_source: p.text("idCardSource")?.filter(|s| !s.is_empty() && s != "null"),
+        keep_from_source: p.text("keepFromSource")?.filter(|s| !s.is_empty() && s != "null"),
+        url_source: p.text("urlSource")?.filter(|s| !s.is_empty() && s != "null"),
+        address: p.text("address")?,
+        location_name: p.text("locationName")?,
+    };
+    let card = app.cork.create_card(&req.actor, input).await?;
+    let view = app.cork.card_view(&req.actor, &card.id, &CardInclude::default()).await?;
+    Ok(json_ok(app.render.card(&view.card, &view.labels)))
+}
+
+async fn get_card(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let view = app.cork.card_view(&req.actor, &id, &include_from(&req.params)?).await?;
+    Ok(json_ok(card_json(&app, &view, &req.params)?))
+}
+
+fn patch(p: &Params) -> ApiResult<CardPatch> {
+    Ok(CardPatch {
+        name: p.text("name")?,
+        desc: p.text("desc")?,
+        closed: p.bool("closed")?,
+        id_list: p.text("idList")?,
+        id_board: p.text("idBoard")?,
+        pos: p.pos("pos")?,
+        due: p.date("due")?,
+        start: p.date("start")?,
+        due_complete: p.bool("dueComplete")?,
+        due_reminder: match p.nullable_text("dueReminder")? {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(_)) => Some(p.int("dueReminder", -1, 525_600)?),
+        },
+        id_labels: p.list("idLabels")?,
+        id_members: p.list("idMembers")?,
+        id_attachment_cover: p.nullable_text("idAttachmentCover")?,
+        subscribed: p.bool("subscribed")?,
+        address: p.nullable_text("address")?,
+        location_name: p.nullable_text("locationName")?,
+        coordinates: p.nullable_text("coordinates")?,
+    })
+}
+
+async fn put_card(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let view = app.cork.update_card(&req.actor, &id, patch(&req.params)?).await?;
+    Ok(json_ok(app.render.card(&view.card, &view.labels)))
+}
+
+async fn delete_card(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    app.cork.delete_card(&req.actor, &id).await?;
+    Ok(deleted_limits())
+}
+
+async fn get_card_actions(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let query = action_query(&req.params, false)?;
+    let page = app.cork.card_actions(&req.actor, &id, &query).await?;
+    Ok(json_ok(many(page.actions.iter().map(|a| app.render.action(a, &page.creators)), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn post_card_comment(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let text = req.params.text("text")?.ok_or_else(|| ApiError::invalid_value("text"))?;
+    let page = app.cork.add_comment(&req.actor, &id, &text).await?;
+    Ok(json_ok(app.render.action(&page.actions[0], &page.creators)))
+}
+
+async fn put_card_comment(State(app): State<App>, Path((_id, action)): Path<(String, String)>, req: Req) -> ApiResult {
+    let text = req.params.text("text")?.ok_or_else(|| ApiError::invalid_value("text"))?;
+    let page = app.cork.edit_comment(&req.actor, &action, &text).await?;
+    Ok(json_ok(app.render.action(&page.actions[0], &page.creators)))
+}
+
+async fn delete_card_comment(State(app): State<App>, Path((id, action)): Path<(String, String)>, req: Req) -> ApiResult {
+    let view = app.cork.card_view(&req.actor, &id, &CardInclude::default()).await?;
+    app.cork.delete_comment(&req.actor, &action, Some(&view.card.id)).await?;
+    Ok(json_ok(json!({"_value": null})))
+}
+
+async fn post_card_label_id(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let value = req.params.text("value")?.ok_or_else(|| ApiError::invalid_value("value"))?;
+    let ids = app.cork.add_card_label(&req.actor, &id, &value).await?;
+    Ok(json_ok(json!(ids)))
+}
+
+async fn post_card_label(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    // `value` names an existing label; otherwise `name` and `color` create one.
+    if let Some(value) = req.params.text("value")? {
+        let ids = app.cork.add_card_label(&req.actor, &id, &value).await?;
+        return Ok(json_ok(json!(ids)));
+    }
+    let name = req.params.text("name")?.unwrap_or_default();
+    let color = req.params.text("color")?;
+    let created = app.cork.create_card_label(&req.actor, &id, &name, color.as_deref()).await?;
+    Ok(json_ok(label(&created)))
+}
+
+async fn delete_card_label(State(app): State<App>, Path((id, label_id)): Path<(String, String)>, req: Req) -> ApiResult {
+    app.cork.remove_card_label(&req.actor, &id, &label_id).await?;
+    Ok(json_ok(json!({"_value": null})))
+}
+
+async fn post_card_member(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let value = req.params.text("value")?.ok_or_else(|| ApiError::invalid_value("value"))?;
+    let members = app.cork.add_card_member(&req.actor, &id, &value).await?;
+    Ok(json_ok(many(members.iter().map(|m| app.render.member(m, false)), &Fields::Some(vec!["fullName".into(), "username".into(), "initials".into(), "avatarHash".into(), "avatarUrl".into()]))))
+}
+
+async fn delete_card_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {
+    let members = app.cork.remove_card_member(&req.actor, &id, &member).await?;
+    Ok(json_ok(many(members.iter().map(|m| app.render.member(m, false)), &Fields::Some(vec!["fullName".into(), "username".into()]))))
+}
+
+async fn get_card_members(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let view = app.cork.card_view(&req.actor, &id, &CardInclude { members: true, ..Default::default() }).await?;
+    Ok(json_ok(many(view.members.iter().map(|m| app.render.member(m, false)), &Fields::from(&req.params, "fields", Some(&["fullName", "username"])))))
+}
+
+async fn get_card_board(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let view = app.cork.card_view(&req.actor, &id, &CardInclude::default()).await?;
+    Ok(json_ok(select(app.render.board(&view.board, &[], None, false), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn get_card_list(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let view = app.cork.card_view(&req.actor, &id, &CardInclude { list: true, ..Default::default() }).await?;
+    let list = view.list.ok_or_else(ApiError::not_found)?;
+    Ok(json_ok(select(app.render.list(&list), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn get_card_checklists(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let lists = app.cork.card_checklists(&req.actor, &id).await?;
+    Ok(json_ok(many(lists.iter().map(checklist), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn post_card_checklist(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let p = &req.params;
+    let created = app.cork.create_checklist(&req.actor, &id, p.text("name")?.as_deref(), p.pos("pos")?, p.text("idChecklistSource")?.filter(|s| !s.is_empty()).as_deref()).await?;
+    Ok(json_ok(checklist(&created)))
+}
+
+fn check_item_patch(p: &Params) -> ApiResult<CheckItemPatch> {
+    Ok(CheckItemPatch {
+        name: p.text("name")?,
+        state: p.text("state")?,
+        pos: p.pos("pos")?,
+        id_checklist: p.text("idChecklist")?,
+        due: p.date("due")?,
+        id_member: p.nullable_text("idMember")?,
+    })
+}
+
+async fn put_card_check_item(State(app): State<App>, Path((id, item)): Path<(String, String)>, req: Req) -> ApiResult {
+    let updated = app.cork.update_check_item(&req.actor, None, Some(&id), &item, check_item_patch(&req.params)?).await?;
+    Ok(json_ok(check_item(&updated)))
+}
+
+async fn delete_card_check_item(State(app): State<App>, Path((id, item)): Path<(String, String)>, req: Req) -> ApiResult {
+    app.cork.delete_check_item(&req.actor, None, Some(&id), &item).await?;
+    Ok(json_ok(json!({"limits": {}})))
+}
+
+async fn put_legacy_check_item(State(app): State<App>, Path((id, checklist_id, item)): Path<(String, String, String)>, req: Req) -> ApiResult {
+    let updated = app.cork.update_check_item(&req.actor, Some(&checklist_id), Some(&id), &item, check_item_patch(&req.params)?).await?;
+    Ok(json_ok(check_item(&updated)))
+}
+
+async fn put_legacy_check_item_field(State(app): State<App>, Path((id, checklist_id, item, field)): Path<(String, String, String, String)>, mut req: Req) -> ApiResult {
+    if !matches!(field.as_str(), "name" | "state" | "pos") {
+        return Err(ApiError::not_found());
+    }
+    let value = req.params.raw("value").cloned().ok_or_else(|| ApiError::invalid_value("value"))?;
+    req.params.set(&field, value);
+    put_legacy_check_item(State(app), Path((id, checklist_id, item)), req).await
+}
+
+async fn get_card_attachments(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let attachments = app.cork.card_attachments(&req.actor, &id).await?;
+    Ok(json_ok(many(attachments.iter().map(|a| app.render.attachment(a)), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn post_card_attachment(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let p = &req.params;
+    let Some(url) = p.text("url")? else {
+        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "file uploads are not supported yet; send url"));
+    };
+    let created = app.cork.attach_link(&req.actor, &id, &url, p.text("name")?.as_deref(), p.text("mimeType")?.as_deref(), p.bool("setCover")?.unwrap_or(false)).await?;
+    Ok(json_ok(app.render.attachment(&created)))
+}
+
+async fn get_card_attachment(State(app): State<App>, Path((id, attachment)): Path<(String, String)>, req: Req) -> ApiResult {
+    let found = app.cork.card_attachment(&req.actor, &id, &attachment).await?;
+    Ok(json_ok(select(app.render.attachment(&found), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn delete_card_attachment(State(app): State<App>, Path((id, attachment)): Path<(String, String)>, req: Req) -> ApiResult {
+    app.cork.delete_attachment(&req.actor, &id, &attachment).await?;
+    Ok(deleted_limits())
+}
+
+/// Power-ups are not part of Cork yet: no card has plugin data.
+async fn get_card_plugin_data(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    app.cork.card_view(&req.actor, &id, &CardInclude::default()).await?;
+    Ok(json_ok(json!([])))
+}
+
+async fn get_card_field(State(app): State<App>, Path((id, field)): Path<(String, String)>, req: Req) -> ApiResult {
+    let view = app.cork.card_view(&req.actor, &id, &CardInclude::default()).await?;
+    if field == "customFieldItems" {
+        return Ok(json_ok(json!([])));
+    }
+    field_value(&app.render.card(&view.card, &view.labels), &field)
+}
+
+/// The legacy per-field write form: `PUT /cards/{id}/{field}` with `value`.
+async fn put_card_field(State(app): State<App>, Path((id, field)): Path<(String, String)>, mut req: Req) -> ApiResult {
+    const FIELDS: &[&str] = &["name", "desc", "closed", "idList", "idBoard", "pos", "due", "start", "dueComplete", "idAttachmentCover", "subscribed", "idLabels", "idMembers", "dueReminder"];
+    if !FIELDS.contains(&field.as_str()) {
+        return Err(ApiError::not_found());
+    }
+    let value = req.params.raw("value").cloned().ok_or_else(|| ApiError::invalid_value("value"))?;
+    req.params.set(&field, value);
+    put_card(State(app), Path(id), req).await
+}

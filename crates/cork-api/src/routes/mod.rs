@@ -1,0 +1,114 @@
+//! One module per Trello resource, named after its URL segment.
+
+mod actions;
+mod batch;
+mod boards;
+mod cards;
+mod checklists;
+mod labels;
+mod lists;
+mod members;
+mod organizations;
+mod tokens;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use cork_core::actions::ActionQuery;
+use cork_core::ids::{floor_id, is_id};
+use cork_core::parse_date;
+use serde_json::{json, Value};
+
+use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
+use crate::render::{select, Fields};
+use crate::App;
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new()
+        .merge(boards::routes())
+        .merge(lists::routes())
+        .merge(cards::routes())
+        .merge(labels::routes())
+        .merge(checklists::routes())
+        .merge(members::routes())
+        .merge(organizations::routes())
+        .merge(actions::routes())
+        .merge(tokens::routes())
+        .merge(batch::routes())
+}
+
+/// A 200 with a JSON body, as Trello sends it (with the charset clients look for).
+pub(crate) fn json_ok(value: Value) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], value.to_string()).into_response()
+}
+
+/// Trello's body for deleted boards and labels.
+pub(crate) fn deleted_value() -> Response {
+    json_ok(json!({"_value": null}))
+}
+
+/// Trello's body for deleted cards and attachments.
+pub(crate) fn deleted_limits() -> Response {
+    json_ok(json!({"limits": {}}))
+}
+
+/// `GET /{model}/{id}/{field}`: `{"_value": v}` for scalars, the value itself otherwise.
+pub(crate) fn field_value(object: &Value, field: &str) -> ApiResult {
+    match object.get(field) {
+        Some(value @ (Value::Array(_) | Value::Object(_))) => Ok(json_ok(value.clone())),
+        Some(value) => Ok(json_ok(json!({"_value": value}))),
+        None => Err(ApiError::not_found()),
+    }
+}
+
+/// Renders a list of objects with a `fields` choice.
+pub(crate) fn many(values: impl IntoIterator<Item = Value>, fields: &Fields) -> Value {
+    Value::Array(values.into_iter().map(|v| select(v, fields)).collect())
+}
+
+/// A `since`/`before` bound: an id, or a date turned into the smallest id of its second.
+fn id_bound(params: &Params, key: &str) -> ApiResult<Option<String>> {
+    match params.str(key).filter(|s| !s.is_empty() && s != "null") {
+        None => Ok(None),
+        Some(text) if is_id(&text) => Ok(Some(text.to_ascii_lowercase())),
+        Some(text) => parse_date(&text).map(|d| Some(floor_id(d))).ok_or_else(|| ApiError::invalid_value(key)),
+    }
+}
+
+/// Reads an action query from `filter`, `since`, `before`, `limit`, `page` (or, with a
+/// prefix, `actions`, `actions_since`, ...).
+pub(crate) fn action_query(params: &Params, nested: bool) -> ApiResult<ActionQuery> {
+    let (filter, since, before, limit, page) = if nested {
+        ("actions", "actions_since", "actions_before", "actions_limit", "actions_page")
+    } else {
+        ("filter", "since", "before", "limit", "page")
+    };
+    let types = match params.list(filter)? {
+        None => None,
+        Some(list) if list.iter().any(|t| t == "all") || list.is_empty() => None,
+        Some(list) => Some(list),
+    };
+    Ok(ActionQuery {
+        types,
+        since: id_bound(params, since)?,
+        before: id_bound(params, before)?,
+        limit: params.int(limit, 0, 1000)?.unwrap_or(50),
+        page: params.int(page, 0, 100)?.unwrap_or(0),
+    })
+}
+
+/// A filter given either as the last path segment or as `filter=`.
+pub(crate) fn filter_of(segment: Option<&str>, params: &Params, allowed: &[&str], default: &str) -> ApiResult<String> {
+    let filter = match segment {
+        Some(segment) => segment.to_string(),
+        None => params.str("filter").unwrap_or_else(|| default.to_string()),
+    };
+    if allowed.contains(&filter.as_str()) {
+        Ok(filter)
+    } else if segment.is_some() {
+        Err(ApiError::not_found())
+    } else {
+        Err(ApiError::invalid_value("filter"))
+    }
+}

@@ -1,0 +1,206 @@
+//! Members, application keys and tokens: how a request becomes an [`Actor`].
+
+use chrono::{Duration, Utc};
+use cork_store::{Arg, Cond, Order, Table};
+use serde::Serialize;
+
+use crate::access::{Actor, UNAUTHORIZED};
+use crate::ids::{is_id, new_id, random_hex, sha256_hex};
+use crate::model::{AppKey, Member, Token, TokenPermission};
+use crate::store_ext::{find, get, insert};
+use crate::{format_date, now, parse_date, Cork, DomainError, Result};
+
+/// What `cork token create` prints: the pair a client needs, and who it acts for.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IssuedToken {
+    pub key: String,
+    pub token: String,
+    pub secret: String,
+    pub id_member: String,
+    pub id_token: String,
+    pub date_expires: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+/// The expirations Trello offers.
+pub fn expiration(value: &str) -> Option<Option<Duration>> {
+    match value {
+        "never" => Some(None),
+        "1hour" => Some(Some(Duration::hours(1))),
+        "1day" => Some(Some(Duration::days(1))),
+        "30days" => Some(Some(Duration::days(30))),
+        _ => None,
+    }
+}
+
+fn valid_username(name: &str) -> bool {
+    name.len() >= 3 && name.len() <= 100 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Initials from a full name: the first letter of up to three words.
+pub fn initials(full_name: &str) -> String {
+    full_name.split_whitespace().filter_map(|w| w.chars().next()).take(3).collect::<String>().to_uppercase()
+}
+
+impl Cork {
+    /// Creates a member (`cork user create`).
+    pub async fn create_member(&self, username: &str, full_name: Option<&str>, email: Option<&str>) -> Result<Member> {
+        if !valid_username(username) {
+            return Err(DomainError::InvalidValue("username".into()));
+        }
+        let full_name = full_name.unwrap_or(username).to_string();
+        let member = Member {
+            id: new_id(),
+            username: username.to_string(),
+            initials: initials(&full_name),
+            full_name,
+            email: email.map(str::to_string),
+            bio: String::new(),
+            member_type: "normal".into(),
+            confirmed: true,
+            avatar_hash: None,
+            date_last_active: None,
+        };
+        let mut tx = self.store.write().await?;
+        if tx.count(Table::Members, &[Cond::eq("username", username)]).await? > 0 {
+            return Err(DomainError::BadRequest(format!("username {username} is taken")));
+        }
+        insert(&mut tx, &member).await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    /// How many members exist (the first-start hint needs it).
+    pub async fn member_count(&self) -> Result<i64> {
+        let mut tx = self.store.read().await?;
+        Ok(tx.count(Table::Members, &[]).await?)
+    }
+
+    /// A member by username.
+    pub async fn member_by_username(&self, username: &str) -> Result<Member> {
+        let mut tx = self.store.read().await?;
+        find::<Member>(&mut tx, &[Cond::eq("username", username)], Order::None, Some(1))
+            .await?
+            .pop()
+            .ok_or(DomainError::NotFound(crate::NOT_FOUND))
+    }
+
+    /// Creates an application key with its secret for `member`.
+    pub async fn create_app_key(&self, member: &Member, name: &str) -> Result<AppKey> {
+        let key = AppKey {
+            id: random_hex(16),
+            id_member: member.id.clone(),
+            name: name.to_string(),
+            secret: random_hex(32),
+            date_created: now(),
+        };
+        let mut tx = self.store.write().await?;
+        insert(&mut tx, &key).await?;
+        tx.commit().await?;
+        Ok(key)
+    }
+
+    /// Issues a token for `member` under the member's key named `app` (made on first use).
+    pub async fn issue_token(&self, member: &Member, app: &str, scopes: &[String], expires: Option<Duration>) -> Result<IssuedToken> {
+        for scope in scopes {
+            if !matches!(scope.as_str(), "read" | "write" | "account") {
+                return Err(DomainError::InvalidValue("scope".into()));
+            }
+        }
+        let mut tx = self.store.write().await?;
+        let keys: Vec<AppKey> = find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::Asc("id"), None).await?;
+        let key = match keys.into_iter().find(|k| k.name == app) {
+            Some(key) => key,
+            None => {
+                let key = AppKey {
+                    id: random_hex(16),
+                    id_member: member.id.clone(),
+                    name: app.to_string(),
+                    secret: random_hex(32),
+                    date_created: now(),
+                };
+                insert(&mut tx, &key).await?;
+                key
+            }
+        };
+        let secret = random_hex(32);
+        let token = Token {
+            id: new_id(),
+            identifier: app.to_string(),
+            id_member: member.id.clone(),
+            app_key: key.id.clone(),
+            date_created: now(),
+            date_expires: expires.map(|d| format_date(Utc::now() + d)),
+            scopes: scopes.to_vec(),
+            permissions: vec![
+                TokenPermission { id_model: "*".into(), model_type: "Board".into(), read: true, write: scopes.iter().any(|s| s == "write") },
+                TokenPermission { id_model: "*".into(), model_type: "Organization".into(), read: true, write: scopes.iter().any(|s| s == "write") },
+                TokenPermission { id_model: member.id.clone(), model_type: "Member".into(), read: true, write: scopes.iter().any(|s| s == "account") },
+            ],
+        };
+        tx.insert(
+            Table::Tokens,
+            &[
+                ("id", Arg::text(&token.id)),
+                ("token_hash", Arg::text(sha256_hex(&secret))),
+                ("member_id", Arg::text(&member.id)),
+                ("app_key", Arg::text(&key.id)),
+                ("doc", Arg::Text(serde_json::to_string(&token)?)),
+            ],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(IssuedToken {
+            key: key.id,
+            token: secret,
+            secret: key.secret,
+            id_member: member.id.clone(),
+            id_token: token.id,
+            date_expires: token.date_expires,
+            scopes: token.scopes,
+        })
+    }
+
+    /// Resolves the credentials of a request, with Trello's 401 texts:
+    /// no token → `unauthorized permission requested` (or anonymous read when a key
+    /// alone is given), an unknown key → `invalid key`, a bad or foreign token →
+    /// `invalid token`.
+    pub async fn authenticate(&self, key: Option<&str>, token: Option<&str>) -> Result<Actor> {
+        let key = key.filter(|k| !k.is_empty());
+        let token = token.filter(|t| !t.is_empty() && *t != "null");
+        let Some(key) = key else {
+            return match token {
+                Some(_) => Err(DomainError::Unauthorized("invalid key")),
+                None => Err(DomainError::Unauthorized(UNAUTHORIZED)),
+            };
+        };
+        let mut tx = self.store.read().await?;
+        let app: Option<AppKey> = if key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            get(&mut tx, &key.to_ascii_lowercase()).await?
+        } else {
+            None
+        };
+        let Some(app) = app else { return Err(DomainError::Unauthorized("invalid key")) };
+        let Some(token) = token else { return Ok(Actor::anonymous()) };
+        let docs = tx.docs(Table::Tokens, &[Cond::eq("token_hash", sha256_hex(token))], Order::None, Some(1)).await?;
+        let Some(doc) = docs.first() else { return Err(DomainError::Unauthorized("invalid token")) };
+        let stored: Token = serde_json::from_str(doc)?;
+        if stored.app_key != app.id {
+            return Err(DomainError::Unauthorized("invalid token"));
+        }
+        if let Some(expires) = stored.date_expires.as_deref().and_then(parse_date) {
+            if expires <= Utc::now() {
+                return Err(DomainError::Unauthorized("invalid token"));
+            }
+        }
+        let member: Option<Member> = get(&mut tx, &stored.id_member).await?;
+        let Some(member) = member else { return Err(DomainError::Unauthorized("invalid token")) };
+        Ok(Actor { member: Some(member), token: Some(stored) })
+    }
+}
+
+/// True for a string that could be a member id.
+pub fn looks_like_member_id(value: &str) -> bool {
+    is_id(value)
+}

@@ -1,0 +1,300 @@
+//! The action log: every command writes its actions here, in the command's own
+//! transaction. Readers page through it by board, list, card, member or workspace.
+
+use cork_store::{Arg, Cond, Order, Table, Tx};
+use serde_json::{json, Map, Value};
+
+use crate::access::{board_role, require, Actor, Role, UNAUTHORIZED};
+use crate::ids::{is_id, new_id};
+use crate::model::{Action, Board, Card, List, Member, Organization};
+use crate::store_ext::{by_ids, get};
+use crate::{now, Cork, DomainError, Result, NOT_FOUND};
+
+/// The rows an action is indexed under.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Refs {
+    pub board: Option<String>,
+    pub list: Option<String>,
+    pub card: Option<String>,
+    pub org: Option<String>,
+    pub subject: Option<String>,
+}
+
+impl Refs {
+    pub fn board(board: &Board) -> Refs {
+        Refs { board: Some(board.id.clone()), org: board.id_organization.clone(), ..Refs::default() }
+    }
+    pub fn list(board: &Board, list: &List) -> Refs {
+        Refs { list: Some(list.id.clone()), ..Refs::board(board) }
+    }
+    pub fn card(board: &Board, card: &Card) -> Refs {
+        Refs { list: Some(card.id_list.clone()), card: Some(card.id.clone()), ..Refs::board(board) }
+    }
+}
+
+/// `{id, name, shortLink}` as actions show a board.
+pub fn board_ref(board: &Board) -> Value {
+    json!({"id": board.id, "name": board.name, "shortLink": board.short_link})
+}
+
+/// `{id, name}` as actions show a list.
+pub fn list_ref(list: &List) -> Value {
+    json!({"id": list.id, "name": list.name})
+}
+
+/// `{id, name, idShort, shortLink}` as actions show a card.
+pub fn card_ref(card: &Card) -> Value {
+    json!({"id": card.id, "name": card.name, "idShort": card.id_short, "shortLink": card.short_link})
+}
+
+/// `{id, name}` as actions show a workspace.
+pub fn org_ref(org: &Organization) -> Value {
+    json!({"id": org.id, "name": org.display_name})
+}
+
+/// Writes one action in `tx`. `data` holds Trello's `data` object, including `old`
+/// values for updates and the removed object for deletions, so the log can undo it.
+pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, refs: Refs) -> Result<Action> {
+    let member_id = actor.member_id().ok_or(DomainError::Unauthorized(UNAUTHORIZED))?.to_string();
+    let action = Action {
+        id: new_id(),
+        id_member_creator: member_id.clone(),
+        kind: kind.to_string(),
+        date: now(),
+        data,
+        app_creator: actor.token.as_ref().map(|t| json!({"id": t.app_key, "name": t.identifier})),
+    };
+    tx.insert(
+        Table::Actions,
+        &[
+            ("id", Arg::text(&action.id)),
+            ("type", Arg::text(kind)),
+            ("member_id", Arg::text(member_id)),
+            ("board_id", Arg::opt(refs.board)),
+            ("list_id", Arg::opt(refs.list)),
+            ("card_id", Arg::opt(refs.card)),
+            ("org_id", Arg::opt(refs.org)),
+            ("subject_member_id", Arg::opt(refs.subject)),
+            ("doc", Arg::Text(serde_json::to_string(&action)?)),
+        ],
+    )
+    .await?;
+    Ok(action)
+}
+
+/// Builds `data` from a context and extra fields.
+pub(crate) fn data(context: &[(&str, Value)]) -> Value {
+    let mut map = Map::new();
+    for (key, value) in context {
+        map.insert((*key).to_string(), value.clone());
+    }
+    Value::Object(map)
+}
+
+/// Which log to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionScope {
+    Board,
+    List,
+    Card,
+    Member,
+    Organization,
+}
+
+impl ActionScope {
+    fn column(self) -> &'static str {
+        match self {
+            ActionScope::Board => "board_id",
+            ActionScope::List => "list_id",
+            ActionScope::Card => "card_id",
+            ActionScope::Member => "member_id",
+            ActionScope::Organization => "org_id",
+        }
+    }
+}
+
+/// Paging and filtering of an action read.
+#[derive(Debug, Clone)]
+pub struct ActionQuery {
+    /// Action types to keep; `None` keeps all.
+    pub types: Option<Vec<String>>,
+    /// Only actions newer than this id.
+    pub since: Option<String>,
+    /// Only actions older than this id.
+    pub before: Option<String>,
+    pub limit: i64,
+    pub page: i64,
+}
+
+impl Default for ActionQuery {
+    fn default() -> Self {
+        ActionQuery { types: None, since: None, before: None, limit: 50, page: 0 }
+    }
+}
+
+/// Actions with the members who made them.
+#[derive(Debug, Clone, Default)]
+pub struct ActionPage {
+    pub actions: Vec<Action>,
+    pub creators: Vec<Member>,
+}
+
+/// Reads a page of one log (newest first) in an open transaction: one query for the
+/// actions and one for their creators, whatever the page size.
+pub(crate) async fn read_log(tx: &mut Tx, scope: ActionScope, id: &str, query: &ActionQuery) -> Result<ActionPage> {
+    let mut conds = vec![Cond::eq(scope.column(), id)];
+    if let Some(types) = &query.types {
+        conds.push(Cond::any_of("type", types));
+    }
+    if let Some(since) = &query.since {
+        conds.push(Cond::Gt("id", Arg::text(since)));
+    }
+    if let Some(before) = &query.before {
+        conds.push(Cond::Lt("id", Arg::text(before)));
+    }
+    let limit = query.limit.clamp(0, 1000);
+    if limit == 0 {
+        return Ok(ActionPage::default());
+    }
+    let skip = (query.page.max(0) * limit) as usize;
+    let docs = tx.docs(Table::Actions, &conds, Order::Desc("id"), Some(skip as i64 + limit)).await?;
+    let actions: Vec<Action> = docs.iter().skip(skip).map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?;
+    let creators = creators_of(tx, &actions).await?;
+    Ok(ActionPage { actions, creators })
+}
+
+pub(crate) async fn creators_of(tx: &mut Tx, actions: &[Action]) -> Result<Vec<Member>> {
+    let mut ids: Vec<&str> = actions.iter().map(|a| a.id_member_creator.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    by_ids(tx, &ids).await
+}
+
+async fn load_action(tx: &mut Tx, id: &str) -> Result<Action> {
+    if !is_id(id) {
+        return Err(DomainError::InvalidId);
+    }
+    let doc = tx.doc(Table::Actions, &id.to_ascii_lowercase()).await?;
+    let doc = doc.ok_or(DomainError::NotFound(NOT_FOUND))?;
+    Ok(serde_json::from_str(&doc)?)
+}
+
+fn action_board_id(action: &Action) -> Option<String> {
+    action.data.pointer("/board/id").and_then(Value::as_str).map(str::to_string)
+}
+
+impl Cork {
+    /// `GET /actions/{id}`: readable when its board is.
+    pub async fn get_action(&self, actor: &Actor, id: &str) -> Result<ActionPage> {
+        let mut tx = self.store.read().await?;
+        let action = load_action(&mut tx, id).await?;
+        check_action_access(&mut tx, actor, &action, Role::Read).await?;
+        let creators = creators_of(&mut tx, std::slice::from_ref(&action)).await?;
+        Ok(ActionPage { actions: vec![action], creators })
+    }
+
+    /// Edits a comment's text (`PUT /actions/{id}`, `PUT /actions/{id}/text`,
+    /// `PUT /cards/{id}/actions/{idAction}/comments`). Only its author may.
+    pub async fn edit_comment(&self, actor: &Actor, id: &str, text: &str) -> Result<ActionPage> {
+        let mut tx = self.store.write().await?;
+        let mut action = load_action(&mut tx, id).await?;
+        let board = check_action_access(&mut tx, actor, &action, Role::Write).await?;
+        if action.kind != "commentCard" || Some(action.id_member_creator.as_str()) != actor.member_id() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
+        }
+        if text.trim().is_empty() {
+            return Err(DomainError::InvalidValue("text".into()));
+        }
+        let old_text = action.data.get("text").cloned().unwrap_or(Value::Null);
+        if let Some(map) = action.data.as_object_mut() {
+            map.insert("text".into(), Value::String(text.to_string()));
+            map.insert("dateLastEdited".into(), Value::String(now()));
+        }
+        tx.update(Table::Actions, &[("doc", Arg::Text(serde_json::to_string(&action)?))], &[Cond::eq("id", &action.id)]).await?;
+        let card_id = action.data.pointer("/card/id").and_then(Value::as_str).map(str::to_string);
+        let update_data = data(&[
+            ("action", json!({"id": action.id, "text": text})),
+            ("old", json!({"text": old_text})),
+            ("board", board_ref(&board)),
+            ("card", action.data.get("card").cloned().unwrap_or(Value::Null)),
+        ]);
+        let refs = Refs { card: card_id, ..Refs::board(&board) };
+        record(&mut tx, actor, "updateComment", update_data, refs).await?;
+        let creators = creators_of(&mut tx, std::slice::from_ref(&action)).await?;
+        tx.commit().await?;
+        Ok(ActionPage { actions: vec![action], creators })
+    }
+
+    /// Deletes a comment: its author, or an admin of its board.
+    pub async fn delete_comment(&self, actor: &Actor, id: &str, expected_card: Option<&str>) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        let action = load_action(&mut tx, id).await?;
+        let board: Board = load_board_of(&mut tx, &action).await?;
+        let role = board_role(&mut tx, actor, &board).await?;
+        require(role, Role::Write, UNAUTHORIZED)?;
+        if action.kind != "commentCard" {
+            return Err(DomainError::BadRequest("only comments can be deleted".into()));
+        }
+        if role < Role::Admin && Some(action.id_member_creator.as_str()) != actor.member_id() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
+        }
+        let card_id = action.data.pointer("/card/id").and_then(Value::as_str).unwrap_or_default().to_string();
+        if let Some(expected) = expected_card {
+            if expected != card_id && !card_id.is_empty() {
+                return Err(DomainError::NotFound(NOT_FOUND));
+            }
+        }
+        tx.delete(Table::Actions, &[Cond::eq("id", &action.id)]).await?;
+        let card = crate::cards::adjust_comment_count(&mut tx, &card_id, -1).await?;
+        let deleted = serde_json::to_value(&action)?;
+        let mut refs = Refs::board(&board);
+        refs.card = Some(card_id);
+        let mut context = vec![("action", json!({"id": action.id})), ("board", board_ref(&board)), ("deleted", deleted)];
+        if let Some(card) = &card {
+            context.push(("card", card_ref(card)));
+        }
+        record(&mut tx, actor, "deleteComment", data(&context), refs).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn load_board_of(tx: &mut Tx, action: &Action) -> Result<Board> {
+    let board_id = action_board_id(action).ok_or(DomainError::NotFound(NOT_FOUND))?;
+    get(tx, &board_id).await?.ok_or(DomainError::NotFound(NOT_FOUND))
+}
+
+async fn check_action_access(tx: &mut Tx, actor: &Actor, action: &Action, needed: Role) -> Result<Board> {
+    let board = load_board_of(tx, action).await?;
+    let role = board_role(tx, actor, &board).await?;
+    require(role, needed, UNAUTHORIZED)?;
+    Ok(board)
+}
+
+impl Cork {
+    /// `GET /{boards|lists|cards|members|organizations}/{id}/actions`, checked against
+    /// what the actor may read of that model.
+    pub async fn actions_of(&self, actor: &Actor, scope: ActionScope, reference: &str, query: &ActionQuery) -> Result<ActionPage> {
+        let mut tx = self.store.read().await?;
+        let id = match scope {
+            ActionScope::Board => crate::boards::board_with_role(&mut tx, actor, reference, Role::Read, UNAUTHORIZED).await?.0.id,
+            ActionScope::List => crate::lists::list_with_role(&mut tx, actor, reference, Role::Read).await?.0.id,
+            ActionScope::Card => crate::cards::card_with_role(&mut tx, actor, reference, Role::Read).await?.0.id,
+            ActionScope::Organization => {
+                let org = crate::organizations::resolve_org(&mut tx, reference).await?;
+                if crate::access::memberships_of(&mut tx, actor, &[org.id.as_str()]).await?.is_empty() {
+                    return Err(DomainError::Unauthorized(UNAUTHORIZED));
+                }
+                org.id
+            }
+            ActionScope::Member => {
+                let member = crate::members::resolve_member(&mut tx, actor, reference).await?;
+                if actor.member_id() != Some(member.id.as_str()) {
+                    return Err(DomainError::Unauthorized(UNAUTHORIZED));
+                }
+                member.id
+            }
+        };
+        read_log(&mut tx, scope, &id, query).await
+    }
+}

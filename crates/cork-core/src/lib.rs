@@ -1,0 +1,129 @@
+//! Cork's domain: the Trello objects, who may do what to them, and the commands that
+//! change them. Every command runs in one store transaction that also writes the
+//! command's action rows (the action log is the system of record). No HTTP here.
+
+pub mod access;
+pub mod accounts;
+pub mod actions;
+pub mod boards;
+pub mod cards;
+pub mod checklists;
+pub mod ids;
+pub mod labels;
+pub mod lists;
+pub mod members;
+pub mod model;
+pub mod organizations;
+pub mod pos;
+mod store_ext;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use cork_store::{Store, StoreError};
+
+pub use access::Actor;
+
+/// What can go wrong in a command; the wire layer renders each as Trello does.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DomainError {
+    /// A path or parameter id that is not shaped like an id.
+    #[error("invalid id")]
+    InvalidId,
+    /// A well-formed reference to nothing.
+    #[error("{0}")]
+    NotFound(&'static str),
+    /// A parameter with a value of the wrong shape.
+    #[error("invalid value for {0}")]
+    InvalidValue(String),
+    /// Missing credentials or permission (Trello's 401 strings).
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// Understood but refused (a limit, the last admin leaving, ...).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A request that cannot be carried out as sent.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Something broke inside; logged, shown to clients as a plain 500.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Trello's text for a missing object.
+pub const NOT_FOUND: &str = "The requested resource was not found.";
+
+impl From<StoreError> for DomainError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(what) => DomainError::BadRequest(format!("already exists: {what}")),
+            other => DomainError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<serde_json::Error> for DomainError {
+    fn from(error: serde_json::Error) -> Self {
+        DomainError::Internal(format!("stored document: {error}"))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, DomainError>;
+
+/// The domain entry point: every command and query is a method of it.
+#[derive(Clone, Debug)]
+pub struct Cork {
+    pub store: Store,
+}
+
+impl Cork {
+    /// Wraps an opened store.
+    pub fn new(store: Store) -> Cork {
+        Cork { store }
+    }
+}
+
+/// Now, rendered as Trello renders dates: UTC, milliseconds, `Z`.
+pub fn now() -> String {
+    format_date(Utc::now())
+}
+
+/// A date in Trello's form.
+pub fn format_date(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Parses the date forms clients send: RFC 3339 with any offset, a bare date, or
+/// epoch milliseconds.
+pub fn parse_date(value: &str) -> Option<DateTime<Utc>> {
+    let value = value.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(value) {
+        return Some(at.with_timezone(&Utc));
+    }
+    if let Ok(at) = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(at.and_utc());
+    }
+    if let Ok(at) = chrono::NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M:%S%.f") {
+        return Some(at.and_utc());
+    }
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return day.and_hms_opt(0, 0, 0).map(|at| at.and_utc());
+    }
+    if value.len() >= 10 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return value.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_arrive_in_several_forms_and_leave_in_one() {
+        let expected = "2019-09-16T16:19:17.156Z";
+        for input in ["2019-09-16T16:19:17.156Z", "2019-09-16T18:19:17.156+02:00", "1568650757156", "2019-09-16T16:19:17.156"] {
+            assert_eq!(parse_date(input).map(format_date).as_deref(), Some(expected), "{input}");
+        }
+        assert_eq!(parse_date("2019-09-16").map(format_date).as_deref(), Some("2019-09-16T00:00:00.000Z"));
+        assert_eq!(parse_date("tomorrow"), None);
+    }
+}

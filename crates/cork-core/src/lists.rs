@@ -1,0 +1,278 @@
+//! Lists: create, read, rename, move (within and across boards), archive, and the
+//! bulk card operations.
+
+use cork_store::{Cond, Order, Table, Tx};
+use serde_json::{json, Map, Value};
+
+use crate::access::{board_role, require, Actor, Role, UNAUTHORIZED};
+use crate::actions::{board_ref, card_ref, data, list_ref, record, Refs};
+use crate::boards::{board_with_role, touch_board};
+use crate::ids::{is_id, new_id};
+use crate::model::{Board, Card, List};
+use crate::pos::Pos;
+use crate::store_ext::{find, get, get_for_update, insert, save};
+use crate::{now, Cork, DomainError, Result, NOT_FOUND};
+
+/// Parameters of `POST /lists`.
+#[derive(Debug, Clone)]
+pub struct NewList {
+    pub name: String,
+    pub id_board: String,
+    pub pos: Option<Pos>,
+    pub id_list_source: Option<String>,
+}
+
+/// Parameters of `PUT /lists/{id}`.
+#[derive(Debug, Clone, Default)]
+pub struct ListPatch {
+    pub name: Option<String>,
+    pub closed: Option<bool>,
+    pub pos: Option<Pos>,
+    pub id_board: Option<String>,
+    pub subscribed: Option<bool>,
+    pub soft_limit: Option<Option<String>>,
+    pub color: Option<Option<String>>,
+}
+
+/// A list with its board, the actor's role and (when asked) its cards.
+#[derive(Debug, Clone)]
+pub struct ListView {
+    pub list: List,
+    pub board: Board,
+    pub role: Role,
+    pub cards: Vec<Card>,
+    pub labels: Vec<crate::model::Label>,
+}
+
+/// A list by id and the board it is on, with the actor's role there.
+pub(crate) async fn list_with_role(tx: &mut Tx, actor: &Actor, id: &str, needed: Role) -> Result<(List, Board, Role)> {
+    if !is_id(id) {
+        return Err(DomainError::InvalidId);
+    }
+    let list: List = get(tx, &id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
+    let board: Board = get(tx, &list.id_board).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
+    let role = board_role(tx, actor, &board).await?;
+    require(role, needed, UNAUTHORIZED)?;
+    Ok((list, board, role))
+}
+
+fn check_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > 16384 {
+        return Err(DomainError::InvalidValue("name".into()));
+    }
+    Ok(name.to_string())
+}
+
+impl Cork {
+    /// `POST /lists` (and `POST /boards/{id}/lists`). Without `pos` a list goes to the top.
+    pub async fn create_list(&self, actor: &Actor, input: NewList) -> Result<List> {
+        let name = check_name(&input.name)?;
+        if !is_id(&input.id_board) && !crate::ids::is_short_link(&input.id_board) {
+            return Err(DomainError::InvalidValue("idBoard".into()));
+        }
+        let mut tx = self.store.write().await?;
+        let (mut board, _) = board_with_role(&mut tx, actor, &input.id_board, Role::Write, UNAUTHORIZED).await?;
+        let range = tx.pos_range(Table::Lists, &[Cond::eq("board_id", &board.id), Cond::closed(false)]).await?;
+        let list = List {
+            id: new_id(),
+            name,
+            closed: false,
+            id_board: board.id.clone(),
+            pos: input.pos.unwrap_or(Pos::Top).resolve(range),
+            subscribed: false,
+            soft_limit: None,
+            color: None,
+        };
+        insert(&mut tx, &list).await?;
+        touch_board(&mut tx, &mut board).await?;
+        record(&mut tx, actor, "createList", data(&[("board", board_ref(&board)), ("list", list_ref(&list))]), Refs::list(&board, &list)).await?;
+        if let Some(source) = &input.id_list_source {
+            let (source_list, _, _) = list_with_role(&mut tx, actor, source, Role::Read).await.map_err(|e| match e {
+                DomainError::InvalidId => DomainError::InvalidValue("idListSource".into()),
+                other => other,
+            })?;
+            let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &source_list.id), Cond::closed(false)], Order::Asc("pos"), None).await?;
+            for old in cards {
+                let id_short = tx.next_card_number(&board.id).await?;
+                let card = Card {
+                    id: new_id(),
+                    id_board: board.id.clone(),
+                    id_list: list.id.clone(),
+                    id_short,
+                    short_link: crate::ids::short_link(),
+                    id_checklists: Vec::new(),
+                    id_attachment_cover: None,
+                    counts: Default::default(),
+                    date_last_activity: now(),
+                    id_labels: if old.id_board == board.id { old.id_labels.clone() } else { Vec::new() },
+                    id_members: if old.id_board == board.id { old.id_members.clone() } else { Vec::new() },
+                    ..old.clone()
+                };
+                insert(&mut tx, &card).await?;
+                crate::cards::sync_card_members(&mut tx, &card).await?;
+                let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card)), ("cardSource", card_ref(&old))];
+                record(&mut tx, actor, "copyCard", data(&context), Refs::card(&board, &card)).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// `GET /lists/{id}`, with its cards when `cards` names a filter.
+    pub async fn list_view(&self, actor: &Actor, id: &str, cards: Option<&str>) -> Result<ListView> {
+        let mut tx = self.store.read().await?;
+        let (list, board, role) = list_with_role(&mut tx, actor, id, Role::Read).await?;
+        let mut list_cards = Vec::new();
+        let mut labels = Vec::new();
+        if let Some(filter) = cards {
+            list_cards = find(&mut tx, &[Cond::eq("list_id", &list.id)], Order::Asc("pos"), None).await?;
+            list_cards.retain(|c: &Card| crate::boards::keep_card(filter, c, &[list.id.as_str()]));
+            labels = find(&mut tx, &[Cond::eq("board_id", &board.id)], Order::Asc("id"), None).await?;
+        }
+        Ok(ListView { list, board, role, cards: list_cards, labels })
+    }
+
+    /// `PUT /lists/{id}` and the per-field forms; a move to another board takes the cards along.
+    pub async fn update_list(&self, actor: &Actor, id: &str, patch: ListPatch) -> Result<List> {
+        let mut tx = self.store.write().await?;
+        let (list, mut board, _) = list_with_role(&mut tx, actor, id, Role::Write).await?;
+        let mut list: List = get_for_update(&mut tx, &list.id).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
+        let mut old = Map::new();
+        if let Some(name) = patch.name {
+            old.insert("name".into(), json!(list.name));
+            list.name = check_name(&name)?;
+        }
+        if let Some(closed) = patch.closed {
+            old.insert("closed".into(), json!(list.closed));
+            list.closed = closed;
+        }
+        if let Some(subscribed) = patch.subscribed {
+            list.subscribed = subscribed;
+        }
+        if let Some(soft_limit) = patch.soft_limit {
+            old.insert("softLimit".into(), json!(list.soft_limit));
+            list.soft_limit = soft_limit;
+        }
+        if let Some(color) = patch.color {
+            if let Some(c) = &color {
+                if !crate::boards::is_label_color(c) {
+                    return Err(DomainError::InvalidValue("color".into()));
+                }
+            }
+            old.insert("color".into(), json!(list.color));
+            list.color = color;
+        }
+        let mut target: Option<Board> = None;
+        if let Some(board_ref_str) = patch.id_board {
+            let (to, _) = board_with_role(&mut tx, actor, &board_ref_str, Role::Write, UNAUTHORIZED).await.map_err(|e| match e {
+                DomainError::InvalidId => DomainError::InvalidValue("idBoard".into()),
+                other => other,
+            })?;
+            if to.id != board.id {
+                old.insert("idBoard".into(), json!(board.id));
+                target = Some(to);
+            }
+        }
+        if let Some(pos) = patch.pos {
+            let board_id = target.as_ref().map(|b| b.id.clone()).unwrap_or_else(|| board.id.clone());
+            let range = tx.pos_range(Table::Lists, &[Cond::eq("board_id", &board_id), Cond::closed(false)]).await?;
+            old.insert("pos".into(), json!(list.pos));
+            list.pos = pos.resolve(range);
+        } else if let Some(to) = &target {
+            let range = tx.pos_range(Table::Lists, &[Cond::eq("board_id", &to.id), Cond::closed(false)]).await?;
+            list.pos = Pos::Bottom.resolve(range);
+        }
+        if let Some(mut to) = target {
+            list.id_board = to.id.clone();
+            save(&mut tx, &list).await?;
+            let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &list.id)], Order::Asc("pos"), None).await?;
+            for mut card in cards {
+                card.id_board = to.id.clone();
+                card.id_labels.clear();
+                card.id_short = tx.next_card_number(&to.id).await?;
+                save(&mut tx, &card).await?;
+            }
+            tx.update(Table::Checklists, &[("board_id", cork_store::Arg::text(&to.id))], &[Cond::eq("board_id", &board.id)]).await?;
+            record(&mut tx, actor, "moveListFromBoard", data(&[("board", board_ref(&board)), ("list", list_ref(&list)), ("boardTarget", json!({"id": to.id}))]), Refs::list(&board, &list)).await?;
+            record(&mut tx, actor, "moveListToBoard", data(&[("board", board_ref(&to)), ("list", list_ref(&list)), ("boardSource", json!({"id": board.id}))]), Refs::list(&to, &list)).await?;
+            touch_board(&mut tx, &mut board).await?;
+            touch_board(&mut tx, &mut to).await?;
+            tx.commit().await?;
+            return Ok(list);
+        }
+        save(&mut tx, &list).await?;
+        touch_board(&mut tx, &mut board).await?;
+        let mut list_data = list_ref(&list);
+        if let (Some(map), Ok(Value::Object(now_map))) = (list_data.as_object_mut(), serde_json::to_value(&list)) {
+            for key in old.keys() {
+                if let Some(value) = now_map.get(key) {
+                    map.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        record(&mut tx, actor, "updateList", data(&[("board", board_ref(&board)), ("list", list_data), ("old", Value::Object(old))]), Refs::list(&board, &list)).await?;
+        tx.commit().await?;
+        Ok(list)
+    }
+
+    /// `POST /lists/{id}/archiveAllCards`.
+    pub async fn archive_all_cards(&self, actor: &Actor, id: &str) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        let (list, mut board, _) = list_with_role(&mut tx, actor, id, Role::Write).await?;
+        let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &list.id), Cond::closed(false)], Order::Asc("pos"), None).await?;
+        for mut card in cards {
+            card.closed = true;
+            card.date_last_activity = now();
+            save(&mut tx, &card).await?;
+            let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", json!({"id": card.id, "name": card.name, "idShort": card.id_short, "shortLink": card.short_link, "closed": true})), ("old", json!({"closed": false}))];
+            record(&mut tx, actor, "updateCard", data(&context), Refs::card(&board, &card)).await?;
+        }
+        touch_board(&mut tx, &mut board).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `POST /lists/{id}/moveAllCards?idBoard=&idList=`.
+    pub async fn move_all_cards(&self, actor: &Actor, id: &str, id_board: &str, id_list: &str) -> Result<Vec<Card>> {
+        let mut tx = self.store.write().await?;
+        let (list, mut board, _) = list_with_role(&mut tx, actor, id, Role::Write).await?;
+        if !is_id(id_list) {
+            return Err(DomainError::InvalidValue("idList".into()));
+        }
+        let (to_list, mut to_board, _) = list_with_role(&mut tx, actor, id_list, Role::Write).await?;
+        let (named_board, _) = board_with_role(&mut tx, actor, id_board, Role::Write, UNAUTHORIZED).await.map_err(|e| match e {
+            DomainError::InvalidId => DomainError::InvalidValue("idBoard".into()),
+            other => other,
+        })?;
+        if named_board.id != to_list.id_board {
+            return Err(DomainError::InvalidValue("idList".into()));
+        }
+        let range = tx.pos_range(Table::Cards, &[Cond::eq("list_id", &to_list.id)]).await?;
+        let mut next = Pos::Bottom.resolve(range);
+        let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &list.id), Cond::closed(false)], Order::Asc("pos"), None).await?;
+        let mut moved = Vec::new();
+        for mut card in cards {
+            let old_list = card.id_list.clone();
+            card.id_list = to_list.id.clone();
+            card.pos = next;
+            next += crate::pos::STEP;
+            if to_board.id != board.id {
+                card.id_board = to_board.id.clone();
+                card.id_labels.clear();
+                card.id_short = tx.next_card_number(&to_board.id).await?;
+            }
+            card.date_last_activity = now();
+            save(&mut tx, &card).await?;
+            let context = [("board", board_ref(&to_board)), ("card", card_ref(&card)), ("listBefore", list_ref(&list)), ("listAfter", list_ref(&to_list)), ("old", json!({"idList": old_list}))];
+            record(&mut tx, actor, "updateCard", data(&context), Refs::card(&to_board, &card)).await?;
+            moved.push(card);
+        }
+        touch_board(&mut tx, &mut board).await?;
+        if to_board.id != board.id {
+            touch_board(&mut tx, &mut to_board).await?;
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+}

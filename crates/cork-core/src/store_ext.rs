@@ -1,0 +1,193 @@
+//! Typed reads and writes over the store: each object knows its table and the
+//! columns the store indexes; the rest of it travels as the JSON document.
+
+use cork_store::{Arg, Cond, Order, Table, Tx};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::model::*;
+use crate::Result;
+
+/// An object with a row of its own.
+pub(crate) trait Stored: Serialize + DeserializeOwned {
+    const TABLE: Table;
+    fn id(&self) -> &str;
+    /// The indexed columns besides `id` and `doc`.
+    fn columns(&self) -> Vec<(&'static str, Arg)>;
+}
+
+fn row<T: Stored>(object: &T) -> Result<Vec<(&'static str, Arg)>> {
+    let mut values = vec![("id", Arg::text(object.id())), ("doc", Arg::Text(serde_json::to_string(object)?))];
+    values.extend(object.columns());
+    Ok(values)
+}
+
+/// Inserts a new object.
+pub(crate) async fn insert<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
+    tx.insert(T::TABLE, &row(object)?).await?;
+    Ok(())
+}
+
+/// Writes an object back over its row.
+pub(crate) async fn save<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
+    let values = row(object)?;
+    tx.update(T::TABLE, &values[1..], &[Cond::eq("id", object.id())]).await?;
+    Ok(())
+}
+
+/// Deletes an object's row.
+pub(crate) async fn remove<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
+    tx.delete(T::TABLE, &[Cond::eq("id", object.id())]).await?;
+    Ok(())
+}
+
+/// One object by id.
+pub(crate) async fn get<T: Stored>(tx: &mut Tx, id: &str) -> Result<Option<T>> {
+    tx.doc(T::TABLE, id).await?.map(|doc| Ok(serde_json::from_str(&doc)?)).transpose()
+}
+
+/// One object by id, locked for the rest of the transaction where the backend can.
+pub(crate) async fn get_for_update<T: Stored>(tx: &mut Tx, id: &str) -> Result<Option<T>> {
+    tx.doc_for_update(T::TABLE, id).await?.map(|doc| Ok(serde_json::from_str(&doc)?)).transpose()
+}
+
+/// Every matching object.
+pub(crate) async fn find<T: Stored>(tx: &mut Tx, conds: &[Cond], order: Order, limit: Option<i64>) -> Result<Vec<T>> {
+    tx.docs(T::TABLE, conds, order, limit)
+        .await?
+        .iter()
+        .map(|doc| Ok(serde_json::from_str(doc)?))
+        .collect()
+}
+
+/// Objects by id, in no particular order; an empty id list costs no query.
+pub(crate) async fn by_ids<T: Stored, S: AsRef<str>>(tx: &mut Tx, ids: &[S]) -> Result<Vec<T>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    find(tx, &[Cond::any_of("id", ids)], Order::None, None).await
+}
+
+impl Stored for Member {
+    const TABLE: Table = Table::Members;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("username", Arg::text(&self.username)), ("email", Arg::opt(self.email.clone()))]
+    }
+}
+
+impl Stored for Organization {
+    const TABLE: Table = Table::Organizations;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("name", Arg::text(&self.name))]
+    }
+}
+
+impl Stored for Membership {
+    const TABLE: Table = Table::Memberships;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("model_id", Arg::text(&self.id_model)),
+            ("member_id", Arg::text(&self.id_member)),
+            ("member_type", Arg::text(&self.member_type)),
+        ]
+    }
+}
+
+impl Stored for Board {
+    const TABLE: Table = Table::Boards;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("short_link", Arg::text(&self.short_link)),
+            ("org_id", Arg::opt(self.id_organization.clone())),
+            ("closed", Arg::flag(self.closed)),
+        ]
+    }
+}
+
+impl Stored for List {
+    const TABLE: Table = Table::Lists;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("board_id", Arg::text(&self.id_board)), ("closed", Arg::flag(self.closed)), ("pos", Arg::Float(self.pos))]
+    }
+}
+
+impl Stored for Card {
+    const TABLE: Table = Table::Cards;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![
+            ("short_link", Arg::text(&self.short_link)),
+            ("board_id", Arg::text(&self.id_board)),
+            ("list_id", Arg::text(&self.id_list)),
+            ("closed", Arg::flag(self.closed)),
+            ("pos", Arg::Float(self.pos)),
+        ]
+    }
+}
+
+impl Stored for Label {
+    const TABLE: Table = Table::Labels;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("board_id", Arg::text(&self.id_board))]
+    }
+}
+
+impl Stored for Checklist {
+    const TABLE: Table = Table::Checklists;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("board_id", Arg::text(&self.id_board)), ("card_id", Arg::text(&self.id_card)), ("pos", Arg::Float(self.pos))]
+    }
+}
+
+impl Stored for Attachment {
+    const TABLE: Table = Table::Attachments;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("card_id", Arg::text(&self.id_card)), ("pos", Arg::Float(self.pos))]
+    }
+}
+
+impl Stored for BoardStar {
+    const TABLE: Table = Table::BoardStars;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("member_id", Arg::text(&self.id_member)), ("board_id", Arg::text(&self.id_board)), ("pos", Arg::Float(self.pos))]
+    }
+}
+
+impl Stored for AppKey {
+    const TABLE: Table = Table::AppKeys;
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn columns(&self) -> Vec<(&'static str, Arg)> {
+        vec![("member_id", Arg::text(&self.id_member))]
+    }
+}

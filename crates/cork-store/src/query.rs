@@ -1,0 +1,200 @@
+//! The small statement builder behind [`crate::Tx`]. Table and column names come from
+//! code (`&'static str`), never from clients; every value is a bound argument.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+/// The tables of the schema (see migrations/*/0001_core.sql).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Members,
+    Organizations,
+    Memberships,
+    Boards,
+    Lists,
+    Cards,
+    CardMembers,
+    Labels,
+    Checklists,
+    Attachments,
+    BoardStars,
+    Actions,
+    AppKeys,
+    Tokens,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Members => "members",
+            Table::Organizations => "organizations",
+            Table::Memberships => "memberships",
+            Table::Boards => "boards",
+            Table::Lists => "lists",
+            Table::Cards => "cards",
+            Table::CardMembers => "card_members",
+            Table::Labels => "labels",
+            Table::Checklists => "checklists",
+            Table::Attachments => "attachments",
+            Table::BoardStars => "board_stars",
+            Table::Actions => "actions",
+            Table::AppKeys => "app_keys",
+            Table::Tokens => "tokens",
+        }
+    }
+}
+
+/// A bound value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Null,
+}
+
+impl Arg {
+    /// A text value.
+    pub fn text(value: impl Into<String>) -> Arg {
+        Arg::Text(value.into())
+    }
+
+    /// A text value or NULL.
+    pub fn opt(value: Option<impl Into<String>>) -> Arg {
+        value.map(|v| Arg::Text(v.into())).unwrap_or(Arg::Null)
+    }
+
+    /// A flag stored as 0/1, the one boolean form both dialects share.
+    pub fn flag(value: bool) -> Arg {
+        Arg::Int(i64::from(value))
+    }
+}
+
+/// One condition of a WHERE clause; conditions are joined with AND.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    Eq(&'static str, Arg),
+    In(&'static str, Vec<Arg>),
+    Lt(&'static str, Arg),
+    Gt(&'static str, Arg),
+    IsNull(&'static str),
+}
+
+impl Cond {
+    /// `column = text`.
+    pub fn eq(column: &'static str, value: impl Into<String>) -> Cond {
+        Cond::Eq(column, Arg::text(value))
+    }
+
+    /// `column IN (texts...)`; an empty set matches nothing.
+    pub fn any_of<S: AsRef<str>>(column: &'static str, values: &[S]) -> Cond {
+        Cond::In(column, values.iter().map(|v| Arg::text(v.as_ref())).collect())
+    }
+
+    /// `closed = 0|1`.
+    pub fn closed(value: bool) -> Cond {
+        Cond::Eq("closed", Arg::flag(value))
+    }
+}
+
+/// Row order.
+#[derive(Debug, Clone, Copy)]
+pub enum Order {
+    None,
+    Asc(&'static str),
+    Desc(&'static str),
+}
+
+struct Builder {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+impl Builder {
+    fn new(sql: String) -> Builder {
+        Builder { sql, args: Vec::new() }
+    }
+
+    fn placeholder(&mut self, arg: Arg) -> String {
+        self.args.push(arg);
+        format!("${}", self.args.len())
+    }
+
+    fn conds(&mut self, conds: &[Cond]) {
+        for (i, cond) in conds.iter().enumerate() {
+            self.sql.push_str(if i == 0 { " WHERE " } else { " AND " });
+            let clause = match cond {
+                Cond::Eq(column, arg) => format!("{column} = {}", self.placeholder(arg.clone())),
+                Cond::Lt(column, arg) => format!("{column} < {}", self.placeholder(arg.clone())),
+                Cond::Gt(column, arg) => format!("{column} > {}", self.placeholder(arg.clone())),
+                Cond::IsNull(column) => format!("{column} IS NULL"),
+                Cond::In(_, values) if values.is_empty() => "1 = 0".to_string(),
+                Cond::In(column, values) => {
+                    let marks: Vec<String> = values.iter().map(|v| self.placeholder(v.clone())).collect();
+                    format!("{column} IN ({})", marks.join(", "))
+                }
+            };
+            self.sql.push_str(&clause);
+        }
+    }
+}
+
+pub(crate) fn select(
+    table: Table,
+    what: &str,
+    conds: &[Cond],
+    order: Order,
+    limit: Option<i64>,
+    for_update: bool,
+) -> (String, Vec<Arg>) {
+    let mut b = Builder::new(format!("SELECT {what} FROM {}", table.name()));
+    b.conds(conds);
+    match order {
+        Order::None => {}
+        Order::Asc(column) => b.sql.push_str(&format!(" ORDER BY {column} ASC, id ASC")),
+        Order::Desc(column) => b.sql.push_str(&format!(" ORDER BY {column} DESC, id DESC")),
+    }
+    if let Some(limit) = limit {
+        let mark = b.placeholder(Arg::Int(limit));
+        b.sql.push_str(&format!(" LIMIT {mark}"));
+    }
+    if for_update {
+        b.sql.push_str(" FOR UPDATE");
+    }
+    (b.sql, b.args)
+}
+
+pub(crate) fn insert(table: Table, values: &[(&'static str, Arg)]) -> (String, Vec<Arg>) {
+    let mut b = Builder::new(String::new());
+    let columns: Vec<&str> = values.iter().map(|(c, _)| *c).collect();
+    let marks: Vec<String> = values.iter().map(|(_, v)| b.placeholder(v.clone())).collect();
+    b.sql = format!("INSERT INTO {} ({}) VALUES ({})", table.name(), columns.join(", "), marks.join(", "));
+    (b.sql, b.args)
+}
+
+pub(crate) fn update(table: Table, values: &[(&'static str, Arg)], conds: &[Cond]) -> (String, Vec<Arg>) {
+    let mut b = Builder::new(String::new());
+    let sets: Vec<String> = values.iter().map(|(c, v)| format!("{c} = {}", b.placeholder(v.clone()))).collect();
+    b.sql = format!("UPDATE {} SET {}", table.name(), sets.join(", "));
+    b.conds(conds);
+    (b.sql, b.args)
+}
+
+pub(crate) fn delete(table: Table, conds: &[Cond]) -> (String, Vec<Arg>) {
+    let mut b = Builder::new(format!("DELETE FROM {}", table.name()));
+    b.conds(conds);
+    (b.sql, b.args)
+}
+
+pub(crate) fn bind<'q>(mut query: Query<'q, Any, AnyArguments<'q>>, args: Vec<Arg>) -> Query<'q, Any, AnyArguments<'q>> {
+    for arg in args {
+        query = match arg {
+            Arg::Text(v) => query.bind(v),
+            Arg::Int(v) => query.bind(v),
+            Arg::Float(v) => query.bind(v),
+            Arg::Null => query.bind(Option::<String>::None),
+        };
+    }
+    query
+}

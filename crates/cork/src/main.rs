@@ -1,0 +1,172 @@
+//! `cork`: the command line. It parses arguments and calls into the library crates.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use cork_api::{ApiConfig, App};
+use cork_core::Cork;
+use cork_store::Store;
+
+#[derive(Parser)]
+#[command(name = "cork", version, about = "A self-hosted work-board server that speaks the Trello REST API v1")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Manage members.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+/// Where the data lives; shared by every command.
+#[derive(Args, Clone)]
+struct DataArgs {
+    /// Folder for Cork's data (the default SQLite database lives here).
+    #[arg(long, env = "CORK_DATA_DIR", default_value = "./cork-data")]
+    data_dir: PathBuf,
+    /// Database URL: sqlite://PATH or postgres://... (default: SQLite in the data dir).
+    #[arg(long, env = "CORK_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CORK_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The URL clients reach Cork at (used in urls inside responses).
+    #[arg(long, env = "CORK_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Largest JSON or form body in bytes.
+    #[arg(long, env = "CORK_BODY_LIMIT", default_value_t = 1 << 20)]
+    body_limit: usize,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a member.
+    Create {
+        username: String,
+        #[arg(long)]
+        full_name: Option<String>,
+        #[arg(long)]
+        email: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token for a member; prints JSON with key, token and idMember.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// Comma-separated scopes: read, write, account.
+        #[arg(long, default_value = "read,write,account")]
+        scope: String,
+        /// 1hour, 1day, 30days or never.
+        #[arg(long, default_value = "never")]
+        expiration: String,
+        /// The application the token is for (its key is made on first use).
+        #[arg(long, default_value = "cork-cli")]
+        app: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+impl DataArgs {
+    async fn open(&self) -> Result<Cork> {
+        let url = match &self.database {
+            Some(url) => url.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+                format!("sqlite://{}", self.data_dir.join("cork.db").display())
+            }
+        };
+        let store = Store::open(&url).await.with_context(|| format!("opening database {}", cork_store::redact(&url)))?;
+        Ok(Cork::new(store))
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("CORK_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::User { command: UserCommand::Create { username, full_name, email, data } } => {
+            let cork = data.open().await?;
+            let member = cork.create_member(&username, full_name.as_deref(), email.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::json!({"id": member.id, "username": member.username, "fullName": member.full_name}));
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { user, scope, expiration, app, data } } => {
+            let Some(expires) = cork_core::accounts::expiration(&expiration) else { bail!("expiration must be 1hour, 1day, 30days or never") };
+            let cork = data.open().await?;
+            let member = cork.member_by_username(&user).await.map_err(|_| anyhow::anyhow!("no member named {user}"))?;
+            let scopes: Vec<String> = scope.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+            let issued = cork.issue_token(&member, &app, &scopes, expires).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string(&issued)?);
+            cork.store.close().await;
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    let cork = args.data.open().await?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let address = listener.local_addr()?;
+    let public_url = args.public_url.unwrap_or_else(|| format!("http://{address}"));
+    if cork.member_count().await.map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
+        tracing::info!("no members yet: create one with `cork user create NAME`, then a token with `cork token create --user NAME` (same --data-dir/--database)");
+    }
+    let app = App::new(cork.clone(), ApiConfig { public_url, body_limit: args.body_limit, ..ApiConfig::default() });
+    tracing::info!("listening on http://{address}");
+    cork_api::serve(listener, app, shutdown_signal()).await?;
+    cork.store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+}
