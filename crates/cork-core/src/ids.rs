@@ -9,7 +9,14 @@ use sha2::{Digest, Sha256};
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A new object id: 4 bytes of Unix seconds, 5 random bytes, a 3-byte counter.
+/// Five random bytes drawn once per process, as in a MongoDB ObjectId: ids made by
+/// one process within one second then sort by their counter, that is by creation.
+fn process_bytes() -> [u8; 5] {
+    static BYTES: std::sync::OnceLock<[u8; 5]> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| rand::thread_rng().gen())
+}
+
+/// A new object id: 4 bytes of Unix seconds, 5 bytes fixed per process, a 3-byte counter.
 /// Ids sort by creation time, which `since=`/`before=` paging relies on.
 pub fn new_id() -> String {
     new_id_at(Utc::now())
@@ -18,7 +25,7 @@ pub fn new_id() -> String {
 /// A new id whose timestamp is `at` (used where a creation date is given).
 pub fn new_id_at(at: DateTime<Utc>) -> String {
     let seconds = at.timestamp().clamp(0, u32::MAX as i64) as u32;
-    let random: [u8; 5] = rand::thread_rng().gen();
+    let random = process_bytes();
     let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
     let mut bytes = Vec::with_capacity(12);
     bytes.extend_from_slice(&seconds.to_be_bytes());
@@ -81,6 +88,8 @@ mod tests {
         assert_eq!(id_time(&id), Some(at));
         assert!(floor_id(at) <= id);
         assert!(new_id() > id);
+        let (first, second) = (new_id(), new_id());
+        assert!(second > first, "ids of one second sort by creation");
     }
 
     #[test]
