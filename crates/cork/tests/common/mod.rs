@@ -1,0 +1,283 @@
+//! The black-box harness: a real Cork server on 127.0.0.1:0 over SQLite (a temp
+//! file) or PostgreSQL (a fresh database per test on the server named by
+//! `CORK_TEST_POSTGRES_URL`), and a small HTTP client that speaks to it the way
+//! Trello clients do.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use cork_api::{ApiConfig, App};
+use cork_core::Cork;
+use cork_store::Store;
+use serde_json::Value;
+use sqlx::Connection;
+
+/// Runs one scenario against both backends: `NAME::sqlite` and `NAME::postgres`.
+/// Without `CORK_TEST_POSTGRES_URL` the PostgreSQL half says so and returns, unless
+/// `CORK_REQUIRE_POSTGRES=1` (CI) makes that a failure.
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let server = common::Server::sqlite().await;
+                ($body)(server).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(server) = common::Server::postgres().await else { return };
+                ($body)(server).await;
+            }
+        }
+    };
+}
+
+static DATABASES: AtomicU32 = AtomicU32::new(0);
+
+/// A running server and the domain behind it (for setting up members and tokens).
+pub struct Server {
+    pub base: String,
+    pub cork: Cork,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl Server {
+    /// A server on a fresh SQLite file.
+    pub async fn sqlite() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("cork.db").display());
+        Server::start(&url, dir, None).await
+    }
+
+    /// A server on a fresh PostgreSQL database, or `None` when none is configured.
+    pub async fn postgres() -> Option<Server> {
+        let Ok(admin) = std::env::var("CORK_TEST_POSTGRES_URL") else {
+            if std::env::var("CORK_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("CORK_REQUIRE_POSTGRES=1 but CORK_TEST_POSTGRES_URL is not set");
+            }
+            eprintln!("CORK_TEST_POSTGRES_URL not set: PostgreSQL half not run");
+            return None;
+        };
+        let name = format!("cork_t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CORK_TEST_POSTGRES_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        conn.close().await.ok();
+        let url = match admin.rfind('/') {
+            Some(slash) if slash > "postgres://".len() => format!("{}/{name}", &admin[..slash]),
+            _ => panic!("CORK_TEST_POSTGRES_URL must name a database"),
+        };
+        let dir = tempfile::tempdir().expect("temp dir");
+        Some(Server::start(&url, dir, Some((admin, name))).await)
+    }
+
+    async fn start(url: &str, dir: tempfile::TempDir, postgres: Option<(String, String)>) -> Server {
+        let store = Store::open(url).await.expect("open store");
+        let cork = Cork::new(store);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let app = App::new(cork.clone(), ApiConfig { public_url: base.clone(), ..ApiConfig::default() });
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            cork_api::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Server { base, cork, shutdown: Some(tx), _dir: dir, postgres }
+    }
+
+    /// A new member with a token of every scope.
+    pub async fn user(&self, username: &str) -> Client {
+        self.user_with_scopes(username, &["read", "write", "account"]).await
+    }
+
+    /// A new member with a token of the given scopes.
+    pub async fn user_with_scopes(&self, username: &str, scopes: &[&str]) -> Client {
+        let member = self.cork.create_member(username, Some(&format!("{username} Tester")), Some(&format!("{username}@example.test"))).await.expect("create member");
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let issued = self.cork.issue_token(&member, "tests", &scopes, None).await.expect("issue token");
+        Client { http: reqwest::Client::new(), base: self.base.clone(), key: Some(issued.key), token: Some(issued.token), id: member.id, username: member.username }
+    }
+
+    /// Another token for an existing member.
+    pub async fn token_for(&self, client: &Client, scopes: &[&str]) -> Client {
+        let member = self.cork.member_by_username(&client.username).await.expect("member");
+        let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+        let issued = self.cork.issue_token(&member, "tests", &scopes, None).await.expect("issue token");
+        Client { key: Some(issued.key), token: Some(issued.token), ..client.clone() }
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        Client { http: reqwest::Client::new(), base: self.base.clone(), key: None, token: None, id: String::new(), username: String::new() }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some((admin, name)) = self.postgres.take() {
+            let cork = self.cork.clone();
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                runtime.block_on(async move {
+                    cork.store.close().await;
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// What a request got back.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub text: String,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| panic!("not JSON ({}): {}", self.status, self.text))
+    }
+
+    /// Asserts a 200 with a JSON body and returns it.
+    pub fn ok(&self) -> Value {
+        assert_eq!(self.status, 200, "expected 200, got {}: {}", self.status, self.text);
+        assert_eq!(self.content_type, "application/json; charset=utf-8");
+        self.json()
+    }
+
+    /// Asserts Trello's plain-text error.
+    pub fn err(&self, status: u16, text: &str) {
+        assert_eq!((self.status, self.text.as_str()), (status, text), "unexpected answer");
+        assert!(self.content_type.starts_with("text/plain"), "errors are plain text: {}", self.content_type);
+    }
+
+    /// SQL statements the request cost (`X-Cork-Queries`).
+    pub fn queries(&self) -> u64 {
+        self.headers.get("x-cork-queries").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).expect("x-cork-queries header")
+    }
+}
+
+/// How the body travels.
+pub enum Body {
+    None,
+    Json(Value),
+    Form(Vec<(String, String)>),
+    Raw(&'static str, Vec<u8>),
+}
+
+/// A Trello client with one member's credentials, sent as `key`/`token` in the query.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub key: Option<String>,
+    pub token: Option<String>,
+    pub id: String,
+    pub username: String,
+}
+
+impl Client {
+    /// Sends `method path` with credentials in the query and `body`.
+    pub async fn send(&self, method: &str, path: &str, body: Body) -> Resp {
+        let mut url = format!("{}{}", self.base, path);
+        let mut auth = Vec::new();
+        if let Some(key) = &self.key {
+            auth.push(format!("key={key}"));
+        }
+        if let Some(token) = &self.token {
+            auth.push(format!("token={token}"));
+        }
+        if !auth.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&auth.join("&"));
+        }
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self.http.request(method, url);
+        request = match body {
+            Body::None => request,
+            Body::Json(value) => request.header("content-type", "application/json; charset=utf-8").body(value.to_string()),
+            Body::Form(pairs) => {
+                let encoded: String = form_encode(&pairs);
+                request.header("content-type", "application/x-www-form-urlencoded").body(encoded)
+            }
+            Body::Raw(content_type, bytes) => request.header("content-type", content_type).body(bytes),
+        };
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let text = response.text().await.expect("body");
+        Resp { status, text, content_type, headers }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, Body::None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send("POST", path, Body::Json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.send("PUT", path, Body::Json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.send("DELETE", path, Body::None).await
+    }
+
+    /// Creates a board without default lists and labels; returns its JSON.
+    pub async fn board(&self, name: &str) -> Value {
+        self.post("/1/boards", serde_json::json!({"name": name, "defaultLists": false, "defaultLabels": false})).await.ok()
+    }
+
+    /// Creates a list on a board; returns its JSON.
+    pub async fn list(&self, board: &str, name: &str) -> Value {
+        self.post("/1/lists", serde_json::json!({"name": name, "idBoard": board, "pos": "bottom"})).await.ok()
+    }
+
+    /// Creates a card in a list; returns its JSON.
+    pub async fn card(&self, list: &str, name: &str) -> Value {
+        self.post("/1/cards", serde_json::json!({"name": name, "idList": list})).await.ok()
+    }
+}
+
+fn form_encode(pairs: &[(String, String)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+fn percent(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The string value of a JSON field.
+pub fn s(value: &Value, key: &str) -> String {
+    value[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {value}")).to_string()
+}
