@@ -188,6 +188,11 @@ DATA_DIR=$WORK/data
 DB_ARGS=()
 [[ -n $DBURL ]] && DB_ARGS=(--database "$DBURL")
 SERVER_LOG=$WORK/server.log
+# With CORK_ROUTE_LOG_DIR set, the server logs each routed request there for the
+# compatibility table (scripts/compat.py).
+if [[ -n ${CORK_ROUTE_LOG_DIR:-} ]]; then
+  export CORK_ROUTE_LOG=$CORK_ROUTE_LOG_DIR/$SUITE.log
+fi
 
 free_port() {
   "$PY" -c 'import socket

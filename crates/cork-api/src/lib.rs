@@ -12,7 +12,7 @@ mod routes;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -30,11 +30,14 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// Largest multipart body, in bytes.
     pub upload_limit: usize,
+    /// When set, one line per request (`METHOD<TAB>route<TAB>path<TAB>status`) is appended
+    /// here; the compatibility table is generated from these logs.
+    pub route_log: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { public_url: "http://127.0.0.1:8080".into(), body_limit: 1 << 20, upload_limit: 10 << 20 }
+        ApiConfig { public_url: "http://127.0.0.1:8080".into(), body_limit: 1 << 20, upload_limit: 10 << 20, route_log: None }
     }
 }
 
@@ -44,13 +47,23 @@ pub struct App {
     pub cork: Cork,
     pub config: Arc<ApiConfig>,
     pub render: Arc<render::Renderer>,
+    route_log: Option<Arc<std::sync::Mutex<std::fs::File>>>,
 }
 
 impl App {
     /// Builds the shared state.
     pub fn new(cork: Cork, config: ApiConfig) -> App {
         let render = render::Renderer { base_url: config.public_url.trim_end_matches('/').to_string() };
-        App { cork, config: Arc::new(config), render: Arc::new(render) }
+        let route_log = config.route_log.as_ref().and_then(|path| {
+            match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+                Ok(file) => Some(Arc::new(std::sync::Mutex::new(file))),
+                Err(error) => {
+                    tracing::warn!(path = %path.display(), %error, "cannot open the route log");
+                    None
+                }
+            }
+        });
+        App { cork, config: Arc::new(config), render: Arc::new(render), route_log }
     }
 }
 
@@ -136,9 +149,26 @@ pub fn app(state: App) -> Service {
     tower::util::MapRequestLayer::new(normalize as fn(Request) -> Request).layer(router(state))
 }
 
+/// Appends `METHOD<TAB>route<TAB>path<TAB>status` for each routed request to the route log.
+async fn log_route(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Some(log) = app.route_log.clone() else { return next.run(request).await };
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    if let Some(route) = route {
+        if let Ok(mut file) = log.lock() {
+            use std::io::Write;
+            let _ = writeln!(file, "{method}\t{route}\t{path}\t{}", response.status().as_u16());
+        }
+    }
+    response
+}
+
 /// The routes (paths already normalised).
 pub fn router(state: App) -> Router {
     routes::routes()
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn(count_queries))
         .layer(cors())

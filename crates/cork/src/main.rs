@@ -56,6 +56,9 @@ struct ServeArgs {
     /// Largest JSON or form body in bytes.
     #[arg(long, env = "CORK_BODY_LIMIT", default_value_t = 1 << 20)]
     body_limit: usize,
+    /// Append one line per routed request (method, route, status) to this file.
+    #[arg(long, env = "CORK_ROUTE_LOG")]
+    route_log: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -142,7 +145,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if cork.member_count().await.map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
         tracing::info!("no members yet: create one with `cork user create NAME`, then a token with `cork token create --user NAME` (same --data-dir/--database)");
     }
-    let app = App::new(cork.clone(), ApiConfig { public_url, body_limit: args.body_limit, ..ApiConfig::default() });
+    let app = App::new(cork.clone(), ApiConfig { public_url, body_limit: args.body_limit, route_log: args.route_log, ..ApiConfig::default() });
     tracing::info!("listening on http://{address}");
     cork_api::serve(listener, app, shutdown_signal()).await?;
     cork.store.close().await;

@@ -79,7 +79,7 @@ impl Server {
         let cork = Cork::new(store);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let app = App::new(cork.clone(), ApiConfig { public_url: base.clone(), ..ApiConfig::default() });
+        let app = App::new(cork.clone(), ApiConfig { public_url: base.clone(), route_log: route_log(), ..ApiConfig::default() });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             cork_api::serve(listener, app, async {
@@ -138,6 +138,12 @@ impl Drop for Server {
             .join();
         }
     }
+}
+
+/// With `CORK_ROUTE_LOG_DIR` set, every test server logs its routes to
+/// `cork-tests.log` there (the compatibility table is generated from it).
+fn route_log() -> Option<std::path::PathBuf> {
+    std::env::var_os("CORK_ROUTE_LOG_DIR").map(|dir| std::path::PathBuf::from(dir).join("cork-tests.log"))
 }
 
 /// What a request got back.
