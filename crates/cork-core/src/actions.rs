@@ -79,7 +79,20 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, 
         ],
     )
     .await?;
+    if let Some(entry) = comment_entry(&action) {
+        tx.index(&entry).await?;
+    }
     Ok(action)
+}
+
+/// What the search index keeps of a comment.
+fn comment_entry(action: &Action) -> Option<cork_store::SearchEntry> {
+    if action.kind != "commentCard" {
+        return None;
+    }
+    let card_id = action.data.pointer("/card/id").and_then(Value::as_str)?.to_string();
+    let text = action.data.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
+    Some(cork_store::SearchEntry { model_type: "comment", model_id: action.id.clone(), card_id: Some(card_id), name: String::new(), body: text })
 }
 
 /// Builds `data` from a context and extra fields.
@@ -211,6 +224,9 @@ impl Cork {
             map.insert("dateLastEdited".into(), Value::String(now()));
         }
         tx.update(Table::Actions, &[("doc", Arg::Text(serde_json::to_string(&action)?))], &[Cond::eq("id", &action.id)]).await?;
+        if let Some(entry) = comment_entry(&action) {
+            tx.index(&entry).await?;
+        }
         let card_id = action.data.pointer("/card/id").and_then(Value::as_str).map(str::to_string);
         let update_data = data(&[
             ("action", json!({"id": action.id, "text": text})),
@@ -245,6 +261,7 @@ impl Cork {
             }
         }
         tx.delete(Table::Actions, &[Cond::eq("id", &action.id)]).await?;
+        tx.unindex(&action.id).await?;
         let card = crate::cards::adjust_comment_count(&mut tx, &card_id, -1).await?;
         let deleted = serde_json::to_value(&action)?;
         let mut refs = Refs::board(&board);

@@ -467,6 +467,7 @@ impl Cork {
             tx.delete(table, &[Cond::eq(column, &board.id)]).await?;
         }
         if !card_ids.is_empty() {
+            tx.unindex_cards(&card_ids).await?;
             tx.delete(Table::Attachments, &[Cond::any_of("card_id", &card_ids)]).await?;
             tx.delete(Table::CardMembers, &[Cond::any_of("card_id", &card_ids)]).await?;
         }

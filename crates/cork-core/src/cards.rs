@@ -505,6 +505,7 @@ impl Cork {
         let checklists: Vec<Checklist> = find(&mut tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await?;
         let attachments: Vec<Attachment> = find(&mut tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await?;
         tx.delete(Table::Checklists, &[Cond::eq("card_id", &card.id)]).await?;
+        tx.unindex_cards(std::slice::from_ref(&card.id)).await?;
         tx.delete(Table::Attachments, &[Cond::eq("card_id", &card.id)]).await?;
         tx.delete(Table::CardMembers, &[Cond::eq("card_id", &card.id)]).await?;
         remove(&mut tx, &card).await?;
@@ -753,7 +754,10 @@ impl Cork {
         models.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
         let own = crate::access::memberships_of(&mut tx, actor, &models).await?;
         let readable: Vec<&str> = boards.iter().filter(|b| crate::access::role_from(actor, b, &own) >= Role::Read).map(|b| b.id.as_str()).collect();
-        cards.retain(|c| readable.contains(&c.id_board.as_str()) && crate::boards::keep_card(filter, c, &[]));
+        // `visible` (the default) keeps cards in open lists, so those lists are needed.
+        let open_lists: Vec<List> = if filter == "visible" && !readable.is_empty() { find(&mut tx, &[Cond::any_of("board_id", &readable), Cond::closed(false)], Order::None, None).await? } else { Vec::new() };
+        let open: Vec<&str> = open_lists.iter().map(|l| l.id.as_str()).collect();
+        cards.retain(|c| readable.contains(&c.id_board.as_str()) && crate::boards::keep_card(filter, c, &open));
         cards.sort_by(|a, b| a.id.cmp(&b.id));
         let labels: Vec<Label> = if readable.is_empty() { Vec::new() } else { find(&mut tx, &[Cond::any_of("board_id", &readable)], Order::Asc("id"), None).await? };
         Ok((cards, labels))

@@ -15,6 +15,7 @@ pub mod members;
 pub mod model;
 pub mod organizations;
 pub mod pos;
+pub mod search;
 mod store_ext;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -8,7 +8,7 @@ use crate::access::{board_role, require, Actor, Role, UNAUTHORIZED};
 use crate::actions::{board_ref, card_ref, data, list_ref, record, Refs};
 use crate::boards::{board_with_role, touch_board};
 use crate::ids::{is_id, new_id};
-use crate::model::{Board, Card, List};
+use crate::model::{Board, Card, Checklist, List};
 use crate::pos::Pos;
 use crate::store_ext::{find, get, get_for_update, insert, save};
 use crate::{now, Cork, DomainError, Result, NOT_FOUND};
@@ -187,13 +187,21 @@ impl Cork {
             list.id_board = to.id.clone();
             save(&mut tx, &list).await?;
             let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &list.id)], Order::Asc("pos"), None).await?;
+            let card_ids: Vec<String> = cards.iter().map(|c| c.id.clone()).collect();
             for mut card in cards {
                 card.id_board = to.id.clone();
                 card.id_labels.clear();
                 card.id_short = tx.next_card_number(&to.id).await?;
                 save(&mut tx, &card).await?;
             }
-            tx.update(Table::Checklists, &[("board_id", cork_store::Arg::text(&to.id))], &[Cond::eq("board_id", &board.id)]).await?;
+            // Only the checklists of the moving cards change board.
+            if !card_ids.is_empty() {
+                let checklists: Vec<Checklist> = find(&mut tx, &[Cond::any_of("card_id", &card_ids)], Order::None, None).await?;
+                for mut checklist in checklists {
+                    checklist.id_board = to.id.clone();
+                    save(&mut tx, &checklist).await?;
+                }
+            }
             record(&mut tx, actor, "moveListFromBoard", data(&[("board", board_ref(&board)), ("list", list_ref(&list)), ("boardTarget", json!({"id": to.id}))]), Refs::list(&board, &list)).await?;
             record(&mut tx, actor, "moveListToBoard", data(&[("board", board_ref(&to)), ("list", list_ref(&list)), ("boardSource", json!({"id": board.id}))]), Refs::list(&to, &list)).await?;
             touch_board(&mut tx, &mut board).await?;

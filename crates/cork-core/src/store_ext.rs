@@ -1,7 +1,7 @@
 //! Typed reads and writes over the store: each object knows its table and the
 //! columns the store indexes; the rest of it travels as the JSON document.
 
-use cork_store::{Arg, Cond, Order, Table, Tx};
+use cork_store::{Arg, Cond, Order, SearchEntry, Table, Tx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -14,6 +14,10 @@ pub(crate) trait Stored: Serialize + DeserializeOwned {
     fn id(&self) -> &str;
     /// The indexed columns besides `id` and `doc`.
     fn columns(&self) -> Vec<(&'static str, Arg)>;
+    /// What the full-text index keeps of it, if it is searchable.
+    fn search_entry(&self) -> Option<SearchEntry> {
+        None
+    }
 }
 
 fn row<T: Stored>(object: &T) -> Result<Vec<(&'static str, Arg)>> {
@@ -25,6 +29,9 @@ fn row<T: Stored>(object: &T) -> Result<Vec<(&'static str, Arg)>> {
 /// Inserts a new object.
 pub(crate) async fn insert<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     tx.insert(T::TABLE, &row(object)?).await?;
+    if let Some(entry) = object.search_entry() {
+        tx.index(&entry).await?;
+    }
     Ok(())
 }
 
@@ -32,12 +39,18 @@ pub(crate) async fn insert<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
 pub(crate) async fn save<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     let values = row(object)?;
     tx.update(T::TABLE, &values[1..], &[Cond::eq("id", object.id())]).await?;
+    if let Some(entry) = object.search_entry() {
+        tx.index(&entry).await?;
+    }
     Ok(())
 }
 
 /// Deletes an object's row.
 pub(crate) async fn remove<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     tx.delete(T::TABLE, &[Cond::eq("id", object.id())]).await?;
+    if object.search_entry().is_some() {
+        tx.unindex(object.id()).await?;
+    }
     Ok(())
 }
 
@@ -76,6 +89,9 @@ impl Stored for Member {
     fn columns(&self) -> Vec<(&'static str, Arg)> {
         vec![("username", Arg::text(&self.username)), ("email", Arg::opt(self.email.clone()))]
     }
+    fn search_entry(&self) -> Option<SearchEntry> {
+        Some(SearchEntry { model_type: "member", model_id: self.id.clone(), card_id: None, name: self.username.clone(), body: self.full_name.clone() })
+    }
 }
 
 impl Stored for Organization {
@@ -85,6 +101,9 @@ impl Stored for Organization {
     }
     fn columns(&self) -> Vec<(&'static str, Arg)> {
         vec![("name", Arg::text(&self.name))]
+    }
+    fn search_entry(&self) -> Option<SearchEntry> {
+        Some(SearchEntry { model_type: "organization", model_id: self.id.clone(), card_id: None, name: self.display_name.clone(), body: format!("{} {}", self.name, self.desc) })
     }
 }
 
@@ -114,6 +133,9 @@ impl Stored for Board {
             ("closed", Arg::flag(self.closed)),
         ]
     }
+    fn search_entry(&self) -> Option<SearchEntry> {
+        Some(SearchEntry { model_type: "board", model_id: self.id.clone(), card_id: None, name: self.name.clone(), body: self.desc.clone() })
+    }
 }
 
 impl Stored for List {
@@ -140,6 +162,9 @@ impl Stored for Card {
             ("pos", Arg::Float(self.pos)),
         ]
     }
+    fn search_entry(&self) -> Option<SearchEntry> {
+        Some(SearchEntry { model_type: "card", model_id: self.id.clone(), card_id: Some(self.id.clone()), name: self.name.clone(), body: self.desc.clone() })
+    }
 }
 
 impl Stored for Label {
@@ -159,6 +184,10 @@ impl Stored for Checklist {
     }
     fn columns(&self) -> Vec<(&'static str, Arg)> {
         vec![("board_id", Arg::text(&self.id_board)), ("card_id", Arg::text(&self.id_card)), ("pos", Arg::Float(self.pos))]
+    }
+    fn search_entry(&self) -> Option<SearchEntry> {
+        let items: Vec<&str> = self.check_items.iter().map(|i| i.name.as_str()).collect();
+        Some(SearchEntry { model_type: "checklist", model_id: self.id.clone(), card_id: Some(self.id_card.clone()), name: self.name.clone(), body: items.join("\n") })
     }
 }
 

@@ -6,6 +6,7 @@
 //! transaction that holds the change and its action rows together.
 
 mod query;
+mod search;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 pub use query::{Arg, Cond, Order, Table};
+pub use search::{words, SearchEntry, SearchHit};
 
 /// Errors the store reports; the domain maps them to its own.
 #[derive(Debug, thiserror::Error)]
@@ -207,6 +209,12 @@ impl Tx {
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(e.message().to_string())),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Runs a statement the builder cannot express (the search index).
+    async fn insert_raw(&mut self, sql: &str, args: Vec<Arg>) -> Result<()> {
+        self.exec(sql, args).await?;
+        Ok(())
     }
 
     /// Statements are written once with `$n` placeholders and `FOR UPDATE` where a row is

@@ -9,6 +9,7 @@ mod labels;
 mod lists;
 mod members;
 mod organizations;
+mod search;
 mod tokens;
 
 use axum::http::{header, StatusCode};
@@ -34,6 +35,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(members::routes())
         .merge(organizations::routes())
         .merge(actions::routes())
+        .merge(search::routes())
         .merge(tokens::routes())
         .merge(batch::routes())
 }

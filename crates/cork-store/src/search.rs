@@ -1,0 +1,92 @@
+//! The full-text index: the one place where the two backends need different SQL
+//! (FTS5 `MATCH` on SQLite, `tsvector @@ tsquery` on PostgreSQL).
+
+use sqlx::Row;
+
+use crate::{Arg, Dialect, Result, Tx};
+
+/// One searchable thing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchEntry {
+    /// `card`, `comment`, `checklist`, `board`, `organization` or `member`.
+    pub model_type: &'static str,
+    pub model_id: String,
+    /// The card a comment or checklist belongs to (and a card's own id).
+    pub card_id: Option<String>,
+    pub name: String,
+    pub body: String,
+}
+
+/// A hit: the model id and the card it belongs to, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub model_id: String,
+    pub card_id: Option<String>,
+}
+
+/// Splits free text into the words both engines index (letters and digits).
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+impl Tx {
+    /// Puts (or replaces) an entry in the index.
+    pub async fn index(&mut self, entry: &SearchEntry) -> Result<()> {
+        self.unindex(&entry.model_id).await?;
+        self.insert_raw(
+            "INSERT INTO search_index (model_type, model_id, card_id, name, body) VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                Arg::text(entry.model_type),
+                Arg::text(&entry.model_id),
+                Arg::opt(entry.card_id.clone()),
+                Arg::text(&entry.name),
+                Arg::text(&entry.body),
+            ],
+        )
+        .await
+    }
+
+    /// Removes an entry.
+    pub async fn unindex(&mut self, model_id: &str) -> Result<()> {
+        self.insert_raw("DELETE FROM search_index WHERE model_id = $1", vec![Arg::text(model_id)]).await
+    }
+
+    /// Removes every entry of the given cards (their comments and checklists too).
+    pub async fn unindex_cards(&mut self, card_ids: &[String]) -> Result<()> {
+        for chunk in card_ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("DELETE FROM search_index WHERE card_id IN ({})", marks.join(", "));
+            self.insert_raw(&sql, chunk.iter().map(Arg::text).collect()).await?;
+        }
+        Ok(())
+    }
+
+    /// Entries of `model_type` whose text has every word of `words` (as prefixes when
+    /// `partial`), best first, at most `limit`.
+    pub async fn search(&mut self, model_type: &str, words: &[String], partial: bool, limit: i64) -> Result<Vec<SearchHit>> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (sql, query) = match self.dialect {
+            Dialect::Sqlite => {
+                let expr: Vec<String> = words.iter().map(|w| format!("\"{}\"{}", w.replace('"', "\"\""), if partial { "*" } else { "" })).collect();
+                (
+                    "SELECT model_id, card_id FROM search_index WHERE search_index MATCH $1 AND model_type = $2 ORDER BY rank LIMIT $3",
+                    expr.join(" AND "),
+                )
+            }
+            Dialect::Postgres => {
+                let expr: Vec<String> = words.iter().map(|w| format!("'{}'{}", w.replace('\'', "''"), if partial { ":*" } else { "" })).collect();
+                (
+                    "SELECT model_id, card_id FROM search_index WHERE tsv @@ to_tsquery('simple', $1) AND model_type = $2 \
+                     ORDER BY ts_rank(tsv, to_tsquery('simple', $1)) DESC LIMIT $3",
+                    expr.join(" & "),
+                )
+            }
+        };
+        let rows = self.fetch(sql, vec![Arg::Text(query), Arg::text(model_type), Arg::Int(limit)]).await?;
+        rows.iter()
+            .map(|row| Ok(SearchHit { model_id: row.try_get::<String, _>(0)?, card_id: row.try_get::<Option<String>, _>(1)? }))
+            .collect()
+    }
+}
