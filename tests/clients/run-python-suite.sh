@@ -307,8 +307,25 @@ export PYTHONDONTWRITEBYTECODE=1
 log "running the $PKG==$VER test suite (python -m pytest -p cork_redirect test -q -rA)"
 cd "$WORK/suite"
 set +e
-"$PY" -m pytest -p cork_redirect test -q -rA
-rc=$?
+"$PY" -m pytest -p cork_redirect test -q -rA 2>&1 | tee "$WORK/pytest.out"
+rc=${PIPESTATUS[0]}
 set -e
 log "pytest exited with $rc"
+
+# py-trello 0.20.1 ships four tests that fail on any server (an undefined name in
+# test_clear_checklist; three tests that read a checklist count never refreshed
+# after the card is created; ha-py-trello fixes both). They must fail, and only
+# they: any other failure, or one of them passing, is a real result.
+if [[ $SUITE == py-trello && $rc -eq 1 ]]; then
+  expected=$'test/test_checklist.py::TrelloChecklistTestCase::test_checklist_rename
+test/test_checklist.py::TrelloChecklistTestCase::test_clear_checklist
+test/test_checklist.py::TrelloChecklistTestCase::test_delete_checklist_item
+test/test_checklist.py::TrelloChecklistTestCase::test_delete_checklist_remaining'
+  actual=$(sed -nE 's/^(FAILED|ERROR) ([^ ]+).*/\2/p' "$WORK/pytest.out" | sort -u)
+  if [[ $actual == "$expected" ]]; then
+    log "exactly the four tests broken in py-trello's own suite failed: counted as expected"
+    exit 0
+  fi
+  log "failures differ from the four known-broken tests of the suite"
+fi
 exit "$rc"
