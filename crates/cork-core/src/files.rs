@@ -1,0 +1,386 @@
+//! Uploaded bytes on disk. Each upload is one file under the data directory, named by
+//! a random key (never by anything a client sent), and its record in the database holds
+//! that key. No HTTP and no SQL here: commands write files through a [`Pending`] guard
+//! before their transaction commits, and the guard removes them again unless the
+//! command reaches [`Pending::keep`] after the commit.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, Result};
+
+/// Where uploads live; `None` when the server was started without a data directory.
+#[derive(Debug, Clone, Default)]
+pub struct FileStore {
+    root: Option<Arc<PathBuf>>,
+}
+
+/// What a stored document keeps of an uploaded file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRef {
+    /// The random name of the bytes on disk (32 hex characters).
+    pub key: String,
+    /// The client's file name, cleaned; shown and offered on download, never a path.
+    pub file_name: String,
+    pub mime_type: String,
+    pub bytes: i64,
+    /// Pixel size, for images whose header Cork can read.
+    #[serde(default)]
+    pub width: Option<u32>,
+    #[serde(default)]
+    pub height: Option<u32>,
+}
+
+impl FileRef {
+    /// True when the bytes are an image Cork recognised (PNG, JPEG, GIF or WebP).
+    pub fn is_image(&self) -> bool {
+        self.width.is_some() && self.height.is_some()
+    }
+}
+
+/// A file as it arrived, before it is stored.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub bytes: Vec<u8>,
+    /// The file name the client gave, if any.
+    pub file_name: Option<String>,
+    /// The content type the client declared for the part, if any.
+    pub content_type: Option<String>,
+}
+
+/// True for a key Cork could have made (32 lowercase hex characters).
+pub(crate) fn is_key(key: &str) -> bool {
+    key.len() == 32 && key.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn new_key() -> String {
+    hex::encode(rand::thread_rng().gen::<[u8; 16]>())
+}
+
+fn io_error(what: &str, error: std::io::Error) -> DomainError {
+    DomainError::Internal(format!("{what}: {error}"))
+}
+
+impl FileStore {
+    /// Files under `root` (created on first upload).
+    pub fn new(root: impl Into<PathBuf>) -> FileStore {
+        FileStore { root: Some(Arc::new(root.into())) }
+    }
+
+    /// The folder files are kept in, if uploads are enabled.
+    pub fn root(&self) -> Option<&Path> {
+        self.root.as_deref().map(PathBuf::as_path)
+    }
+
+    /// The path of a key: two levels (`ab/abcd...`) so that no folder grows too large.
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        let root = self.root().ok_or_else(|| DomainError::BadRequest("file uploads are not enabled on this server".into()))?;
+        if !is_key(key) {
+            return Err(DomainError::Internal(format!("malformed file key {key:?}")));
+        }
+        Ok(root.join(&key[..2]).join(key))
+    }
+
+    /// Fails unless uploads are enabled; commands call it before they write anything.
+    pub(crate) fn check_enabled(&self) -> Result<()> {
+        self.path(&"0".repeat(32)).map(|_| ())
+    }
+
+    /// A guard for the files one command writes.
+    pub(crate) fn pending(&self) -> Pending {
+        Pending { store: self.clone(), written: Vec::new() }
+    }
+
+    /// The bytes stored under `key`.
+    pub(crate) async fn read(&self, key: &str) -> Result<Vec<u8>> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(bytes),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(DomainError::NotFound(crate::NOT_FOUND)),
+            Err(error) => Err(io_error("reading an upload", error)),
+        }
+    }
+
+    /// Removes files whose records a committed transaction deleted. A failure is only
+    /// logged: the change is already durable, and a stray file is harmless.
+    pub(crate) async fn discard(&self, keys: &[String]) {
+        for key in keys {
+            let Ok(path) = self.path(key) else { continue };
+            if let Err(error) = tokio::fs::remove_file(&path).await {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), %error, "cannot remove a deleted upload");
+                }
+            }
+        }
+    }
+}
+
+/// Files written for a command that has not committed yet. Dropping the guard (an
+/// error, a failed commit, a panic) removes them; [`Pending::keep`] keeps them.
+#[must_use = "files are removed when the guard is dropped without keep()"]
+pub(crate) struct Pending {
+    store: FileStore,
+    written: Vec<PathBuf>,
+}
+
+impl Pending {
+    /// Stores `bytes` under a new key and returns the key. The file is synced before the
+    /// command commits, so a committed record never points at bytes still in flight.
+    pub async fn write(&mut self, bytes: Vec<u8>) -> Result<String> {
+        let key = new_key();
+        let path = self.store.path(&key)?;
+        self.written.push(path.clone());
+        let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            use std::io::Write;
+            if let Some(folder) = path.parent() {
+                std::fs::create_dir_all(folder)?;
+            }
+            // create_new: a key collision (2^-128) fails instead of overwriting an upload.
+            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+            file.write_all(&bytes)?;
+            file.sync_all()
+        })
+        .await
+        .map_err(|e| DomainError::Internal(format!("writing an upload: {e}")))?;
+        written.map_err(|e| io_error("writing an upload", e))?;
+        Ok(key)
+    }
+
+    /// Gives the bytes of `key` a second name, so that a copied record owns its own file
+    /// and deleting either copy never takes the other's bytes. A hard link costs no space;
+    /// where links are not possible the bytes are copied.
+    pub async fn duplicate(&mut self, key: &str) -> Result<String> {
+        let source = self.store.path(key)?;
+        let copy = new_key();
+        let target = self.store.path(&copy)?;
+        if let Some(folder) = target.parent() {
+            tokio::fs::create_dir_all(folder).await.map_err(|e| io_error("creating the upload folder", e))?;
+        }
+        self.written.push(target.clone());
+        if tokio::fs::hard_link(&source, &target).await.is_err() {
+            tokio::fs::copy(&source, &target).await.map_err(|e| io_error("copying an upload", e))?;
+        }
+        Ok(copy)
+    }
+
+    /// The transaction committed: the files stay.
+    pub fn keep(mut self) {
+        self.written.clear();
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        // Synchronous on purpose: Drop cannot await, and unlinking is quick.
+        for path in self.written.drain(..) {
+            if let Err(error) = std::fs::remove_file(&path) {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(path = %path.display(), %error, "cannot remove the upload of a failed command");
+                }
+            }
+        }
+    }
+}
+
+/// The kind and pixel size of an image, read from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageInfo {
+    pub mime_type: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+fn be16(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?])))
+}
+
+fn le16(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(u16::from_le_bytes([*bytes.get(at)?, *bytes.get(at + 1)?])))
+}
+
+fn le24(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from(*bytes.get(at)?) | u32::from(*bytes.get(at + 1)?) << 8 | u32::from(*bytes.get(at + 2)?) << 16)
+}
+
+/// Recognises PNG, JPEG, GIF and WebP by their magic bytes and reads their size. SVG is
+/// deliberately not an image here: it can carry scripts, so it is only ever downloaded.
+pub fn image_info(bytes: &[u8]) -> Option<ImageInfo> {
+    let info = |mime_type, width, height| Some(ImageInfo { mime_type, width, height });
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.get(12..16) == Some(b"IHDR") {
+        let width = u32::from_be_bytes(bytes.get(16..20)?.try_into().ok()?);
+        let height = u32::from_be_bytes(bytes.get(20..24)?.try_into().ok()?);
+        return info("image/png", width, height);
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return info("image/gif", le16(bytes, 6)?, le16(bytes, 8)?);
+    }
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        return match bytes.get(12..16)? {
+            b"VP8 " if bytes.get(23..26) == Some(&[0x9d, 0x01, 0x2a]) => {
+                info("image/webp", le16(bytes, 26)? & 0x3fff, le16(bytes, 28)? & 0x3fff)
+            }
+            b"VP8L" if bytes.get(20) == Some(&0x2f) => {
+                let bits = u32::from_le_bytes(bytes.get(21..25)?.try_into().ok()?);
+                info("image/webp", (bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1)
+            }
+            b"VP8X" => info("image/webp", le24(bytes, 24)? + 1, le24(bytes, 27)? + 1),
+            _ => None,
+        };
+    }
+    if bytes.starts_with(&[0xff, 0xd8]) {
+        // Walk the JPEG segments to the first start-of-frame marker, which holds the size.
+        let mut at = 2;
+        while at + 9 < bytes.len() {
+            if bytes[at] != 0xff {
+                return None;
+            }
+            let marker = bytes[at + 1];
+            if marker == 0xff {
+                at += 1;
+                continue;
+            }
+            let is_frame = (0xc0..=0xcf).contains(&marker) && !matches!(marker, 0xc4 | 0xc8 | 0xcc);
+            if is_frame {
+                return info("image/jpeg", be16(bytes, at + 7)?, be16(bytes, at + 5)?);
+            }
+            at += 2 + be16(bytes, at + 2)? as usize;
+        }
+    }
+    None
+}
+
+/// The client's file name made safe to show: the last path component, without control
+/// characters, at most 256 characters; `file` when nothing is left.
+pub fn clean_file_name(raw: Option<&str>) -> String {
+    let raw = raw.unwrap_or_default();
+    let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last.chars().filter(|c| !c.is_control()).take(256).collect();
+    let cleaned = cleaned.trim();
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        "file".into()
+    } else {
+        cleaned.to_string()
+    }
+}
+
+/// True for a `type/subtype[; parameters]` content type that is safe to send back in a
+/// header (printable ASCII, at most 256 characters).
+pub fn is_mime_type(value: &str) -> bool {
+    let token = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b));
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let printable = value.bytes().all(|b| (0x20..0x7f).contains(&b));
+    value.len() <= 256 && printable && essence.split_once('/').is_some_and(|(kind, sub)| token(kind) && token(sub))
+}
+
+/// A content type for a file from its name, for clients that declare none.
+fn mime_from_name(file_name: &str) -> Option<&'static str> {
+    let extension = file_name.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "pdf" => "application/pdf",
+        "txt" | "log" => "text/plain",
+        "md" => "text/markdown",
+        "csv" => "text/csv",
+        "json" => "application/json",
+        "html" | "htm" => "text/html",
+        "xml" => "application/xml",
+        "zip" => "application/zip",
+        "gz" => "application/gzip",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "ppt" => "application/vnd.ms-powerpoint",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        _ => return None,
+    })
+}
+
+/// Describes an upload: the declared type (`mimeType` parameter, then the part's own
+/// type) wins over what the bytes look like, which wins over the file name. Images are
+/// recognised from their bytes only, whatever was declared.
+pub(crate) fn describe(upload: &Upload, declared: Option<&str>, key: String) -> FileRef {
+    let file_name = clean_file_name(upload.file_name.as_deref());
+    let image = image_info(&upload.bytes);
+    let part_type = upload.content_type.as_deref().filter(|t| is_mime_type(t) && !t.eq_ignore_ascii_case("application/octet-stream"));
+    let mime_type = declared
+        .or(part_type)
+        .or(image.map(|i| i.mime_type))
+        .or(mime_from_name(&file_name))
+        .unwrap_or("application/octet-stream")
+        .to_string();
+    FileRef { key, file_name, mime_type, bytes: upload.bytes.len() as i64, width: image.map(|i| i.width), height: image.map(|i| i.height) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        bytes.extend_from_slice(&width.to_be_bytes());
+        bytes.extend_from_slice(&height.to_be_bytes());
+        bytes.extend_from_slice(&[8, 6, 0, 0, 0]);
+        bytes
+    }
+
+    #[test]
+    fn image_sizes_come_from_headers() {
+        assert_eq!(image_info(&png(70, 50)), Some(ImageInfo { mime_type: "image/png", width: 70, height: 50 }));
+        assert_eq!(image_info(b"GIF89a\x0a\x00\x05\x00rest"), Some(ImageInfo { mime_type: "image/gif", width: 10, height: 5 }));
+        let jpeg = [0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x4a, 0x46, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x00, 0x20, 0x00, 0x40, 0x03, 0, 0];
+        assert_eq!(image_info(&jpeg), Some(ImageInfo { mime_type: "image/jpeg", width: 64, height: 32 }));
+        assert_eq!(image_info(b"<svg xmlns='http://www.w3.org/2000/svg'/>"), None);
+        assert_eq!(image_info(b"%PDF-1.7"), None);
+    }
+
+    #[test]
+    fn client_names_never_become_paths() {
+        assert_eq!(clean_file_name(Some("../../etc/passwd")), "passwd");
+        assert_eq!(clean_file_name(Some("C:\\Users\\me\\report.pdf")), "report.pdf");
+        assert_eq!(clean_file_name(Some("..")), "file");
+        assert_eq!(clean_file_name(Some("a\u{0}b\nc.txt")), "abc.txt");
+        assert_eq!(clean_file_name(None), "file");
+    }
+
+    #[test]
+    fn declared_types_must_be_header_safe() {
+        assert!(is_mime_type("text/plain; charset=utf-8"));
+        assert!(is_mime_type("application/vnd.ms-excel"));
+        assert!(!is_mime_type("text"));
+        assert!(!is_mime_type("text/plain\r\nSet-Cookie: x=1"));
+        let upload = Upload { bytes: png(2, 2), file_name: Some("x.bin".into()), content_type: Some("application/octet-stream".into()) };
+        let described = describe(&upload, None, "0".repeat(32));
+        assert_eq!((described.mime_type.as_str(), described.width, described.file_name.as_str()), ("image/png", Some(2), "x.bin"));
+    }
+
+    #[tokio::test]
+    async fn pending_files_vanish_unless_kept() {
+        let dir = std::env::temp_dir().join(format!("cork-files-{}", new_key()));
+        let store = FileStore::new(&dir);
+        let mut pending = store.pending();
+        let dropped = pending.write(b"first".to_vec()).await.unwrap();
+        let copied = pending.duplicate(&dropped).await.unwrap();
+        assert_eq!(store.read(&copied).await.unwrap(), b"first");
+        drop(pending);
+        assert_eq!(store.read(&dropped).await, Err(DomainError::NotFound(crate::NOT_FOUND)));
+        assert_eq!(store.read(&copied).await, Err(DomainError::NotFound(crate::NOT_FOUND)));
+        let mut pending = store.pending();
+        let kept = pending.write(b"second".to_vec()).await.unwrap();
+        pending.keep();
+        assert_eq!(store.read(&kept).await.unwrap(), b"second");
+        store.discard(std::slice::from_ref(&kept)).await;
+        assert!(store.read(&kept).await.is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
