@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Drive a fresh Cork through the trello.js npm client (tests/clients/trellojs).
+#
+# Usage: tests/clients/run-trellojs.sh [DATABASE_URL]
+#
+#   DATABASE_URL  passed to `cork serve --database` when non-empty
+#                 (sqlite://PATH or postgres://...); empty = SQLite in the data dir
+#
+# Environment:
+#   CORK_BIN             cork binary (default ${CARGO_TARGET_DIR:-<repo>/target}/debug/cork)
+#   CORK_NODE            node interpreter (default node)
+#   CORK_NPM             npm (default npm)
+#   CORK_START_TIMEOUT   seconds to wait for the server (default 60)
+#   CORK_KEEP_WORKDIR=1  keep the temp dir (data dir, server log) after the run
+#
+# trello.js 2.2.0 checks every response against its zod schemas; the scenario
+# (tests/clients/trellojs/scenario.mjs) prints "trello.js scenario: N passed,
+# M failed". Its dependencies are installed with `npm ci` from the committed
+# package-lock.json into tests/clients/trellojs/node_modules when missing or
+# when the lock file changed since the last install.
+# Exit status: the scenario's exit status, or 10+ if setup failed before it ran.
+# shellcheck disable=SC2317 # functions are invoked via trap
+set -euo pipefail
+
+usage() { echo "usage: $0 [DATABASE_URL]" >&2; exit 64; }
+[[ $# -le 1 ]] || usage
+DBURL=${1:-}
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+CLIENT_DIR=$SCRIPT_DIR/trellojs
+ORIG_PWD=$PWD
+
+log() { printf 'run-trellojs: %s\n' "$*" >&2; }
+die() { local code=$1; shift; log "ERROR: $*"; exit "$code"; }
+abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$ORIG_PWD" "$1" ;; esac; }
+# Hide a password in a database URL for logging.
+redact() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
+
+if [[ -n ${CORK_BIN:-} ]]; then
+  CORK_BIN=$(abspath "$CORK_BIN")
+elif [[ -n ${CARGO_TARGET_DIR:-} ]]; then
+  CORK_BIN=$(abspath "$CARGO_TARGET_DIR")/debug/cork
+else
+  CORK_BIN=$REPO_ROOT/target/debug/cork
+fi
+NODE=${CORK_NODE:-node}
+NPM=${CORK_NPM:-npm}
+START_TIMEOUT=${CORK_START_TIMEOUT:-60}
+
+[[ -x $CORK_BIN ]] || die 10 "cork binary not found at $CORK_BIN (build it, or set CORK_BIN)"
+command -v "$NODE" >/dev/null 2>&1 || die 11 "node not found (set CORK_NODE)"
+command -v "$NPM" >/dev/null 2>&1 || die 11 "npm not found (set CORK_NPM)"
+# trello.js declares engines.node >=22, but all it uses at run time is fetch,
+# URLSearchParams and zod 4, which Node 20 provides (Node 18 has them too).
+NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]') || die 11 "could not run $NODE"
+((NODE_MAJOR >= 20)) || die 11 "node $("$NODE" --version) is too old; trello.js needs a global fetch (Node 20+)"
+
+# Never let a proxy get between us and the local server.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy=$NO_PROXY
+
+# ---------------------------------------------------------------- cleanup ---
+WORK=""
+SERVER_PID=""
+SERVER_LOG=""
+
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    # Direct children too, in case CORK_BIN is a wrapper script.
+    local kids i
+    kids=$(pgrep -P "$SERVER_PID" 2>/dev/null | tr '\n' ' ' || true)
+    # shellcheck disable=SC2086 # $kids is a list of pids
+    kill -TERM "$SERVER_PID" $kids 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+      log "server did not stop on SIGTERM within 10s; sending SIGKILL"
+      # shellcheck disable=SC2086
+      kill -KILL "$SERVER_PID" $kids 2>/dev/null || true
+    fi
+  fi
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_server
+  if [[ $rc -ne 0 && -n $SERVER_LOG && -s $SERVER_LOG ]]; then
+    log "last lines of the cork server log ($SERVER_LOG):"
+    tail -n 40 "$SERVER_LOG" | sed 's/^/    | /' >&2
+  fi
+  if [[ -n $WORK && -d $WORK ]]; then
+    if [[ ${CORK_KEEP_WORKDIR:-0} == 1 ]]; then
+      log "kept work dir $WORK"
+    else
+      rm -rf "$WORK"
+    fi
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ----------------------------------------------------------- node_modules ---
+# The stamp records which package-lock.json the last `npm ci` installed, so an
+# edited lock file (a version bump) triggers a clean reinstall.
+STAMP=$CLIENT_DIR/node_modules/.cork-installed-lock
+lock_sum() { sha256sum "$CLIENT_DIR/package-lock.json" | cut -d' ' -f1; }
+
+modules_ok() {
+  [[ -f $STAMP && $(cat "$STAMP") == "$(lock_sum)" ]] || return 1
+  (cd "$CLIENT_DIR" && "$NODE" -e '
+    const v = JSON.parse(require("fs").readFileSync("node_modules/trello.js/package.json", "utf8")).version;
+    if (v !== "2.2.0") process.exit(1);' >/dev/null 2>&1)
+}
+
+install_modules() {
+  log "npm ci in $CLIENT_DIR (trello.js 2.2.0 from package-lock.json)"
+  # engines says node >=22; Node 20 runs the library (see above), so a local
+  # engine-strict setting must not turn npm's warning into a failure.
+  (cd "$CLIENT_DIR" && "$NPM" ci --no-audit --no-fund --engine-strict=false --loglevel=error) || return 1
+  lock_sum >"$STAMP"
+}
+
+# Exclusive lock while checking/installing, so two concurrent runs do not both
+# rewrite node_modules; shared while the scenario runs. The lock file lives
+# outside node_modules, which npm ci deletes.
+LOCK_FILE=$HOME/.cache/cork-trellojs-npm.lock
+mkdir -p "$(dirname "$LOCK_FILE")"
+exec {MODULES_LOCK_FD}>"$LOCK_FILE"
+command -v flock >/dev/null 2>&1 && flock -x "$MODULES_LOCK_FD"
+modules_ok || install_modules || die 12 "npm ci in $CLIENT_DIR failed"
+modules_ok || die 12 "$CLIENT_DIR/node_modules does not hold trello.js 2.2.0 after npm ci"
+command -v flock >/dev/null 2>&1 && flock -s "$MODULES_LOCK_FD"
+
+# ----------------------------------------------------------------- server ---
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/cork-trellojs.XXXXXX")
+DATA_DIR=$WORK/data
+mkdir -p "$DATA_DIR"
+DB_ARGS=()
+[[ -n $DBURL ]] && DB_ARGS=(--database "$DBURL")
+SERVER_LOG=$WORK/server.log
+# With CORK_ROUTE_LOG_DIR set, the server logs each routed request there for the
+# compatibility table (scripts/compat.py).
+if [[ -n ${CORK_ROUTE_LOG_DIR:-} ]]; then
+  export CORK_ROUTE_LOG=$CORK_ROUTE_LOG_DIR/trello.js.log
+fi
+
+free_port() {
+  "$NODE" -e '
+const s = require("net").createServer();
+s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
+}
+
+# Returns 0 when up, 1 when the server died, 2 on timeout.
+wait_for_server() {
+  local deadline=$((SECONDS + START_TIMEOUT))
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+      return 1
+    fi
+    # Any HTTP response at all means the port answers.
+    if curl -s -o /dev/null --noproxy '*' --max-time 2 "http://127.0.0.1:$PORT/1/"; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  return 2
+}
+
+started=0
+for attempt in 1 2 3; do
+  PORT=$(free_port)
+  log "starting $CORK_BIN serve on 127.0.0.1:$PORT (data dir $DATA_DIR, database: $(redact "${DBURL:-<sqlite in data dir>}"))"
+  "$CORK_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} \
+    >>"$SERVER_LOG" 2>&1 </dev/null {MODULES_LOCK_FD}>&- &
+  SERVER_PID=$!
+  status=0
+  wait_for_server || status=$?
+  if [[ $status -eq 0 ]]; then
+    started=1
+    break
+  fi
+  if [[ $status -eq 1 ]]; then
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    if grep -qiE 'address (already )?in use' "$SERVER_LOG" && [[ $attempt -lt 3 ]]; then
+      log "port $PORT was taken; retrying"
+      continue
+    fi
+    die 13 "cork serve exited before answering on port $PORT"
+  fi
+  die 13 "cork serve did not answer on port $PORT within ${START_TIMEOUT}s"
+done
+[[ $started -eq 1 ]] || die 13 "could not start cork serve"
+export CORK_BASE_URL=http://127.0.0.1:$PORT
+log "server up at $CORK_BASE_URL (pid $SERVER_PID)"
+
+# ------------------------------------------------------------ credentials ---
+"$CORK_BIN" user create jsuser --full-name "Js User" --email jsuser@example.com \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} >&2 \
+  || die 14 "cork user create failed"
+TOKEN_JSON=$("$CORK_BIN" token create --user jsuser --scope read,write,account \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) \
+  || die 14 "cork token create failed"
+# The CLI prints one JSON object (possibly after other lines): take key/token.
+CREDS=$("$NODE" -e '
+let text = "";
+process.stdin.on("data", (d) => (text += d)).on("end", () => {
+  let obj = null;
+  try { obj = JSON.parse(text); } catch {
+    for (const line of text.split("\n").reverse()) {
+      if (!line.trim().startsWith("{")) continue;
+      try { obj = JSON.parse(line); break; } catch {}
+    }
+  }
+  if (!obj || !obj.key || !obj.token || !obj.idMember) {
+    console.error("token create output lacks key/token/idMember: " + text.slice(0, 500));
+    process.exit(1);
+  }
+  console.log(obj.key); console.log(obj.token); console.log(obj.idMember);
+});' <<<"$TOKEN_JSON") || die 14 "could not parse the output of cork token create"
+{ read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r JS_MEMBER_ID; } <<<"$CREDS"
+export TRELLO_API_KEY TRELLO_TOKEN
+log "user jsuser ($JS_MEMBER_ID) has a read,write,account token"
+
+# --------------------------------------------------------------- scenario ---
+log "running the trello.js scenario (node scenario.mjs, Node $("$NODE" --version))"
+cd "$CLIENT_DIR"
+set +e
+"$NODE" scenario.mjs {MODULES_LOCK_FD}>&-
+rc=$?
+set -e
+log "scenario exited with $rc"
+exit "$rc"
