@@ -27,7 +27,9 @@ macro_rules! both_backends {
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(server) = common::Server::postgres().await else { return };
+                let Some(server) = common::Server::postgres().await else {
+                    return;
+                };
                 ($body)(server).await;
             }
         }
@@ -76,7 +78,7 @@ impl Server {
 
     async fn start(url: &str, dir: tempfile::TempDir, postgres: Option<(String, String)>) -> Server {
         let store = Store::open(url).await.expect("open store");
-        let cork = Cork::new(store);
+        let cork = Cork::new(store).with_data_dir(dir.path().join("files"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let app = App::new(cork.clone(), ApiConfig { public_url: base.clone(), route_log: route_log(), ..ApiConfig::default() });
@@ -98,10 +100,21 @@ impl Server {
 
     /// A new member with a token of the given scopes.
     pub async fn user_with_scopes(&self, username: &str, scopes: &[&str]) -> Client {
-        let member = self.cork.create_member(username, Some(&format!("{username} Tester")), Some(&format!("{username}@example.test"))).await.expect("create member");
+        let member = self
+            .cork
+            .create_member(username, Some(&format!("{username} Tester")), Some(&format!("{username}@example.test")))
+            .await
+            .expect("create member");
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let issued = self.cork.issue_token(&member, "tests", &scopes, None).await.expect("issue token");
-        Client { http: reqwest::Client::new(), base: self.base.clone(), key: Some(issued.key), token: Some(issued.token), id: member.id, username: member.username }
+        Client {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+            key: Some(issued.key),
+            token: Some(issued.token),
+            id: member.id,
+            username: member.username,
+        }
     }
 
     /// Another token for an existing member.
@@ -266,11 +279,7 @@ impl Client {
 }
 
 fn form_encode(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", percent(k), percent(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    pairs.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&")
 }
 
 fn percent(value: &str) -> String {
