@@ -145,6 +145,29 @@ def probe(binary, rows):
             server.kill()
 
 
+def load_conformance(directory):
+    """{(method, path): "pass"|"fail"} from tests/spec_conformance.rs."""
+    results = {}
+    path = Path(directory or "") / "conformance.tsv"
+    if directory and path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 3:
+                results[(parts[0], parts[1])] = parts[2]
+    return results
+
+
+def load_pending():
+    pending = {}
+    path = ROOT / "spec" / "conformance-pending.tsv"
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 3 and not line.startswith("#"):
+                pending[(parts[0], parts[1])] = parts[2]
+    return pending
+
+
 def load_notes():
     notes = {}
     path = ROOT / "docs" / "compat-notes.tsv"
@@ -156,7 +179,7 @@ def load_notes():
     return notes
 
 
-def render(rows, routed, logs, notes):
+def render(rows, routed, logs, notes, conformance, pending, errata):
     clients = sorted(logs)
     out = []
     out.append("# Compatibility with the Trello REST API v1")
@@ -168,12 +191,16 @@ def render(rows, routed, logs, notes):
     out.append("- **tested**: a test suite got a 200 from this operation; the column names which.")
     out.append("- **routed**: Cork answers the operation, but no suite has exercised it yet.")
     out.append("- **missing**: Cork has no route for it yet (`Cannot METHOD ...`).")
+    out.append("- **schema**: `tests/spec_conformance.rs` called the operation on seeded data and validated the")
+    out.append("  answer against the spec's response schema (corrected by the errata below): `valid`, or")
+    out.append("  `pending` with the reason in the notes (spec/conformance-pending.tsv).")
     out.append("")
     out.append("Clients: " + ", ".join(f"`{c}`" for c in clients) + "." if clients else "Clients: none logged.")
     out.append("")
     for legacy, title in ((False, "Operations of the official spec"), (True, "Older routes real clients still call")):
         subset = [r for r in rows if r["legacy"] == legacy]
         counts = {"tested": 0, "routed": 0, "missing": 0}
+        schema_counts = {"valid": 0, "pending": 0}
         lines = []
         for row in subset:
             key = (row["method"], row["path"])
@@ -185,16 +212,32 @@ def render(rows, routed, logs, notes):
             else:
                 status = "missing"
             counts[status] += 1
-            note = notes.get(key, "")
-            lines.append(f"| {row['group']} | {row['method']} | `{row['path']}` | {status} | {', '.join(users)} | {note} |")
+            note = notes.get(key) or pending.get(key, "")
+            verdict = {"pass": "valid", "fail": "pending"}.get(conformance.get(key, ""), "")
+            if verdict:
+                schema_counts[verdict] += 1
+            lines.append(f"| {row['group']} | {row['method']} | `{row['path']}` | {status} | {verdict} | {', '.join(users)} | {note} |")
         out.append(f"## {title}")
         out.append("")
-        out.append(f"{len(subset)} operations: {counts['tested']} tested, {counts['routed']} routed but untested, {counts['missing']} missing.")
+        summary = f"{len(subset)} operations: {counts['tested']} tested, {counts['routed']} routed but untested, {counts['missing']} missing."
+        if not legacy:
+            summary += f" Spec conformance: {schema_counts['valid']} valid, {schema_counts['pending']} pending."
+        out.append(summary)
         out.append("")
-        out.append("| group | method | path | status | tested by | notes |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| group | method | path | status | schema | tested by | notes |")
+        out.append("|---|---|---|---|---|---|---|")
         out.extend(lines)
         out.append("")
+    out.append("## Errata to the official spec")
+    out.append("")
+    out.append("Where the official spec contradicts what Trello itself sends, the conformance test validates")
+    out.append("against a corrected schema (spec/errata.json). Each correction and its evidence:")
+    out.append("")
+    out.append("| spec location | correction |")
+    out.append("|---|---|")
+    for erratum in errata:
+        out.append(f"| `{erratum['pointer']}` | {erratum['reason']} |")
+    out.append("")
     return "\n".join(out)
 
 
@@ -206,7 +249,8 @@ def main():
     parser.add_argument("--check", action="store_true", help="fail if --out differs")
     args = parser.parse_args()
     rows = read_rows(ROOT / "spec" / "endpoints.tsv", False) + read_rows(ROOT / "spec" / "endpoints-legacy-only.tsv", True)
-    text = render(rows, probe(args.bin, rows), load_logs(args.logs), load_notes())
+    errata = json.loads((ROOT / "spec" / "errata.json").read_text())["errata"]
+    text = render(rows, probe(args.bin, rows), load_logs(args.logs), load_notes(), load_conformance(args.logs), load_pending(), errata)
     target = Path(args.out)
     if args.check:
         current = target.read_text() if target.exists() else ""

@@ -12,7 +12,7 @@ mod routes;
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, OriginalUri, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,8 @@ pub struct ApiConfig {
     pub public_url: String,
     /// Largest JSON or form body, in bytes (default 1 MiB).
     pub body_limit: usize,
-    /// Largest multipart body, in bytes.
+    /// Largest upload: the files of one multipart body together, in bytes (default
+    /// 10 MiB); larger bodies get 413 before anything is stored.
     pub upload_limit: usize,
     /// When set, one line per request (`METHOD<TAB>route<TAB>path<TAB>status`) is appended
     /// here; the compatibility table is generated from these logs.
@@ -54,13 +55,11 @@ impl App {
     /// Builds the shared state.
     pub fn new(cork: Cork, config: ApiConfig) -> App {
         let render = render::Renderer { base_url: config.public_url.trim_end_matches('/').to_string() };
-        let route_log = config.route_log.as_ref().and_then(|path| {
-            match std::fs::OpenOptions::new().create(true).append(true).open(path) {
-                Ok(file) => Some(Arc::new(std::sync::Mutex::new(file))),
-                Err(error) => {
-                    tracing::warn!(path = %path.display(), %error, "cannot open the route log");
-                    None
-                }
+        let route_log = config.route_log.as_ref().and_then(|path| match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            Ok(file) => Some(Arc::new(std::sync::Mutex::new(file))),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot open the route log");
+                None
             }
         });
         App { cork, config: Arc::new(config), render: Arc::new(render), route_log }
@@ -104,6 +103,9 @@ pub fn normalize_path(path: &str) -> String {
 }
 
 fn normalize(mut request: Request) -> Request {
+    // Errors echo the target as the client sent it (`Cannot GET /1/boards/?key=...`).
+    let original = OriginalUri(request.uri().clone());
+    request.extensions_mut().insert(original);
     let path = request.uri().path();
     let normalized = normalize_path(path);
     if normalized != path {
@@ -129,9 +131,12 @@ async fn count_queries(request: Request, next: Next) -> Response {
     response
 }
 
+/// Express's 404 for a path no route has, or a method the path does not take.
 async fn unknown_route(request: Request) -> Response {
-    let target = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("Cannot {} {}", request.method(), target)).into_response()
+    let uri = request.extensions().get::<OriginalUri>().map(|o| &o.0).unwrap_or(request.uri());
+    let target = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("Cannot {} {}", request.method(), target))
+        .into_response()
 }
 
 fn cors() -> CorsLayer {
@@ -168,6 +173,7 @@ async fn log_route(State(app): State<App>, request: Request, next: Next) -> Resp
 /// The routes (paths already normalised).
 pub fn router(state: App) -> Router {
     routes::routes()
+        .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .fallback(unknown_route)
         .layer(axum::middleware::from_fn(count_queries))
@@ -177,7 +183,11 @@ pub fn router(state: App) -> Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes.
-pub async fn serve(listener: tokio::net::TcpListener, state: App, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let service = app(state);
     axum::serve(listener, axum::ServiceExt::<Request>::into_make_service(service)).with_graceful_shutdown(shutdown).await
 }

@@ -43,6 +43,20 @@ impl Params {
         }
     }
 
+    /// The first parameter whose name or text holds a NUL character, which no text
+    /// field may contain (PostgreSQL refuses it).
+    pub fn with_nul(&self) -> Option<&str> {
+        fn has_nul(value: &Value) -> bool {
+            match value {
+                Value::String(s) => s.contains('\0'),
+                Value::Array(items) => items.iter().any(has_nul),
+                Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+                _ => false,
+            }
+        }
+        self.values.iter().find(|(k, v)| k.contains('\0') || has_nul(v)).map(|(k, _)| k.as_str())
+    }
+
     /// Sets one value.
     pub fn set(&mut self, key: &str, value: Value) {
         self.values.insert(key.to_string(), value);
@@ -110,6 +124,20 @@ impl Params {
         }
     }
 
+    /// A finite number within `min..=max` (sticker positions, angles).
+    pub fn number(&self, key: &str, min: f64, max: f64) -> ApiResult<Option<f64>> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => {
+                let number: f64 = scalar_text(value).unwrap_or_default().trim().parse().map_err(|_| ApiError::invalid_value(key))?;
+                if !number.is_finite() || number < min || number > max {
+                    return Err(ApiError::invalid_value(key));
+                }
+                Ok(Some(number))
+            }
+        }
+    }
+
     /// `top`, `bottom` or a positive number.
     pub fn pos(&self, key: &str) -> ApiResult<Option<Pos>> {
         match self.str(key) {
@@ -132,7 +160,9 @@ impl Params {
         match self.values.get(key) {
             None => Ok(None),
             Some(Value::Null) => Ok(Some(Vec::new())),
-            Some(Value::Array(items)) => items.iter().map(|v| scalar_text(v).ok_or_else(|| ApiError::invalid_value(key))).collect::<ApiResult<Vec<_>>>().map(Some),
+            Some(Value::Array(items)) => {
+                items.iter().map(|v| scalar_text(v).ok_or_else(|| ApiError::invalid_value(key))).collect::<ApiResult<Vec<_>>>().map(Some)
+            }
             Some(Value::Object(_)) => Err(ApiError::invalid_value(key)),
             Some(other) => {
                 let text = scalar_text(other).unwrap_or_default();
@@ -191,7 +221,10 @@ mod tests {
         assert_eq!(params.date("due").unwrap(), Some(None));
         assert_eq!(params.int("limit", 0, 1000).unwrap(), Some(20));
         assert!(params.int("limit", 0, 10).is_err());
-        assert_eq!(params.nested(&["prefs"]), vec![("background".to_string(), "red".to_string()), ("voting".to_string(), "members".to_string())]);
+        assert_eq!(
+            params.nested(&["prefs"]),
+            vec![("background".to_string(), "red".to_string()), ("voting".to_string(), "members".to_string())]
+        );
     }
 
     #[test]

@@ -54,7 +54,8 @@ impl Fields {
 }
 
 /// Default fields of `GET /boards/{id}`.
-pub const BOARD_DEFAULT_FIELDS: &[&str] = &["name", "desc", "descData", "closed", "idOrganization", "pinned", "url", "shortUrl", "prefs", "labelNames"];
+pub const BOARD_DEFAULT_FIELDS: &[&str] =
+    &["name", "desc", "descData", "closed", "idOrganization", "pinned", "url", "shortUrl", "prefs", "labelNames"];
 
 /// The lowercase, dash-separated slug Trello puts in urls.
 pub fn slug(name: &str) -> String {
@@ -67,7 +68,11 @@ pub fn slug(name: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() { "board".into() } else { out.chars().take(128).collect() }
+    if out.is_empty() {
+        "board".into()
+    } else {
+        out.chars().take(128).collect()
+    }
 }
 
 fn limits() -> Value {
@@ -142,7 +147,9 @@ impl Renderer {
             "descData": {"emoji": {}},
             "closed": board.closed,
             "dateClosed": board.date_closed,
-            "idOrganization": board.id_organization,
+            // Trello boards always sit in a workspace, so clients read a string here
+            // (trello.js rejects null, py-trello indexes the key): "" means none.
+            "idOrganization": board.id_organization.clone().unwrap_or_default(),
             "idEnterprise": null,
             "idMemberCreator": board.id_member_creator,
             "pinned": board.pinned,
@@ -158,7 +165,7 @@ impl Renderer {
             "powerUps": [],
             "dateLastActivity": board.date_last_activity,
             "dateLastView": board.date_last_activity,
-            "idTags": [],
+            "idTags": board.id_tags,
             "datePluginDisable": null,
             "creationMethod": null,
             "ixUpdate": "0",
@@ -247,12 +254,18 @@ impl Renderer {
 
     /// A member; private fields only for the member themself.
     pub fn member(&self, member: &Member, is_self: bool) -> Value {
-        json!({
+        // An uploaded avatar is a picture; clients append `/{size}.png` to its url.
+        let avatar_url = match &member.avatar_hash {
+            Some(hash) => format!("{}/cork/pictures/{hash}", self.base_url),
+            None => format!("{}/cork/avatars/{}.svg", self.base_url, member.username),
+        };
+        let mut out = json!({
             "id": member.id,
             "activityBlocked": false,
-            "avatarHash": member.avatar_hash,
-            "avatarUrl": format!("{}/cork/avatars/{}.svg", self.base_url, member.username),
-            "avatarSource": "none",
+            // trello.js (zod) rejects null here; "" keeps the key that field lists select.
+            "avatarHash": member.avatar_hash.clone().unwrap_or_default(),
+            "avatarUrl": avatar_url,
+            "avatarSource": if member.avatar_hash.is_some() { "upload" } else { "none" },
             "bio": member.bio,
             "bioData": {"emoji": {}},
             "confirmed": member.confirmed,
@@ -268,20 +281,25 @@ impl Renderer {
             "url": format!("{}/{}", self.base_url, member.username),
             "username": member.username,
             "status": "disconnected",
-            "email": if is_self { json!(member.email.clone().unwrap_or_default()) } else { Value::Null },
-            "gravatarHash": null,
-            "uploadedAvatarHash": null,
+            "email": member.email.clone().unwrap_or_default(),
+            "uploadedAvatarHash": member.avatar_hash,
             "loginTypes": ["password"],
             "prefs": {"sendSummaries": false, "minutesBetweenSummaries": -1, "colorBlind": false, "locale": "en-US"},
             "trophies": [],
             "limits": limits(),
             "dateLastActive": member.date_last_active,
-        })
+        });
+        // Another member's email is private. The key stays (py-trello's Member.fetch
+        // reads it unconditionally) as an empty string (trello.js rejects null there).
+        if !is_self {
+            out["email"] = Value::String(String::new());
+        }
+        out
     }
 
     /// A workspace.
     pub fn organization(&self, org: &Organization, boards: Option<&[Board]>, memberships: Option<&[Membership]>) -> Value {
-        json!({
+        let mut out = json!({
             "id": org.id,
             "name": org.name,
             "displayName": org.display_name,
@@ -290,8 +308,8 @@ impl Renderer {
             "url": format!("{}/w/{}", self.base_url, org.name),
             "website": org.website,
             "teamType": null,
-            "logoHash": null,
-            "logoUrl": null,
+            "logoHash": org.logo_hash,
+            "logoUrl": org.logo_hash.as_ref().map(|hash| format!("{}/cork/pictures/{hash}/170.png", self.base_url)),
             "idBoards": boards.map(|b| b.iter().map(|b| b.id.clone()).collect::<Vec<_>>()).unwrap_or_default(),
             "memberships": memberships.map(|m| m.iter().map(membership).collect::<Vec<_>>()).unwrap_or_default(),
             "prefs": org.prefs,
@@ -301,9 +319,14 @@ impl Renderer {
             "dateLastActivity": org.date_last_activity,
             "idEnterprise": null,
             "offering": "trello.free",
-            "billableMemberCount": memberships.map(|m| m.len()),
             "limits": limits(),
-        })
+        });
+        // A count is a number; when the memberships were not loaded the key is left
+        // out (typed clients such as trello.js reject null).
+        if let (Some(m), Some(map)) = (memberships, out.as_object_mut()) {
+            map.insert("billableMemberCount".into(), json!(m.len()));
+        }
+        out
     }
 
     /// An action with its `memberCreator`; Cork's undo data stays out of the wire shape.
@@ -316,7 +339,7 @@ impl Renderer {
             json!({
                 "id": m.id,
                 "activityBlocked": false,
-                "avatarHash": m.avatar_hash,
+                "avatarHash": m.avatar_hash.clone().unwrap_or_default(),
                 "avatarUrl": format!("{}/cork/avatars/{}.svg", self.base_url, m.username),
                 "fullName": m.full_name,
                 "idMemberReferrer": null,
@@ -338,8 +361,29 @@ impl Renderer {
         })
     }
 
-    /// A link attachment.
+    /// An attachment: a link, or an upload whose url is Cork's download route, as on
+    /// Trello (`/1/cards/{idCard}/attachments/{id}/download/{fileName}`).
     pub fn attachment(&self, attachment: &Attachment) -> Value {
+        let (url, file_name, previews) = match &attachment.file {
+            Some(file) => {
+                let url = format!(
+                    "{}/1/cards/{}/attachments/{}/download/{}",
+                    self.base_url,
+                    attachment.id_card,
+                    attachment.id,
+                    path_segment(&file.file_name)
+                );
+                // Images get one preview: the original, at its own size (Cork makes no thumbnails).
+                let previews = match (file.width, file.height) {
+                    (Some(width), Some(height)) => {
+                        json!([{"_id": attachment.id, "id": attachment.id, "scaled": false, "url": url, "bytes": file.bytes, "height": height, "width": width}])
+                    }
+                    _ => json!([]),
+                };
+                (url, file.file_name.clone(), previews)
+            }
+            None => (attachment.url.clone(), attachment.name.clone(), json!([])),
+        };
         json!({
             "id": attachment.id,
             "bytes": attachment.bytes,
@@ -350,13 +394,19 @@ impl Renderer {
             "isUpload": attachment.is_upload,
             "mimeType": attachment.mime_type.clone().unwrap_or_default(),
             "name": attachment.name,
-            "previews": [],
-            "url": attachment.url,
+            "previews": previews,
+            "url": url,
             "pos": attachment.pos,
-            "fileName": attachment.name,
+            "fileName": file_name,
             "limits": limits(),
         })
     }
+}
+
+/// Text made safe as one url path segment (file names in download urls).
+pub fn path_segment(text: &str) -> String {
+    const KEEP: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+    percent_encoding::utf8_percent_encode(text, KEEP).to_string()
 }
 
 /// A label.

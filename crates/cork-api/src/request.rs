@@ -1,7 +1,7 @@
 //! The one extractor every Trello route takes: merged parameters and the actor the
 //! credentials resolve to (key/token in the query or body, or an OAuth header).
 
-use axum::extract::{FromRequest, Multipart, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request};
 use axum::http::{header, HeaderMap, StatusCode};
 use cork_core::Actor;
 use percent_encoding::percent_decode_str;
@@ -68,23 +68,40 @@ impl FromRequest<App> for Req {
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let mut files = Vec::new();
         if content_type.starts_with("multipart/form-data") {
+            // Files may take `upload_limit` bytes in all and the text fields `body_limit`;
+            // axum's own 2 MB cap on multipart bodies is lifted to that sum (plus framing),
+            // and each field is read in chunks so that nothing past a limit is buffered.
+            let mut request = request;
+            DefaultBodyLimit::max(app.config.upload_limit.saturating_add(app.config.body_limit).saturating_add(64 << 10))
+                .apply(&mut request);
+            let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large");
+            let multipart_error = |e: axum::extract::multipart::MultipartError| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    too_large()
+                } else {
+                    parse_error()
+                }
+            };
             let mut multipart = Multipart::from_request(request, app).await.map_err(|_| parse_error())?;
-            let mut total = 0usize;
-            while let Some(field) = multipart.next_field().await.map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE { ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large") } else { parse_error() }
-            })? {
+            let (mut file_bytes, mut text_bytes) = (0usize, 0usize);
+            while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
                 let name = field.name().unwrap_or("").to_string();
                 let file_name = field.file_name().map(str::to_string);
                 let field_type = field.content_type().map(str::to_string);
-                let bytes = field.bytes().await.map_err(|_| parse_error())?;
-                total += bytes.len();
-                if total > app.config.upload_limit {
-                    return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large"));
+                let (total, limit) =
+                    if file_name.is_some() { (&mut file_bytes, app.config.upload_limit) } else { (&mut text_bytes, app.config.body_limit) };
+                let mut data = bytes::BytesMut::new();
+                while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                    *total += chunk.len();
+                    if *total > limit {
+                        return Err(too_large());
+                    }
+                    data.extend_from_slice(&chunk);
                 }
                 if file_name.is_some() {
-                    files.push(UploadedFile { field: name, file_name, content_type: field_type, bytes });
+                    files.push(UploadedFile { field: name, file_name, content_type: field_type, bytes: data.freeze() });
                 } else {
-                    params.set(&name, Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+                    params.set(&name, Value::String(String::from_utf8_lossy(&data).into_owned()));
                 }
             }
         } else {
@@ -99,10 +116,16 @@ impl FromRequest<App> for Req {
                         Ok(Value::Null) => {}
                         _ => return Err(parse_error()),
                     }
-                } else if content_type.starts_with("application/x-www-form-urlencoded") || content_type.is_empty() || content_type.starts_with("text/plain") {
+                } else if content_type.starts_with("application/x-www-form-urlencoded")
+                    || content_type.is_empty()
+                    || content_type.starts_with("text/plain")
+                {
                     params.add_pairs(trimmed);
                 }
             }
+        }
+        if let Some(name) = params.with_nul() {
+            return Err(ApiError::invalid_value(name));
         }
         let key = oauth_key.or_else(|| params.str("key"));
         let token = oauth_token.or_else(|| params.str("token"));

@@ -134,9 +134,24 @@ impl Cork {
             date_expires: expires.map(|d| format_date(Utc::now() + d)),
             scopes: scopes.to_vec(),
             permissions: vec![
-                TokenPermission { id_model: "*".into(), model_type: "Board".into(), read: true, write: scopes.iter().any(|s| s == "write") },
-                TokenPermission { id_model: "*".into(), model_type: "Organization".into(), read: true, write: scopes.iter().any(|s| s == "write") },
-                TokenPermission { id_model: member.id.clone(), model_type: "Member".into(), read: true, write: scopes.iter().any(|s| s == "account") },
+                TokenPermission {
+                    id_model: "*".into(),
+                    model_type: "Board".into(),
+                    read: true,
+                    write: scopes.iter().any(|s| s == "write"),
+                },
+                TokenPermission {
+                    id_model: "*".into(),
+                    model_type: "Organization".into(),
+                    read: true,
+                    write: scopes.iter().any(|s| s == "write"),
+                },
+                TokenPermission {
+                    id_model: member.id.clone(),
+                    model_type: "Member".into(),
+                    read: true,
+                    write: scopes.iter().any(|s| s == "account"),
+                },
             ],
         };
         tx.insert(
@@ -163,15 +178,15 @@ impl Cork {
     }
 
     /// Resolves the credentials of a request, with Trello's 401 texts:
-    /// no token → `unauthorized permission requested` (or anonymous read when a key
-    /// alone is given), an unknown key → `invalid key`, a bad or foreign token →
-    /// `invalid token`.
+    /// nothing → `unauthorized permission requested`, a token without a key →
+    /// `invalid app key`, an unknown key → `invalid key` (a valid key alone reads public
+    /// boards), a bad, expired or foreign token → `invalid token`.
     pub async fn authenticate(&self, key: Option<&str>, token: Option<&str>) -> Result<Actor> {
         let key = key.filter(|k| !k.is_empty());
         let token = token.filter(|t| !t.is_empty() && *t != "null");
         let Some(key) = key else {
             return match token {
-                Some(_) => Err(DomainError::Unauthorized("invalid key")),
+                Some(_) => Err(DomainError::Unauthorized("invalid app key")),
                 None => Err(DomainError::Unauthorized(UNAUTHORIZED)),
             };
         };

@@ -92,7 +92,13 @@ fn comment_entry(action: &Action) -> Option<cork_store::SearchEntry> {
     }
     let card_id = action.data.pointer("/card/id").and_then(Value::as_str)?.to_string();
     let text = action.data.get("text").and_then(Value::as_str).unwrap_or_default().to_string();
-    Some(cork_store::SearchEntry { model_type: "comment", model_id: action.id.clone(), card_id: Some(card_id), name: String::new(), body: text })
+    Some(cork_store::SearchEntry {
+        model_type: "comment",
+        model_id: action.id.clone(),
+        card_id: Some(card_id),
+        name: String::new(),
+        body: text,
+    })
 }
 
 /// Builds `data` from a context and extra fields.
@@ -183,7 +189,7 @@ pub(crate) async fn creators_of(tx: &mut Tx, actions: &[Action]) -> Result<Vec<M
     by_ids(tx, &ids).await
 }
 
-async fn load_action(tx: &mut Tx, id: &str) -> Result<Action> {
+pub(crate) async fn load_action(tx: &mut Tx, id: &str) -> Result<Action> {
     if !is_id(id) {
         return Err(DomainError::InvalidId);
     }
@@ -281,7 +287,7 @@ async fn load_board_of(tx: &mut Tx, action: &Action) -> Result<Board> {
     get(tx, &board_id).await?.ok_or(DomainError::NotFound(NOT_FOUND))
 }
 
-async fn check_action_access(tx: &mut Tx, actor: &Actor, action: &Action, needed: Role) -> Result<Board> {
+pub(crate) async fn check_action_access(tx: &mut Tx, actor: &Actor, action: &Action, needed: Role) -> Result<Board> {
     let board = load_board_of(tx, action).await?;
     let role = board_role(tx, actor, &board).await?;
     require(role, needed, UNAUTHORIZED)?;

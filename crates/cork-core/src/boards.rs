@@ -109,6 +109,10 @@ pub struct BoardInclude {
     pub checklists: bool,
     pub actions: Option<ActionQuery>,
     pub organization: bool,
+    /// The board's custom field definitions.
+    pub custom_fields: bool,
+    /// The custom field values of the cards read.
+    pub custom_field_items: bool,
 }
 
 /// A board with what was asked of it.
@@ -125,6 +129,8 @@ pub struct BoardView {
     pub checklists: Vec<Checklist>,
     pub actions: ActionPage,
     pub organization: Option<Organization>,
+    pub custom_fields: Vec<crate::custom_fields::CustomField>,
+    pub custom_field_items: Vec<crate::custom_fields::CustomFieldItem>,
 }
 
 /// Finds a board by id or shortLink; a malformed reference is `invalid id`.
@@ -140,7 +146,13 @@ pub(crate) async fn resolve_board(tx: &mut Tx, reference: &str) -> Result<Board>
 }
 
 /// The board and the actor's role, refusing actors below `needed`.
-pub(crate) async fn board_with_role(tx: &mut Tx, actor: &Actor, reference: &str, needed: Role, message: &'static str) -> Result<(Board, Role)> {
+pub(crate) async fn board_with_role(
+    tx: &mut Tx,
+    actor: &Actor,
+    reference: &str,
+    needed: Role,
+    message: &'static str,
+) -> Result<(Board, Role)> {
     let board = resolve_board(tx, reference).await?;
     let role = board_role(tx, actor, &board).await?;
     require(role, needed, message)?;
@@ -250,6 +262,7 @@ impl Cork {
             date_last_activity: stamp.clone(),
             date_closed: None,
             subscribed: false,
+            id_tags: Vec::new(),
         };
         if let Some(source) = &source {
             if input.desc.is_none() {
@@ -441,6 +454,8 @@ impl Cork {
             checklists: true,
             actions: None,
             organization: false,
+            custom_fields: false,
+            custom_field_items: false,
         };
         let view = view_in(&mut tx, board.clone(), Role::Admin, &include).await?;
         let attachments: Vec<Attachment> = {
@@ -471,12 +486,23 @@ impl Cork {
             tx.delete(Table::Attachments, &[Cond::any_of("card_id", &card_ids)]).await?;
             tx.delete(Table::CardMembers, &[Cond::any_of("card_id", &card_ids)]).await?;
         }
+        let (custom_fields, custom_field_items) = crate::custom_fields::remove_board_fields(&mut tx, &board.id, &card_ids).await?;
+        let mut deleted = deleted;
+        deleted["customFields"] = json!(custom_fields);
+        deleted["customFieldItems"] = json!(custom_field_items);
+        let stickers = crate::stickers::remove_for_cards(&mut tx, &card_ids).await?;
+        deleted["stickers"] = json!(stickers);
+        // Members' own preferences on the board go with it (preferences are not logged).
+        tx.delete(Table::BoardMyPrefs, &[Cond::eq("board_id", &board.id)]).await?;
         remove(&mut tx, &board).await?;
         let context = [("board", board_ref(&board)), ("deleted", deleted)];
         // The board is gone, so its log entry is indexed by workspace and creator only.
         let refs = Refs { org: board.id_organization.clone(), ..Refs::default() };
         record(&mut tx, actor, "deleteBoard", data(&context), refs).await?;
         tx.commit().await?;
+        // Uploaded files go once the deletion is durable (why: see uploads.rs).
+        self.files.discard(&crate::uploads::attachment_files(&attachments)).await;
+        self.pictures.discard(&crate::stickers::sticker_files(&stickers)).await;
         Ok(())
     }
 
@@ -487,11 +513,8 @@ impl Cork {
         let memberships: Vec<Membership> = find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::None, None).await?;
         let board_ids: Vec<&str> = memberships.iter().map(|m| m.id_model.as_str()).collect();
         let mut boards: Vec<Board> = by_ids(&mut tx, &board_ids).await?;
-        let stars: Vec<BoardStar> = if filter == "starred" {
-            find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::None, None).await?
-        } else {
-            Vec::new()
-        };
+        let stars: Vec<BoardStar> =
+            if filter == "starred" { find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::None, None).await? } else { Vec::new() };
         // What the actor may see of them: its own memberships on those boards and their workspaces.
         let mut models: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         models.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
@@ -551,11 +574,8 @@ pub(crate) async fn view_in(tx: &mut Tx, board: Board, role: Role, include: &Boa
             members.sort_by(|a, b| a.id.cmp(&b.id));
         }
     }
-    let checklists = if include.checklists {
-        find(tx, &[Cond::eq("board_id", &board.id)], Order::Asc("pos"), None).await?
-    } else {
-        Vec::new()
-    };
+    let checklists =
+        if include.checklists { find(tx, &[Cond::eq("board_id", &board.id)], Order::Asc("pos"), None).await? } else { Vec::new() };
     let actions = match &include.actions {
         Some(query) => read_log(tx, ActionScope::Board, &board.id, query).await?,
         None => ActionPage::default(),
@@ -564,7 +584,30 @@ pub(crate) async fn view_in(tx: &mut Tx, board: Board, role: Role, include: &Boa
         (Some(org_id), true) => get(tx, org_id).await?,
         _ => None,
     };
-    Ok(BoardView { board, role, lists, cards, labels, memberships, members, checklists, actions, organization })
+    let custom_fields = if include.custom_fields { crate::custom_fields::fields_of_board(tx, &board.id).await? } else { Vec::new() };
+    // One statement for the values of every card read, kept only for those cards.
+    let custom_field_items = if include.custom_field_items && !cards.is_empty() {
+        let mut items = crate::custom_fields::items_of_board(tx, &board.id).await?;
+        let read: std::collections::HashSet<&str> = cards.iter().map(|c| c.id.as_str()).collect();
+        items.retain(|item| read.contains(item.id_model.as_str()));
+        items
+    } else {
+        Vec::new()
+    };
+    Ok(BoardView {
+        board,
+        role,
+        lists,
+        cards,
+        labels,
+        memberships,
+        members,
+        checklists,
+        actions,
+        organization,
+        custom_fields,
+        custom_field_items,
+    })
 }
 
 /// Cards ordered as a board shows them: by list position, then card position.
@@ -605,7 +648,11 @@ async fn copy_board_content(tx: &mut Tx, actor: &Actor, source: &Board, target: 
                 id_members_voted: Vec::new(),
                 id_checklists: Vec::new(),
                 id_attachment_cover: None,
-                id_labels: old_card.id_labels.iter().filter_map(|l| label_map.iter().find(|(o, _)| o == l).map(|(_, n)| n.clone())).collect(),
+                id_labels: old_card
+                    .id_labels
+                    .iter()
+                    .filter_map(|l| label_map.iter().find(|(o, _)| o == l).map(|(_, n)| n.clone()))
+                    .collect(),
                 counts: CardCounts::default(),
                 date_last_activity: now(),
                 ..old_card.clone()

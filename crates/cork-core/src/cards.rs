@@ -68,6 +68,7 @@ pub struct CardInclude {
     pub checklists: bool,
     pub attachments: bool,
     pub actions: Option<ActionQuery>,
+    pub custom_field_items: bool,
 }
 
 /// A card with its labels and what was asked of it.
@@ -82,6 +83,7 @@ pub struct CardView {
     pub checklists: Vec<Checklist>,
     pub attachments: Vec<Attachment>,
     pub actions: ActionPage,
+    pub custom_field_items: Vec<crate::custom_fields::CustomFieldItem>,
 }
 
 /// A card by id or shortLink.
@@ -186,16 +188,16 @@ impl Cork {
         let role = board_role(&mut tx, actor, &board).await?;
         require(role, Role::Write, UNAUTHORIZED_CARD)?;
         let source = match &input.id_card_source {
-            Some(reference) => Some(
-                card_with_role(&mut tx, actor, reference, Role::Read).await.map_err(|e| match e {
-                    DomainError::InvalidId => DomainError::InvalidValue("idCardSource".into()),
-                    other => other,
-                })?,
-            ),
+            Some(reference) => Some(card_with_role(&mut tx, actor, reference, Role::Read).await.map_err(|e| match e {
+                DomainError::InvalidId => DomainError::InvalidValue("idCardSource".into()),
+                other => other,
+            })?),
             None => None,
         };
         let keep: Vec<String> = match input.keep_from_source.as_deref() {
-            None | Some("all") => ["attachments", "checklists", "comments", "due", "labels", "members", "stickers"].iter().map(|s| s.to_string()).collect(),
+            None | Some("all") => {
+                ["attachments", "checklists", "comments", "due", "labels", "members", "stickers"].iter().map(|s| s.to_string()).collect()
+            }
             Some(list) => list.split(',').map(|s| s.trim().to_string()).collect(),
         };
         let keeps = |what: &str| keep.iter().any(|k| k == what);
@@ -235,6 +237,9 @@ impl Cork {
         };
         let mut copied_checklists = Vec::new();
         let mut copied_attachments = Vec::new();
+        // Copied uploads and stickers get files of their own, removed again on failure.
+        let mut copied_files = self.files.pending();
+        let mut copied_pictures = self.pictures.pending();
         if let Some((source, _, _)) = &source {
             if input.desc.is_none() {
                 card.desc = source.desc.clone();
@@ -255,14 +260,25 @@ impl Cork {
                 for old in checklists {
                     let id = new_id();
                     let items = old.check_items.iter().map(|i| CheckItem { id: new_id(), id_checklist: id.clone(), ..i.clone() }).collect();
-                    copied_checklists.push(Checklist { id, id_board: board.id.clone(), id_card: card.id.clone(), check_items: items, ..old });
+                    copied_checklists.push(Checklist {
+                        id,
+                        id_board: board.id.clone(),
+                        id_card: card.id.clone(),
+                        check_items: items,
+                        ..old
+                    });
                 }
             }
             if keeps("attachments") {
                 let attachments: Vec<Attachment> = find(&mut tx, &[Cond::eq("card_id", &source.id)], Order::Asc("pos"), None).await?;
                 for old in attachments {
-                    copied_attachments.push(Attachment { id: new_id(), id_card: card.id.clone(), ..old });
+                    let mut copy = Attachment { id: new_id(), id_card: card.id.clone(), ..old };
+                    crate::uploads::own_file(&mut copied_files, &mut copy).await?;
+                    copied_attachments.push(copy);
                 }
+            }
+            if keeps("stickers") {
+                crate::stickers::copy_to_card(&mut tx, &mut copied_pictures, &source.id, &card.id).await?;
             }
         }
         for checklist in &copied_checklists {
@@ -284,6 +300,7 @@ impl Cork {
                 date: now(),
                 is_upload: false,
                 pos: crate::pos::STEP,
+                file: None,
             };
             insert(&mut tx, &attachment).await?;
             copied_attachments.push(attachment);
@@ -294,7 +311,8 @@ impl Cork {
         touch_board(&mut tx, &mut board).await?;
         match &source {
             Some((source, _, _)) => {
-                let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card)), ("cardSource", card_ref(source))];
+                let context =
+                    [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card)), ("cardSource", card_ref(source))];
                 record(&mut tx, actor, "copyCard", data(&context), Refs::card(&board, &card)).await?;
             }
             None => {
@@ -303,6 +321,8 @@ impl Cork {
             }
         }
         tx.commit().await?;
+        copied_files.keep();
+        copied_pictures.keep();
         Ok(card)
     }
 
@@ -392,7 +412,8 @@ impl Cork {
                 other => other,
             })?;
             if named.id != card.id_board {
-                let first: Option<List> = find(&mut tx, &[Cond::eq("board_id", &named.id), Cond::closed(false)], Order::Asc("pos"), Some(1)).await?.pop();
+                let first: Option<List> =
+                    find(&mut tx, &[Cond::eq("board_id", &named.id), Cond::closed(false)], Order::Asc("pos"), Some(1)).await?.pop();
                 target_list = Some(first.ok_or(DomainError::InvalidValue("idBoard".into()))?);
             }
         }
@@ -479,8 +500,20 @@ impl Cork {
         }
         match &target_board {
             Some(to) => {
-                let from_context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("boardTarget", json!({"id": to.id})), ("old", json!({"idBoard": board.id, "idList": before.id_list}))];
-                record(&mut tx, actor, "moveCardFromBoard", data(&from_context), Refs { card: Some(card.id.clone()), list: Some(before.id_list.clone()), ..Refs::board(&board) }).await?;
+                let from_context = [
+                    ("board", board_ref(&board)),
+                    ("card", card_ref(&card)),
+                    ("boardTarget", json!({"id": to.id})),
+                    ("old", json!({"idBoard": board.id, "idList": before.id_list})),
+                ];
+                record(
+                    &mut tx,
+                    actor,
+                    "moveCardFromBoard",
+                    data(&from_context),
+                    Refs { card: Some(card.id.clone()), list: Some(before.id_list.clone()), ..Refs::board(&board) },
+                )
+                .await?;
                 let mut to_context = vec![("board", board_ref(to)), ("card", card_ref(&card)), ("boardSource", json!({"id": board.id}))];
                 if let Some(after) = &list_after {
                     to_context.push(("list", list_ref(after)));
@@ -488,7 +521,8 @@ impl Cork {
                 record(&mut tx, actor, "moveCardToBoard", data(&to_context), Refs::card(to, &card)).await?;
             }
             None => {
-                record(&mut tx, actor, "updateCard", data(&context), Refs::card(&board, &card)).await?;
+                let action = record(&mut tx, actor, "updateCard", data(&context), Refs::card(&board, &card)).await?;
+                crate::notifications::card_updated(&mut tx, actor, &before, &card, &action).await?;
             }
         }
         let home = target_board.unwrap_or(board);
@@ -508,16 +542,25 @@ impl Cork {
         tx.unindex_cards(std::slice::from_ref(&card.id)).await?;
         tx.delete(Table::Attachments, &[Cond::eq("card_id", &card.id)]).await?;
         tx.delete(Table::CardMembers, &[Cond::eq("card_id", &card.id)]).await?;
+        let custom_field_items = crate::custom_fields::remove_card_items(&mut tx, std::slice::from_ref(&card.id)).await?;
+        let stickers = crate::stickers::remove_for_cards(&mut tx, std::slice::from_ref(&card.id)).await?;
         remove(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
         let list: Option<List> = get(&mut tx, &card.id_list).await?;
-        let deleted = json!({"card": card, "checklists": checklists, "attachments": attachments});
-        let mut context = vec![("board", board_ref(&board)), ("card", json!({"id": card.id, "idShort": card.id_short, "shortLink": card.short_link})), ("deleted", deleted)];
+        let deleted = json!({"card": card, "checklists": checklists, "attachments": attachments, "customFieldItems": custom_field_items, "stickers": stickers});
+        let mut context = vec![
+            ("board", board_ref(&board)),
+            ("card", json!({"id": card.id, "idShort": card.id_short, "shortLink": card.short_link})),
+            ("deleted", deleted),
+        ];
         if let Some(list) = &list {
             context.push(("list", list_ref(list)));
         }
         record(&mut tx, actor, "deleteCard", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
+        // Uploaded files go once the deletion is durable (why: see uploads.rs).
+        self.files.discard(&crate::uploads::attachment_files(&attachments)).await;
+        self.pictures.discard(&crate::stickers::sticker_files(&stickers)).await;
         Ok(())
     }
 
@@ -534,7 +577,12 @@ impl Cork {
         card.date_last_activity = now();
         save(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("label", json!({"id": label.id, "name": label.name, "color": label.color})), ("text", json!(label.name))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("label", json!({"id": label.id, "name": label.name, "color": label.color})),
+            ("text", json!(label.name)),
+        ];
         record(&mut tx, actor, "addLabelToCard", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(card.id_labels)
@@ -568,7 +616,14 @@ impl Cork {
         touch_board(&mut tx, &mut board).await?;
         let label: Option<Label> = get(&mut tx, &label_id).await?;
         let label_data = label.map(|l| json!({"id": l.id, "name": l.name, "color": l.color})).unwrap_or(json!({"id": label_id}));
-        record(&mut tx, actor, "removeLabelFromCard", data(&[("board", board_ref(&board)), ("card", card_ref(&card)), ("label", label_data)]), Refs::card(&board, &card)).await?;
+        record(
+            &mut tx,
+            actor,
+            "removeLabelFromCard",
+            data(&[("board", board_ref(&board)), ("card", card_ref(&card)), ("label", label_data)]),
+            Refs::card(&board, &card),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -590,9 +645,19 @@ impl Cork {
         save(&mut tx, &card).await?;
         sync_card_members(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("idMember", json!(member.id)), ("member", json!({"id": member.id, "name": member.full_name}))];
+        let list: Option<List> = get(&mut tx, &card.id_list).await?;
+        let mut context = vec![
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("idMember", json!(member.id)),
+            ("member", json!({"id": member.id, "name": member.full_name})),
+        ];
+        if let Some(list) = &list {
+            context.push(("list", list_ref(list)));
+        }
         let refs = Refs { subject: Some(member.id.clone()), ..Refs::card(&board, &card) };
-        record(&mut tx, actor, "addMemberToCard", data(&context), refs).await?;
+        let action = record(&mut tx, actor, "addMemberToCard", data(&context), refs).await?;
+        crate::notifications::added_to_card(&mut tx, actor, &member.id, &action).await?;
         let members = by_ids(&mut tx, &card.id_members).await?;
         tx.commit().await?;
         Ok(members)
@@ -611,7 +676,12 @@ impl Cork {
         save(&mut tx, &card).await?;
         sync_card_members(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("idMember", json!(member.id)), ("member", json!({"id": member.id, "name": member.full_name}))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("idMember", json!(member.id)),
+            ("member", json!({"id": member.id, "name": member.full_name})),
+        ];
         let refs = Refs { subject: Some(member.id.clone()), ..Refs::card(&board, &card) };
         record(&mut tx, actor, "removeMemberFromCard", data(&context), refs).await?;
         let members = by_ids(&mut tx, &card.id_members).await?;
@@ -643,6 +713,7 @@ impl Cork {
             context.push(("list", list_ref(list)));
         }
         let action = record(&mut tx, actor, "commentCard", data(&context), Refs::card(&board, &card)).await?;
+        crate::notifications::mentioned_on_card(&mut tx, actor, &board, text, &action).await?;
         let creators = creators_of(&mut tx, std::slice::from_ref(&action)).await?;
         tx.commit().await?;
         Ok(ActionPage { actions: vec![action], creators })
@@ -656,7 +727,15 @@ impl Cork {
     }
 
     /// Attaches a link to a card (`POST /cards/{id}/attachments` with `url`).
-    pub async fn attach_link(&self, actor: &Actor, reference: &str, url: &str, name: Option<&str>, mime_type: Option<&str>, set_cover: bool) -> Result<Attachment> {
+    pub async fn attach_link(
+        &self,
+        actor: &Actor,
+        reference: &str,
+        url: &str,
+        name: Option<&str>,
+        mime_type: Option<&str>,
+        set_cover: bool,
+    ) -> Result<Attachment> {
         let url = url.trim();
         let valid = (url.starts_with("http://") || url.starts_with("https://")) && url.len() <= 2048;
         if !valid {
@@ -676,6 +755,7 @@ impl Cork {
             date: now(),
             is_upload: false,
             pos: Pos::Bottom.resolve(range),
+            file: None,
         };
         insert(&mut tx, &attachment).await?;
         card.counts.attachments += 1;
@@ -685,7 +765,11 @@ impl Cork {
         card.date_last_activity = now();
         save(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("attachment", json!({"id": attachment.id, "name": attachment.name, "url": attachment.url}))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("attachment", json!({"id": attachment.id, "name": attachment.name, "url": attachment.url})),
+        ];
         record(&mut tx, actor, "addAttachmentToCard", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(attachment)
@@ -712,7 +796,7 @@ impl Cork {
         Ok(attachment)
     }
 
-    /// Removes an attachment; the action keeps it.
+    /// Removes an attachment; the action keeps its record (an upload's bytes are removed).
     pub async fn delete_attachment(&self, actor: &Actor, reference: &str, attachment_id: &str) -> Result<()> {
         if !is_id(attachment_id) {
             return Err(DomainError::InvalidId);
@@ -731,9 +815,16 @@ impl Cork {
         card.date_last_activity = now();
         save(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("attachment", json!({"id": attachment.id, "name": attachment.name})), ("deleted", json!(attachment))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("attachment", json!({"id": attachment.id, "name": attachment.name})),
+            ("deleted", json!(attachment)),
+        ];
         record(&mut tx, actor, "deleteAttachmentFromCard", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
+        // An upload's file goes once the deletion is durable (why: see uploads.rs).
+        self.files.discard(&crate::uploads::attachment_files(std::slice::from_ref(&attachment))).await;
         Ok(())
     }
 
@@ -753,13 +844,22 @@ impl Cork {
         let mut models: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         models.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
         let own = crate::access::memberships_of(&mut tx, actor, &models).await?;
-        let readable: Vec<&str> = boards.iter().filter(|b| crate::access::role_from(actor, b, &own) >= Role::Read).map(|b| b.id.as_str()).collect();
+        let readable: Vec<&str> =
+            boards.iter().filter(|b| crate::access::role_from(actor, b, &own) >= Role::Read).map(|b| b.id.as_str()).collect();
         // `visible` (the default) keeps cards in open lists, so those lists are needed.
-        let open_lists: Vec<List> = if filter == "visible" && !readable.is_empty() { find(&mut tx, &[Cond::any_of("board_id", &readable), Cond::closed(false)], Order::None, None).await? } else { Vec::new() };
+        let open_lists: Vec<List> = if filter == "visible" && !readable.is_empty() {
+            find(&mut tx, &[Cond::any_of("board_id", &readable), Cond::closed(false)], Order::None, None).await?
+        } else {
+            Vec::new()
+        };
         let open: Vec<&str> = open_lists.iter().map(|l| l.id.as_str()).collect();
         cards.retain(|c| readable.contains(&c.id_board.as_str()) && crate::boards::keep_card(filter, c, &open));
         cards.sort_by(|a, b| a.id.cmp(&b.id));
-        let labels: Vec<Label> = if readable.is_empty() { Vec::new() } else { find(&mut tx, &[Cond::any_of("board_id", &readable)], Order::Asc("id"), None).await? };
+        let labels: Vec<Label> = if readable.is_empty() {
+            Vec::new()
+        } else {
+            find(&mut tx, &[Cond::any_of("board_id", &readable)], Order::Asc("id"), None).await?
+        };
         Ok((cards, labels))
     }
 }
@@ -775,13 +875,16 @@ async fn view_in(tx: &mut Tx, card: Card, board: Board, role: Role, include: &Ca
     let labels: Vec<Label> = by_ids(tx, &card.id_labels).await?;
     let list = if include.list { get(tx, &card.id_list).await? } else { None };
     let members = if include.members { by_ids(tx, &card.id_members).await? } else { Vec::new() };
-    let checklists = if include.checklists { find(tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await? } else { Vec::new() };
-    let attachments = if include.attachments { find(tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await? } else { Vec::new() };
+    let checklists =
+        if include.checklists { find(tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await? } else { Vec::new() };
+    let attachments =
+        if include.attachments { find(tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await? } else { Vec::new() };
     let actions = match &include.actions {
         Some(query) => read_log(tx, ActionScope::Card, &card.id, query).await?,
         None => ActionPage::default(),
     };
-    Ok(CardView { card, board, role, labels, list, members, checklists, attachments, actions })
+    let custom_field_items = if include.custom_field_items { crate::custom_fields::items_of_card(tx, &card).await? } else { Vec::new() };
+    Ok(CardView { card, board, role, labels, list, members, checklists, attachments, actions, custom_field_items })
 }
 
 /// Checks a label colour parameter (`null`/empty for none).

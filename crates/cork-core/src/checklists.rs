@@ -58,14 +58,26 @@ fn check_name(name: &str) -> Result<String> {
 
 impl Cork {
     /// `POST /checklists` or `POST /cards/{id}/checklists`.
-    pub async fn create_checklist(&self, actor: &Actor, card_ref_str: &str, name: Option<&str>, pos: Option<Pos>, source: Option<&str>) -> Result<Checklist> {
+    pub async fn create_checklist(
+        &self,
+        actor: &Actor,
+        card_ref_str: &str,
+        name: Option<&str>,
+        pos: Option<Pos>,
+        source: Option<&str>,
+    ) -> Result<Checklist> {
         let mut tx = self.store.write().await?;
         let (mut card, mut board, _) = card_with_role(&mut tx, actor, card_ref_str, Role::Write).await?;
         let source = match source {
-            Some(id) => Some(checklist_with_role(&mut tx, actor, id, Role::Read).await.map_err(|e| match e {
-                DomainError::InvalidId => DomainError::InvalidValue("idChecklistSource".into()),
-                other => other,
-            })?.0),
+            Some(id) => Some(
+                checklist_with_role(&mut tx, actor, id, Role::Read)
+                    .await
+                    .map_err(|e| match e {
+                        DomainError::InvalidId => DomainError::InvalidValue("idChecklistSource".into()),
+                        other => other,
+                    })?
+                    .0,
+            ),
             None => None,
         };
         let name = match (name, &source) {
@@ -79,7 +91,14 @@ impl Cork {
             .as_ref()
             .map(|s| s.check_items.iter().map(|i| CheckItem { id: new_id(), id_checklist: id.clone(), ..i.clone() }).collect())
             .unwrap_or_default();
-        let checklist = Checklist { id, name, id_board: board.id.clone(), id_card: card.id.clone(), pos: pos.unwrap_or(Pos::Bottom).resolve(range), check_items: items };
+        let checklist = Checklist {
+            id,
+            name,
+            id_board: board.id.clone(),
+            id_card: card.id.clone(),
+            pos: pos.unwrap_or(Pos::Bottom).resolve(range),
+            check_items: items,
+        };
         insert(&mut tx, &checklist).await?;
         refresh_card(&mut tx, &mut card, &mut board).await?;
         let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", checklist_data(&checklist))];
@@ -117,7 +136,12 @@ impl Cork {
         }
         save(&mut tx, &checklist).await?;
         refresh_card(&mut tx, &mut card, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", checklist_data(&checklist)), ("old", Value::Object(old))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("checklist", checklist_data(&checklist)),
+            ("old", Value::Object(old)),
+        ];
         record(&mut tx, actor, "updateChecklist", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(checklist)
@@ -129,18 +153,35 @@ impl Cork {
         let (checklist, mut card, mut board) = checklist_with_role(&mut tx, actor, id, Role::Write).await?;
         remove(&mut tx, &checklist).await?;
         refresh_card(&mut tx, &mut card, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", checklist_data(&checklist)), ("deleted", json!(checklist))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("checklist", checklist_data(&checklist)),
+            ("deleted", json!(checklist)),
+        ];
         record(&mut tx, actor, "removeChecklistFromCard", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// `POST /checklists/{id}/checkItems`.
-    pub async fn add_check_item(&self, actor: &Actor, id: &str, name: &str, pos: Option<Pos>, checked: bool, due: Option<String>) -> Result<CheckItem> {
+    pub async fn add_check_item(
+        &self,
+        actor: &Actor,
+        id: &str,
+        name: &str,
+        pos: Option<Pos>,
+        checked: bool,
+        due: Option<String>,
+    ) -> Result<CheckItem> {
         let name = check_name(name)?;
         let mut tx = self.store.write().await?;
         let (mut checklist, mut card, mut board) = checklist_with_role(&mut tx, actor, id, Role::Write).await?;
-        let range = checklist.check_items.iter().map(|i| i.pos).fold(None, |acc: Option<(f64, f64)>, p| Some(acc.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p)))));
+        let range = checklist
+            .check_items
+            .iter()
+            .map(|i| i.pos)
+            .fold(None, |acc: Option<(f64, f64)>, p| Some(acc.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p)))));
         let item = CheckItem {
             id: new_id(),
             name,
@@ -154,14 +195,26 @@ impl Cork {
         checklist.check_items.sort_by(|a, b| a.pos.total_cmp(&b.pos));
         save(&mut tx, &checklist).await?;
         refresh_card(&mut tx, &mut card, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", checklist_data(&checklist)), ("checkItem", json!({"id": item.id, "name": item.name, "state": item.state}))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("checklist", checklist_data(&checklist)),
+            ("checkItem", json!({"id": item.id, "name": item.name, "state": item.state})),
+        ];
         record(&mut tx, actor, "createCheckItem", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(item)
     }
 
     /// Changes a check item (state, name, position, checklist).
-    pub async fn update_check_item(&self, actor: &Actor, checklist_id: Option<&str>, card_ref_str: Option<&str>, item_id: &str, patch: CheckItemPatch) -> Result<CheckItem> {
+    pub async fn update_check_item(
+        &self,
+        actor: &Actor,
+        checklist_id: Option<&str>,
+        card_ref_str: Option<&str>,
+        item_id: &str,
+        patch: CheckItemPatch,
+    ) -> Result<CheckItem> {
         if !is_id(item_id) {
             return Err(DomainError::InvalidId);
         }
@@ -172,7 +225,8 @@ impl Cork {
             (None, Some(card_ref_str)) => {
                 let (card, _, _) = card_with_role(&mut tx, actor, card_ref_str, Role::Write).await?;
                 let lists: Vec<Checklist> = find(&mut tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await?;
-                let owner = lists.into_iter().find(|c| c.check_items.iter().any(|i| i.id == item_id)).ok_or(DomainError::NotFound(NOT_FOUND))?;
+                let owner =
+                    lists.into_iter().find(|c| c.check_items.iter().any(|i| i.id == item_id)).ok_or(DomainError::NotFound(NOT_FOUND))?;
                 checklist_with_role(&mut tx, actor, &owner.id, Role::Write).await?
             }
             (None, None) => return Err(DomainError::NotFound(NOT_FOUND)),
@@ -214,7 +268,11 @@ impl Cork {
         }
         let home = target.as_mut().unwrap_or(&mut checklist);
         if let Some(pos) = patch.pos {
-            let range = home.check_items.iter().map(|i| i.pos).fold(None, |acc: Option<(f64, f64)>, p| Some(acc.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p)))));
+            let range = home
+                .check_items
+                .iter()
+                .map(|i| i.pos)
+                .fold(None, |acc: Option<(f64, f64)>, p| Some(acc.map_or((p, p), |(lo, hi)| (lo.min(p), hi.max(p)))));
             item.pos = pos.resolve(range);
         }
         item.id_checklist = home.id.clone();
@@ -227,14 +285,26 @@ impl Cork {
         refresh_card(&mut tx, &mut card, &mut board).await?;
         let kind = if before.state != item.state { "updateCheckItemStateOnCard" } else { "updateCheckItem" };
         let old = json!({"name": before.name, "state": before.state, "pos": before.pos, "idChecklist": before.id_checklist});
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", checklist_data(&checklist)), ("checkItem", json!({"id": item.id, "name": item.name, "state": item.state})), ("old", old)];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("checklist", checklist_data(&checklist)),
+            ("checkItem", json!({"id": item.id, "name": item.name, "state": item.state})),
+            ("old", old),
+        ];
         record(&mut tx, actor, kind, data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(item)
     }
 
     /// Removes a check item.
-    pub async fn delete_check_item(&self, actor: &Actor, checklist_id: Option<&str>, card_ref_str: Option<&str>, item_id: &str) -> Result<()> {
+    pub async fn delete_check_item(
+        &self,
+        actor: &Actor,
+        checklist_id: Option<&str>,
+        card_ref_str: Option<&str>,
+        item_id: &str,
+    ) -> Result<()> {
         if !is_id(item_id) {
             return Err(DomainError::InvalidId);
         }
@@ -245,7 +315,8 @@ impl Cork {
             (None, Some(card_ref_str)) => {
                 let (card, _, _) = card_with_role(&mut tx, actor, card_ref_str, Role::Write).await?;
                 let lists: Vec<Checklist> = find(&mut tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await?;
-                let owner = lists.into_iter().find(|c| c.check_items.iter().any(|i| i.id == item_id)).ok_or(DomainError::NotFound(NOT_FOUND))?;
+                let owner =
+                    lists.into_iter().find(|c| c.check_items.iter().any(|i| i.id == item_id)).ok_or(DomainError::NotFound(NOT_FOUND))?;
                 checklist_with_role(&mut tx, actor, &owner.id, Role::Write).await?
             }
             (None, None) => return Err(DomainError::NotFound(NOT_FOUND)),
@@ -254,7 +325,13 @@ impl Cork {
         let item = checklist.check_items.remove(index);
         save(&mut tx, &checklist).await?;
         refresh_card(&mut tx, &mut card, &mut board).await?;
-        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", checklist_data(&checklist)), ("checkItem", json!({"id": item.id, "name": item.name})), ("deleted", json!(item))];
+        let context = [
+            ("board", board_ref(&board)),
+            ("card", card_ref(&card)),
+            ("checklist", checklist_data(&checklist)),
+            ("checkItem", json!({"id": item.id, "name": item.name})),
+            ("deleted", json!(item)),
+        ];
         record(&mut tx, actor, "deleteCheckItem", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(())

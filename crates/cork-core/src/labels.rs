@@ -43,7 +43,8 @@ impl Cork {
         let label = Label { id: new_id(), id_board: board.id.clone(), name: name.to_string(), color };
         insert(&mut tx, &label).await?;
         touch_board(&mut tx, &mut board).await?;
-        record(&mut tx, actor, "createLabel", data(&[("board", board_ref(&board)), ("label", label_data(&label))]), Refs::board(&board)).await?;
+        record(&mut tx, actor, "createLabel", data(&[("board", board_ref(&board)), ("label", label_data(&label))]), Refs::board(&board))
+            .await?;
         tx.commit().await?;
         Ok(label)
     }
@@ -73,7 +74,14 @@ impl Cork {
         }
         save(&mut tx, &label).await?;
         touch_board(&mut tx, &mut board).await?;
-        record(&mut tx, actor, "updateLabel", data(&[("board", board_ref(&board)), ("label", label_data(&label)), ("old", Value::Object(old))]), Refs::board(&board)).await?;
+        record(
+            &mut tx,
+            actor,
+            "updateLabel",
+            data(&[("board", board_ref(&board)), ("label", label_data(&label)), ("old", Value::Object(old))]),
+            Refs::board(&board),
+        )
+        .await?;
         tx.commit().await?;
         Ok(label)
     }
@@ -92,7 +100,14 @@ impl Cork {
         remove(&mut tx, &label).await?;
         touch_board(&mut tx, &mut board).await?;
         let deleted = json!({"label": label, "cards": carried});
-        record(&mut tx, actor, "deleteLabel", data(&[("board", board_ref(&board)), ("label", label_data(&label)), ("deleted", deleted)]), Refs::board(&board)).await?;
+        record(
+            &mut tx,
+            actor,
+            "deleteLabel",
+            data(&[("board", board_ref(&board)), ("label", label_data(&label)), ("deleted", deleted)]),
+            Refs::board(&board),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -5,18 +5,33 @@
 pub mod access;
 pub mod accounts;
 pub mod actions;
+pub mod board_extras;
 pub mod boards;
 pub mod cards;
 pub mod checklists;
+pub mod custom_fields;
+pub mod emoji;
+pub mod enterprise;
+pub mod files;
 pub mod ids;
 pub mod labels;
 pub mod lists;
+pub mod member_extras;
 pub mod members;
 pub mod model;
+pub mod notifications;
+pub mod org_extras;
 pub mod organizations;
+pub mod plugins;
 pub mod pos;
+pub mod prefs;
+pub mod reactions;
 pub mod search;
+pub mod stickers;
 mod store_ext;
+pub mod tokens;
+pub mod uploads;
+pub mod votes;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cork_store::{Store, StoreError};
@@ -73,12 +88,24 @@ pub type Result<T> = std::result::Result<T, DomainError>;
 #[derive(Clone, Debug)]
 pub struct Cork {
     pub store: Store,
+    /// Uploaded attachments' bytes (readers of their board download them).
+    pub files: files::FileStore,
+    /// Members' pictures: custom stickers, emoji and board backgrounds (public by url).
+    pub pictures: files::FileStore,
 }
 
 impl Cork {
-    /// Wraps an opened store.
+    /// Wraps an opened store; uploads stay off until [`Cork::with_data_dir`].
     pub fn new(store: Store) -> Cork {
-        Cork { store }
+        Cork { store, files: files::FileStore::default(), pictures: files::FileStore::default() }
+    }
+
+    /// Keeps uploads under `dir`: attachments and members' pictures in separate folders,
+    /// so that the public picture urls can never reach an attachment.
+    pub fn with_data_dir(mut self, dir: impl AsRef<std::path::Path>) -> Cork {
+        self.files = files::FileStore::new(dir.as_ref().join("attachments"));
+        self.pictures = files::FileStore::new(dir.as_ref().join("pictures"));
+        self
     }
 }
 

@@ -86,13 +86,15 @@ impl Cork {
         };
         insert(&mut tx, &list).await?;
         touch_board(&mut tx, &mut board).await?;
-        record(&mut tx, actor, "createList", data(&[("board", board_ref(&board)), ("list", list_ref(&list))]), Refs::list(&board, &list)).await?;
+        record(&mut tx, actor, "createList", data(&[("board", board_ref(&board)), ("list", list_ref(&list))]), Refs::list(&board, &list))
+            .await?;
         if let Some(source) = &input.id_list_source {
             let (source_list, _, _) = list_with_role(&mut tx, actor, source, Role::Read).await.map_err(|e| match e {
                 DomainError::InvalidId => DomainError::InvalidValue("idListSource".into()),
                 other => other,
             })?;
-            let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &source_list.id), Cond::closed(false)], Order::Asc("pos"), None).await?;
+            let cards: Vec<Card> =
+                find(&mut tx, &[Cond::eq("list_id", &source_list.id), Cond::closed(false)], Order::Asc("pos"), None).await?;
             for old in cards {
                 let id_short = tx.next_card_number(&board.id).await?;
                 let card = Card {
@@ -111,7 +113,8 @@ impl Cork {
                 };
                 insert(&mut tx, &card).await?;
                 crate::cards::sync_card_members(&mut tx, &card).await?;
-                let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card)), ("cardSource", card_ref(&old))];
+                let context =
+                    [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card)), ("cardSource", card_ref(&old))];
                 record(&mut tx, actor, "copyCard", data(&context), Refs::card(&board, &card)).await?;
             }
         }
@@ -202,8 +205,22 @@ impl Cork {
                     save(&mut tx, &checklist).await?;
                 }
             }
-            record(&mut tx, actor, "moveListFromBoard", data(&[("board", board_ref(&board)), ("list", list_ref(&list)), ("boardTarget", json!({"id": to.id}))]), Refs::list(&board, &list)).await?;
-            record(&mut tx, actor, "moveListToBoard", data(&[("board", board_ref(&to)), ("list", list_ref(&list)), ("boardSource", json!({"id": board.id}))]), Refs::list(&to, &list)).await?;
+            record(
+                &mut tx,
+                actor,
+                "moveListFromBoard",
+                data(&[("board", board_ref(&board)), ("list", list_ref(&list)), ("boardTarget", json!({"id": to.id}))]),
+                Refs::list(&board, &list),
+            )
+            .await?;
+            record(
+                &mut tx,
+                actor,
+                "moveListToBoard",
+                data(&[("board", board_ref(&to)), ("list", list_ref(&list)), ("boardSource", json!({"id": board.id}))]),
+                Refs::list(&to, &list),
+            )
+            .await?;
             touch_board(&mut tx, &mut board).await?;
             touch_board(&mut tx, &mut to).await?;
             tx.commit().await?;
@@ -219,7 +236,14 @@ impl Cork {
                 }
             }
         }
-        record(&mut tx, actor, "updateList", data(&[("board", board_ref(&board)), ("list", list_data), ("old", Value::Object(old))]), Refs::list(&board, &list)).await?;
+        record(
+            &mut tx,
+            actor,
+            "updateList",
+            data(&[("board", board_ref(&board)), ("list", list_data), ("old", Value::Object(old))]),
+            Refs::list(&board, &list),
+        )
+        .await?;
         tx.commit().await?;
         Ok(list)
     }
@@ -233,7 +257,12 @@ impl Cork {
             card.closed = true;
             card.date_last_activity = now();
             save(&mut tx, &card).await?;
-            let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", json!({"id": card.id, "name": card.name, "idShort": card.id_short, "shortLink": card.short_link, "closed": true})), ("old", json!({"closed": false}))];
+            let context = [
+                ("board", board_ref(&board)),
+                ("list", list_ref(&list)),
+                ("card", json!({"id": card.id, "name": card.name, "idShort": card.id_short, "shortLink": card.short_link, "closed": true})),
+                ("old", json!({"closed": false})),
+            ];
             record(&mut tx, actor, "updateCard", data(&context), Refs::card(&board, &card)).await?;
         }
         touch_board(&mut tx, &mut board).await?;
@@ -272,7 +301,13 @@ impl Cork {
             }
             card.date_last_activity = now();
             save(&mut tx, &card).await?;
-            let context = [("board", board_ref(&to_board)), ("card", card_ref(&card)), ("listBefore", list_ref(&list)), ("listAfter", list_ref(&to_list)), ("old", json!({"idList": old_list}))];
+            let context = [
+                ("board", board_ref(&to_board)),
+                ("card", card_ref(&card)),
+                ("listBefore", list_ref(&list)),
+                ("listAfter", list_ref(&to_list)),
+                ("old", json!({"idList": old_list})),
+            ];
             record(&mut tx, actor, "updateCard", data(&context), Refs::card(&to_board, &card)).await?;
             moved.push(card);
         }

@@ -4,14 +4,14 @@
 use cork_store::{Cond, Order, Table, Tx};
 use serde_json::json;
 
-use crate::access::{require, Actor, Role, UNAUTHORIZED};
+use crate::access::{memberships_of, require, role_from, Actor, Role, UNAUTHORIZED};
 use crate::actions::{board_ref, data, record, Refs};
 use crate::boards::{board_with_role, touch_board};
 use crate::ids::{is_id, new_id};
-use crate::model::{BoardStar, Member, Membership};
-use crate::organizations::ensure_other_admin;
+use crate::model::{Board, BoardStar, Member, Membership, Organization};
+use crate::organizations::{ensure_other_admin, org_role};
 use crate::pos::Pos;
-use crate::store_ext::{find, get, insert, remove, save};
+use crate::store_ext::{by_ids, find, get, insert, remove, save};
 use crate::{Cork, DomainError, Result, NOT_FOUND};
 
 /// Finds a member by id, username or `me` (the actor).
@@ -22,7 +22,12 @@ pub(crate) async fn resolve_member(tx: &mut Tx, actor: &Actor, reference: &str) 
     let found = if is_id(reference) {
         get(tx, &reference.to_ascii_lowercase()).await?
     } else if !reference.is_empty() && reference.len() <= 100 {
-        find(tx, &[Cond::eq("username", reference.to_ascii_lowercase())], Order::None, Some(1)).await?.pop()
+        // Usernames hold letters, digits and underscores only: anything else names nobody.
+        if reference.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            find(tx, &[Cond::eq("username", reference.to_ascii_lowercase())], Order::None, Some(1)).await?.pop()
+        } else {
+            None
+        }
     } else {
         return Err(DomainError::InvalidId);
     };
@@ -55,10 +60,22 @@ impl Cork {
         let member = resolve_member(&mut tx, actor, reference).await?;
         let memberships: Vec<Membership> = find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::Asc("id"), None).await?;
         let models: Vec<&str> = memberships.iter().map(|m| m.id_model.as_str()).collect();
-        let boards: Vec<String> = if models.is_empty() { Vec::new() } else { tx.column(Table::Boards, "id", &[Cond::any_of("id", &models)]).await? };
-        let orgs: Vec<String> = if models.is_empty() { Vec::new() } else { tx.column(Table::Organizations, "id", &[Cond::any_of("id", &models)]).await? };
+        let mut boards: Vec<Board> = by_ids(&mut tx, &models).await?;
+        let mut orgs: Vec<Organization> = by_ids(&mut tx, &models).await?;
         let is_self = actor.member_id() == Some(member.id.as_str());
-        Ok(MemberView { member, id_boards: boards, id_organizations: orgs, is_self })
+        if !is_self {
+            // Others see only the boards and workspaces they may read themselves.
+            let mut seen: Vec<&str> = boards.iter().map(|b| b.id.as_str()).chain(orgs.iter().map(|o| o.id.as_str())).collect();
+            seen.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
+            let own = memberships_of(&mut tx, actor, &seen).await?;
+            boards.retain(|b| role_from(actor, b, &own) >= Role::Read);
+            orgs.retain(|o| org_role(o, &own) >= Role::Read);
+        }
+        let mut id_boards: Vec<String> = boards.into_iter().map(|b| b.id).collect();
+        let mut id_organizations: Vec<String> = orgs.into_iter().map(|o| o.id).collect();
+        id_boards.sort();
+        id_organizations.sort();
+        Ok(MemberView { member, id_boards, id_organizations, is_self })
     }
 
     /// Members by id, for rendering (action creators, card members).
@@ -120,7 +137,8 @@ impl Cork {
         let mut tx = self.store.write().await?;
         let (mut board, _) = board_with_role(&mut tx, actor, board_ref_str, Role::Admin, UNAUTHORIZED).await?;
         let member = resolve_member(&mut tx, actor, member_ref).await?;
-        let existing: Option<Membership> = find(&mut tx, &[Cond::eq("model_id", &board.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
+        let existing: Option<Membership> =
+            find(&mut tx, &[Cond::eq("model_id", &board.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
         let (membership, kind, old_type) = match existing {
             Some(mut membership) => {
                 if membership.member_type == "admin" && member_type != "admin" {
@@ -137,7 +155,14 @@ impl Cork {
                 (membership, kind, Some(old_type))
             }
             None => {
-                let membership = Membership { id: new_id(), id_model: board.id.clone(), id_member: member.id.clone(), member_type: member_type.to_string(), unconfirmed: false, deactivated: false };
+                let membership = Membership {
+                    id: new_id(),
+                    id_model: board.id.clone(),
+                    id_member: member.id.clone(),
+                    member_type: member_type.to_string(),
+                    unconfirmed: false,
+                    deactivated: false,
+                };
                 insert(&mut tx, &membership).await?;
                 (membership, "addMemberToBoard", None)
             }
@@ -148,13 +173,22 @@ impl Cork {
             context.push(("old", json!({"memberType": old_type})));
         }
         let refs = Refs { subject: Some(member.id.clone()), ..Refs::board(&board) };
-        record(&mut tx, actor, kind, data(&context), refs).await?;
+        let action = record(&mut tx, actor, kind, data(&context), refs).await?;
+        if kind == "addMemberToBoard" {
+            crate::notifications::added_to_board(&mut tx, actor, &member.id, &action).await?;
+        }
         tx.commit().await?;
         Ok(membership)
     }
 
     /// Changes a role by membership id (`PUT /boards/{id}/memberships/{idMembership}`).
-    pub async fn set_board_membership(&self, actor: &Actor, board_ref_str: &str, membership_id: &str, member_type: &str) -> Result<Membership> {
+    pub async fn set_board_membership(
+        &self,
+        actor: &Actor,
+        board_ref_str: &str,
+        membership_id: &str,
+        member_type: &str,
+    ) -> Result<Membership> {
         if !is_id(membership_id) {
             return Err(DomainError::InvalidId);
         }
@@ -179,7 +213,8 @@ impl Cork {
             require(role, Role::Admin, UNAUTHORIZED)?;
         }
         ensure_other_admin(&mut tx, &board.id, &member.id).await?;
-        let existing: Option<Membership> = find(&mut tx, &[Cond::eq("model_id", &board.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
+        let existing: Option<Membership> =
+            find(&mut tx, &[Cond::eq("model_id", &board.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
         let Some(membership) = existing else { return Err(DomainError::NotFound(NOT_FOUND)) };
         remove(&mut tx, &membership).await?;
         touch_board(&mut tx, &mut board).await?;

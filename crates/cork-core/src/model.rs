@@ -44,6 +44,9 @@ pub struct Organization {
     #[serde(default)]
     pub prefs: Map<String, Value>,
     pub date_last_activity: String,
+    /// The uploaded logo's file key (Trello's `logoHash`).
+    #[serde(default)]
+    pub logo_hash: Option<String>,
 }
 
 /// A member's role on a board or in a workspace.
@@ -80,6 +83,9 @@ pub struct Board {
     pub date_closed: Option<String>,
     #[serde(default)]
     pub subscribed: bool,
+    /// Workspace tags (collections) the board is filed under.
+    #[serde(default)]
+    pub id_tags: Vec<String>,
 }
 
 impl Board {
@@ -200,7 +206,7 @@ pub struct Checklist {
     pub check_items: Vec<CheckItem>,
 }
 
-/// A link attached to a card.
+/// A link or an uploaded file attached to a card.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
@@ -214,6 +220,9 @@ pub struct Attachment {
     pub date: String,
     pub is_upload: bool,
     pub pos: f64,
+    /// The uploaded file behind an upload (`isUpload`); `None` for links.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<crate::files::FileRef>,
 }
 
 /// A member's star on a board.

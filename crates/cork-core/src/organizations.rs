@@ -30,7 +30,15 @@ fn valid_org_name(name: &str) -> bool {
 fn slug(display_name: &str) -> String {
     let mut name: String = display_name
         .chars()
-        .filter_map(|c| if c.is_ascii_alphanumeric() { Some(c.to_ascii_lowercase()) } else if c == ' ' || c == '_' { Some('_') } else { None })
+        .filter_map(|c| {
+            if c.is_ascii_alphanumeric() {
+                Some(c.to_ascii_lowercase())
+            } else if c == ' ' || c == '_' {
+                Some('_')
+            } else {
+                None
+            }
+        })
         .collect();
     while name.len() < 3 {
         name.push('0');
@@ -59,15 +67,18 @@ pub struct OrgView {
     pub role: Role,
 }
 
-fn org_role(org: &Organization, own: &[Membership]) -> Role {
+/// The actor's role on a workspace, from its memberships already loaded.
+pub(crate) fn org_role(org: &Organization, own: &[Membership]) -> Role {
     let mut role = if org.prefs.get("permissionLevel").and_then(Value::as_str) == Some("public") { Role::Read } else { Role::None };
-    for membership in own.iter().filter(|m| m.id_model == org.id) {
+    // A deactivated membership gives nothing (PUT .../members/{idMember}/deactivated).
+    for membership in own.iter().filter(|m| m.id_model == org.id && !m.deactivated) {
         role = role.max(if membership.member_type == "admin" { Role::Admin } else { Role::Write });
     }
     role
 }
 
-async fn org_with_role(tx: &mut Tx, actor: &Actor, reference: &str, needed: Role) -> Result<(Organization, Role)> {
+/// The workspace and the actor's role on it, refusing actors below `needed`.
+pub(crate) async fn org_with_role(tx: &mut Tx, actor: &Actor, reference: &str, needed: Role) -> Result<(Organization, Role)> {
     let org = resolve_org(tx, reference).await?;
     let own = memberships_of(tx, actor, &[org.id.as_str()]).await?;
     let mut role = org_role(&org, &own);
@@ -120,10 +131,18 @@ impl Cork {
             website: input.website.filter(|w| !w.is_empty()),
             prefs,
             date_last_activity: now(),
+            logo_hash: None,
         };
         insert(&mut tx, &org).await?;
         let member_id = actor.member_id().unwrap_or_default().to_string();
-        let membership = Membership { id: new_id(), id_model: org.id.clone(), id_member: member_id, member_type: "admin".into(), unconfirmed: false, deactivated: false };
+        let membership = Membership {
+            id: new_id(),
+            id_model: org.id.clone(),
+            id_member: member_id,
+            member_type: "admin".into(),
+            unconfirmed: false,
+            deactivated: false,
+        };
         insert(&mut tx, &membership).await?;
         let refs = Refs { org: Some(org.id.clone()), ..Refs::default() };
         record(&mut tx, actor, "createOrganization", data(&[("organization", org_ref(&org))]), refs).await?;
@@ -224,7 +243,8 @@ impl Cork {
             let mut tx = self.store.write().await?;
             let (org, _) = org_with_role(&mut tx, actor, reference, Role::Admin).await?;
             let member = crate::members::resolve_member(&mut tx, actor, member_ref).await?;
-            let existing: Option<Membership> = find(&mut tx, &[Cond::eq("model_id", &org.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
+            let existing: Option<Membership> =
+                find(&mut tx, &[Cond::eq("model_id", &org.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
             let kind = match existing {
                 Some(mut membership) => {
                     if membership.member_type == "admin" && member_type != "admin" {
@@ -232,10 +252,21 @@ impl Cork {
                     }
                     membership.member_type = member_type.to_string();
                     save(&mut tx, &membership).await?;
-                    if member_type == "admin" { "makeAdminOfOrganization" } else { "makeNormalMemberOfOrganization" }
+                    if member_type == "admin" {
+                        "makeAdminOfOrganization"
+                    } else {
+                        "makeNormalMemberOfOrganization"
+                    }
                 }
                 None => {
-                    let membership = Membership { id: new_id(), id_model: org.id.clone(), id_member: member.id.clone(), member_type: member_type.to_string(), unconfirmed: false, deactivated: false };
+                    let membership = Membership {
+                        id: new_id(),
+                        id_model: org.id.clone(),
+                        id_member: member.id.clone(),
+                        member_type: member_type.to_string(),
+                        unconfirmed: false,
+                        deactivated: false,
+                    };
                     insert(&mut tx, &membership).await?;
                     "addMemberToOrganization"
                 }
@@ -263,7 +294,14 @@ impl Cork {
                 return Err(DomainError::NotFound(NOT_FOUND));
             }
             let refs = Refs { org: Some(org.id.clone()), subject: Some(member.id.clone()), ..Refs::default() };
-            record(&mut tx, actor, "removeMemberFromOrganization", data(&[("organization", org_ref(&org)), ("idMember", json!(member.id))]), refs).await?;
+            record(
+                &mut tx,
+                actor,
+                "removeMemberFromOrganization",
+                data(&[("organization", org_ref(&org)), ("idMember", json!(member.id))]),
+                refs,
+            )
+            .await?;
             tx.commit().await?;
         }
         self.org_view(actor, reference).await
@@ -286,7 +324,8 @@ impl Cork {
 
 /// Refuses to leave a board or workspace without an admin.
 pub(crate) async fn ensure_other_admin(tx: &mut Tx, model_id: &str, leaving: &str) -> Result<()> {
-    let admins: Vec<Membership> = find(tx, &[Cond::eq("model_id", model_id), Cond::Eq("member_type", Arg::text("admin"))], Order::None, None).await?;
+    let admins: Vec<Membership> =
+        find(tx, &[Cond::eq("model_id", model_id), Cond::Eq("member_type", Arg::text("admin"))], Order::None, None).await?;
     if admins.iter().any(|m| m.id_member == leaving) && admins.len() == 1 {
         return Err(DomainError::Forbidden("cannot remove the last admin".into()));
     }
@@ -299,6 +338,7 @@ fn apply_org_prefs(prefs: &mut Map<String, Value>, input: &[(String, String)]) -
             "permissionLevel" if matches!(raw.as_str(), "private" | "public") => json!(raw),
             "externalMembersDisabled" if matches!(raw.as_str(), "true" | "false") => json!(raw == "true"),
             "associatedDomain" => json!(raw),
+            _ if crate::org_extras::apply_extra_pref(prefs, key, raw)? => continue,
             _ => return Err(DomainError::InvalidValue(format!("prefs/{key}"))),
         };
         prefs.insert(key.clone(), value);

@@ -62,7 +62,9 @@ pub fn parse_query(query: &str) -> Vec<Term> {
             Term::Operator { name: "member".into(), value: rest.to_string(), negated }
         } else if let Some(rest) = token.strip_prefix('#').filter(|r| !r.is_empty()) {
             Term::Operator { name: "label".into(), value: rest.to_string(), negated }
-        } else if let Some((name, value)) = token.split_once(':').filter(|(n, v)| !n.is_empty() && !v.is_empty() && OPERATORS.contains(&n.to_ascii_lowercase().as_str())) {
+        } else if let Some((name, value)) =
+            token.split_once(':').filter(|(n, v)| !n.is_empty() && !v.is_empty() && OPERATORS.contains(&n.to_ascii_lowercase().as_str()))
+        {
             Term::Operator { name: name.to_ascii_lowercase(), value: value.to_string(), negated }
         } else {
             Term::Text { text: token, negated }
@@ -72,7 +74,23 @@ pub fn parse_query(query: &str) -> Vec<Term> {
     terms
 }
 
-const OPERATORS: &[&str] = &["board", "list", "label", "member", "members", "due", "created", "edited", "is", "has", "name", "description", "checklist", "comment", "sort"];
+const OPERATORS: &[&str] = &[
+    "board",
+    "list",
+    "label",
+    "member",
+    "members",
+    "due",
+    "created",
+    "edited",
+    "is",
+    "has",
+    "name",
+    "description",
+    "checklist",
+    "comment",
+    "sort",
+];
 
 /// What to search and how much to return.
 #[derive(Debug, Clone)]
@@ -177,7 +195,8 @@ impl Cork {
         }
         if wants("organizations") && !text_words.is_empty() {
             let hits = tx.search("organization", &text_words, request.partial, 1000).await?;
-            result.organizations = orgs.into_iter().filter(|o| hits.iter().any(|h| h.model_id == o.id)).take(request.organizations_limit).collect();
+            result.organizations =
+                orgs.into_iter().filter(|o| hits.iter().any(|h| h.model_id == o.id)).take(request.organizations_limit).collect();
         }
         if wants("members") && !text_words.is_empty() {
             let hits = tx.search("member", &text_words, request.partial, 1000).await?;
@@ -191,7 +210,15 @@ impl Cork {
         Ok(result)
     }
 
-    async fn search_cards(&self, tx: &mut Tx, actor: &Actor, terms: &[Term], text_words: &[String], boards: &[Board], request: &SearchRequest) -> Result<Vec<Card>> {
+    async fn search_cards(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        terms: &[Term],
+        text_words: &[String],
+        boards: &[Board],
+        request: &SearchRequest,
+    ) -> Result<Vec<Card>> {
         let board_ids: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
         if board_ids.is_empty() {
             return Ok(Vec::new());
@@ -226,8 +253,10 @@ impl Cork {
             cards.retain(|c| wanted.contains(&c.id) || wanted.contains(&c.short_link));
         }
         let needs = |names: &[&str]| terms.iter().any(|t| matches!(t, Term::Operator { name, .. } if names.contains(&name.as_str())));
-        let lists: Vec<List> = if needs(&["list"]) { find(tx, &[Cond::any_of("board_id", &board_ids)], Order::None, None).await? } else { Vec::new() };
-        let labels: Vec<Label> = if needs(&["label"]) { find(tx, &[Cond::any_of("board_id", &board_ids)], Order::None, None).await? } else { Vec::new() };
+        let lists: Vec<List> =
+            if needs(&["list"]) { find(tx, &[Cond::any_of("board_id", &board_ids)], Order::None, None).await? } else { Vec::new() };
+        let labels: Vec<Label> =
+            if needs(&["label"]) { find(tx, &[Cond::any_of("board_id", &board_ids)], Order::None, None).await? } else { Vec::new() };
         let members: Vec<Member> = if needs(&["member", "members"]) {
             let names: Vec<String> = terms
                 .iter()
@@ -257,7 +286,9 @@ impl Cork {
             }
         }
         let board_names: HashMap<&str, &Board> = boards.iter().map(|b| (b.id.as_str(), b)).collect();
-        let shows_archived = terms.iter().any(|t| matches!(t, Term::Operator { name, value, negated: false } if name == "is" && (value == "archived" || value == "closed")));
+        let shows_archived = terms.iter().any(
+            |t| matches!(t, Term::Operator { name, value, negated: false } if name == "is" && (value == "archived" || value == "closed")),
+        );
         let mut sort = "relevance".to_string();
         let now = Utc::now();
         cards.retain(|card| {
@@ -274,14 +305,22 @@ impl Cork {
                     let hit = match name.as_str() {
                         "board" => board_names.get(card.id_board.as_str()).is_some_and(|b| contains(&b.name, value) || b.id == *value),
                         "list" => lists.iter().any(|l| l.id == card.id_list && contains(&l.name, value)),
-                        "label" => labels.iter().any(|l| card.id_labels.contains(&l.id) && (contains(&l.name, value) || l.color.as_deref() == Some(value.to_lowercase().as_str()))),
+                        "label" => labels.iter().any(|l| {
+                            card.id_labels.contains(&l.id)
+                                && (contains(&l.name, value) || l.color.as_deref() == Some(value.to_lowercase().as_str()))
+                        }),
                         "member" | "members" => {
                             let me = value.eq_ignore_ascii_case("me");
-                            card.id_members.iter().any(|m| (me && Some(m.as_str()) == actor.member_id()) || members.iter().any(|x| &x.id == m && x.username.eq_ignore_ascii_case(value)))
+                            card.id_members.iter().any(|m| {
+                                (me && Some(m.as_str()) == actor.member_id())
+                                    || members.iter().any(|x| &x.id == m && x.username.eq_ignore_ascii_case(value))
+                            })
                         }
                         "name" => contains(&card.name, value),
                         "description" => contains(&card.desc, value),
-                        "checklist" | "comment" => operator_hits.get(&(name.clone(), value.clone())).is_some_and(|ids| ids.contains(&card.id)),
+                        "checklist" | "comment" => {
+                            operator_hits.get(&(name.clone(), value.clone())).is_some_and(|ids| ids.contains(&card.id))
+                        }
                         "due" => due_matches(card, value, now),
                         "created" => id_time(&card.id).is_some_and(|at| within(value, at, now)),
                         "edited" => parse_date(&card.date_last_activity).is_some_and(|at| within(value, at, now)),
@@ -325,7 +364,14 @@ impl Cork {
 
     /// `GET /1/search/members`: members sharing a board or workspace with the actor
     /// whose username or full name starts with the query's words.
-    pub async fn search_members(&self, actor: &Actor, query: &str, limit: usize, id_board: Option<&str>, id_organization: Option<&str>) -> Result<Vec<(Member, f64)>> {
+    pub async fn search_members(
+        &self,
+        actor: &Actor,
+        query: &str,
+        limit: usize,
+        id_board: Option<&str>,
+        id_organization: Option<&str>,
+    ) -> Result<Vec<(Member, f64)>> {
         let mut tx = self.store.read().await?;
         let (boards, _) = readable_boards(&mut tx, actor).await?;
         let mut visible = visible_members(&mut tx, actor, &boards).await?;
@@ -340,7 +386,13 @@ impl Cork {
         let mut scored: Vec<(Member, f64)> = members
             .into_iter()
             .map(|m| {
-                let score = if m.username == query_lower { 1.0 } else if m.username.starts_with(&query_lower) { 0.8 } else { 0.5 };
+                let score = if m.username == query_lower {
+                    1.0
+                } else if m.username.starts_with(&query_lower) {
+                    0.8
+                } else {
+                    0.5
+                };
                 (m, score)
             })
             .collect();

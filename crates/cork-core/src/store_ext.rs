@@ -66,11 +66,7 @@ pub(crate) async fn get_for_update<T: Stored>(tx: &mut Tx, id: &str) -> Result<O
 
 /// Every matching object.
 pub(crate) async fn find<T: Stored>(tx: &mut Tx, conds: &[Cond], order: Order, limit: Option<i64>) -> Result<Vec<T>> {
-    tx.docs(T::TABLE, conds, order, limit)
-        .await?
-        .iter()
-        .map(|doc| Ok(serde_json::from_str(doc)?))
-        .collect()
+    tx.docs(T::TABLE, conds, order, limit).await?.iter().map(|doc| Ok(serde_json::from_str(doc)?)).collect()
 }
 
 /// Objects by id, in no particular order; an empty id list costs no query.
@@ -90,7 +86,13 @@ impl Stored for Member {
         vec![("username", Arg::text(&self.username)), ("email", Arg::opt(self.email.clone()))]
     }
     fn search_entry(&self) -> Option<SearchEntry> {
-        Some(SearchEntry { model_type: "member", model_id: self.id.clone(), card_id: None, name: self.username.clone(), body: self.full_name.clone() })
+        Some(SearchEntry {
+            model_type: "member",
+            model_id: self.id.clone(),
+            card_id: None,
+            name: self.username.clone(),
+            body: self.full_name.clone(),
+        })
     }
 }
 
@@ -103,7 +105,13 @@ impl Stored for Organization {
         vec![("name", Arg::text(&self.name))]
     }
     fn search_entry(&self) -> Option<SearchEntry> {
-        Some(SearchEntry { model_type: "organization", model_id: self.id.clone(), card_id: None, name: self.display_name.clone(), body: format!("{} {}", self.name, self.desc) })
+        Some(SearchEntry {
+            model_type: "organization",
+            model_id: self.id.clone(),
+            card_id: None,
+            name: self.display_name.clone(),
+            body: format!("{} {}", self.name, self.desc),
+        })
     }
 }
 
@@ -134,7 +142,13 @@ impl Stored for Board {
         ]
     }
     fn search_entry(&self) -> Option<SearchEntry> {
-        Some(SearchEntry { model_type: "board", model_id: self.id.clone(), card_id: None, name: self.name.clone(), body: self.desc.clone() })
+        Some(SearchEntry {
+            model_type: "board",
+            model_id: self.id.clone(),
+            card_id: None,
+            name: self.name.clone(),
+            body: self.desc.clone(),
+        })
     }
 }
 
@@ -163,7 +177,13 @@ impl Stored for Card {
         ]
     }
     fn search_entry(&self) -> Option<SearchEntry> {
-        Some(SearchEntry { model_type: "card", model_id: self.id.clone(), card_id: Some(self.id.clone()), name: self.name.clone(), body: self.desc.clone() })
+        Some(SearchEntry {
+            model_type: "card",
+            model_id: self.id.clone(),
+            card_id: Some(self.id.clone()),
+            name: self.name.clone(),
+            body: self.desc.clone(),
+        })
     }
 }
 
@@ -187,7 +207,13 @@ impl Stored for Checklist {
     }
     fn search_entry(&self) -> Option<SearchEntry> {
         let items: Vec<&str> = self.check_items.iter().map(|i| i.name.as_str()).collect();
-        Some(SearchEntry { model_type: "checklist", model_id: self.id.clone(), card_id: Some(self.id_card.clone()), name: self.name.clone(), body: items.join("\n") })
+        Some(SearchEntry {
+            model_type: "checklist",
+            model_id: self.id.clone(),
+            card_id: Some(self.id_card.clone()),
+            name: self.name.clone(),
+            body: items.join("\n"),
+        })
     }
 }
 

@@ -290,12 +290,8 @@ impl Tx {
 
     /// Takes the next per-board card number (Trello's `idShort`), atomically.
     pub async fn next_card_number(&mut self, board_id: &str) -> Result<i64> {
-        let rows = self
-            .fetch(
-                "UPDATE boards SET card_seq = card_seq + 1 WHERE id = $1 RETURNING card_seq",
-                vec![Arg::text(board_id)],
-            )
-            .await?;
+        let rows =
+            self.fetch("UPDATE boards SET card_seq = card_seq + 1 WHERE id = $1 RETURNING card_seq", vec![Arg::text(board_id)]).await?;
         Ok(rows.first().map(|r| r.try_get::<i64, _>(0)).transpose()?.unwrap_or(1))
     }
 }

@@ -19,9 +19,29 @@ pub enum Table {
     Checklists,
     Attachments,
     BoardStars,
+    BoardMemberData,
     Actions,
     AppKeys,
     Tokens,
+    CustomFields,
+    CustomFieldItems,
+    Notifications,
+    NotificationChannelSettings,
+    Stickers,
+    CustomStickers,
+    CustomEmoji,
+    BoardBackgrounds,
+    Reactions,
+    BoardMyPrefs,
+    SavedSearches,
+    Settings,
+    EnterpriseMembers,
+    Plugins,
+    PluginListings,
+    BoardPlugins,
+    OrgExports,
+    OrgTags,
+    MemberSettings,
 }
 
 impl Table {
@@ -38,9 +58,29 @@ impl Table {
             Table::Checklists => "checklists",
             Table::Attachments => "attachments",
             Table::BoardStars => "board_stars",
+            Table::BoardMemberData => "board_member_data",
             Table::Actions => "actions",
             Table::AppKeys => "app_keys",
             Table::Tokens => "tokens",
+            Table::CustomFields => "custom_fields",
+            Table::CustomFieldItems => "custom_field_items",
+            Table::Notifications => "notifications",
+            Table::NotificationChannelSettings => "notification_channel_settings",
+            Table::Stickers => "stickers",
+            Table::CustomStickers => "custom_stickers",
+            Table::CustomEmoji => "custom_emoji",
+            Table::BoardBackgrounds => "board_backgrounds",
+            Table::Reactions => "reactions",
+            Table::BoardMyPrefs => "board_my_prefs",
+            Table::SavedSearches => "saved_searches",
+            Table::Settings => "settings",
+            Table::EnterpriseMembers => "enterprise_members",
+            Table::Plugins => "plugins",
+            Table::PluginListings => "plugin_listings",
+            Table::BoardPlugins => "board_plugins",
+            Table::OrgExports => "org_exports",
+            Table::OrgTags => "org_tags",
+            Table::MemberSettings => "member_settings",
         }
     }
 }
@@ -140,14 +180,7 @@ impl Builder {
     }
 }
 
-pub(crate) fn select(
-    table: Table,
-    what: &str,
-    conds: &[Cond],
-    order: Order,
-    limit: Option<i64>,
-    for_update: bool,
-) -> (String, Vec<Arg>) {
+pub(crate) fn select(table: Table, what: &str, conds: &[Cond], order: Order, limit: Option<i64>, for_update: bool) -> (String, Vec<Arg>) {
     let mut b = Builder::new(format!("SELECT {what} FROM {}", table.name()));
     b.conds(conds);
     match order {

@@ -69,14 +69,16 @@ impl Tx {
         }
         let (sql, query) = match self.dialect {
             Dialect::Sqlite => {
-                let expr: Vec<String> = words.iter().map(|w| format!("\"{}\"{}", w.replace('"', "\"\""), if partial { "*" } else { "" })).collect();
+                let expr: Vec<String> =
+                    words.iter().map(|w| format!("\"{}\"{}", w.replace('"', "\"\""), if partial { "*" } else { "" })).collect();
                 (
                     "SELECT model_id, card_id FROM search_index WHERE search_index MATCH $1 AND model_type = $2 ORDER BY rank LIMIT $3",
                     expr.join(" AND "),
                 )
             }
             Dialect::Postgres => {
-                let expr: Vec<String> = words.iter().map(|w| format!("'{}'{}", w.replace('\'', "''"), if partial { ":*" } else { "" })).collect();
+                let expr: Vec<String> =
+                    words.iter().map(|w| format!("'{}'{}", w.replace('\'', "''"), if partial { ":*" } else { "" })).collect();
                 (
                     "SELECT model_id, card_id FROM search_index WHERE tsv @@ to_tsquery('simple', $1) AND model_type = $2 \
                      ORDER BY ts_rank(tsv, to_tsquery('simple', $1)) DESC LIMIT $3",

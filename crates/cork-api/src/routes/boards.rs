@@ -47,7 +47,8 @@ fn include_from(params: &Params) -> ApiResult<BoardInclude> {
     let cards = params.str("cards").unwrap_or_else(|| "none".into());
     let members = params.str("members").unwrap_or_else(|| "none".into());
     let memberships = params.str("memberships").unwrap_or_else(|| "none".into());
-    for (name, value, allowed) in [("lists", &lists, LIST_FILTERS), ("cards", &cards, CARD_FILTERS), ("members", &members, MEMBER_FILTERS)] {
+    for (name, value, allowed) in [("lists", &lists, LIST_FILTERS), ("cards", &cards, CARD_FILTERS), ("members", &members, MEMBER_FILTERS)]
+    {
         if !allowed.contains(&value.as_str()) {
             return Err(ApiError::invalid_value(name));
         }
@@ -65,6 +66,8 @@ fn include_from(params: &Params) -> ApiResult<BoardInclude> {
             _ => None,
         },
         organization: params.bool("organization").unwrap_or(None).unwrap_or(false),
+        custom_fields: params.bool("customFields")?.unwrap_or(false),
+        custom_field_items: params.bool("card_customFieldItems")?.unwrap_or(false),
     })
 }
 
@@ -79,7 +82,18 @@ fn render_view(app: &App, view: &BoardView, params: &Params) -> Value {
     }
     if params.str("cards").is_some_and(|c| c != "none") {
         let card_fields = Fields::from(params, "card_fields", None);
-        map.insert("cards".into(), many(view.cards.iter().map(|c| app.render.card(c, &view.labels)), &card_fields));
+        let with_items = params.bool("card_customFieldItems").unwrap_or(None).unwrap_or(false);
+        let cards = view.cards.iter().map(|c| {
+            let mut card = select(app.render.card(c, &view.labels), &card_fields);
+            if with_items {
+                card["customFieldItems"] = super::custom_fields::card_items_json(&view.custom_field_items, &c.id);
+            }
+            card
+        });
+        map.insert("cards".into(), Value::Array(cards.collect()));
+    }
+    if params.bool("customFields").unwrap_or(None).unwrap_or(false) {
+        map.insert("customFields".into(), Value::Array(view.custom_fields.iter().map(super::custom_fields::field_json).collect()));
     }
     if params.str("labels").is_some_and(|l| l != "none") {
         let label_fields = Fields::from(params, "label_fields", None);
@@ -97,7 +111,10 @@ fn render_view(app: &App, view: &BoardView, params: &Params) -> Value {
     }
     if params.str("actions").is_some_and(|a| a != "none") {
         let action_fields = Fields::from(params, "action_fields", None);
-        map.insert("actions".into(), many(view.actions.actions.iter().map(|a| app.render.action(a, &view.actions.creators)), &action_fields));
+        map.insert(
+            "actions".into(),
+            many(view.actions.actions.iter().map(|a| app.render.action(a, &view.actions.creators)), &action_fields),
+        );
     }
     if let Some(org) = &view.organization {
         let org_fields = Fields::from(params, "organization_fields", Some(&["name", "displayName"]));
@@ -203,10 +220,18 @@ async fn post_board_list(State(app): State<App>, Path(id): Path<String>, req: Re
 }
 
 async fn board_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResult {
-    let include = BoardInclude { cards: Some(filter), ..Default::default() };
+    let with_items = req.params.bool("customFieldItems")?.unwrap_or(false);
+    let include = BoardInclude { cards: Some(filter), custom_field_items: with_items, ..Default::default() };
     let view = app.cork.board_view(&req.actor, id, &include).await?;
     let fields = Fields::from(&req.params, "fields", None);
-    Ok(json_ok(many(view.cards.iter().map(|c| app.render.card(c, &view.labels)), &fields)))
+    let cards = view.cards.iter().map(|c| {
+        let mut card = select(app.render.card(c, &view.labels), &fields);
+        if with_items {
+            card["customFieldItems"] = super::custom_fields::card_items_json(&view.custom_field_items, &c.id);
+        }
+        card
+    });
+    Ok(json_ok(Value::Array(cards.collect())))
 }
 
 async fn get_board_cards(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
@@ -250,11 +275,19 @@ async fn get_board_members(State(app): State<App>, Path(id): Path<String>, req: 
 }
 
 async fn board_after_membership_change(app: &App, req: &Req, id: &str) -> ApiResult {
-    let view = app.cork.board_view(&req.actor, id, &BoardInclude { labels: true, memberships: true, members: Some("all".into()), ..Default::default() }).await;
+    let view = app
+        .cork
+        .board_view(&req.actor, id, &BoardInclude { labels: true, memberships: true, members: Some("all".into()), ..Default::default() })
+        .await;
     match view {
         Ok(view) => {
             let mut out = app.render.board(&view.board, &view.labels, Some(&view.memberships), false);
-            out["members"] = Value::Array(view.members.iter().map(|m| select(app.render.member(m, false), &Fields::Some(vec!["fullName".into(), "username".into()]))).collect());
+            out["members"] = Value::Array(
+                view.members
+                    .iter()
+                    .map(|m| select(app.render.member(m, false), &Fields::Some(vec!["fullName".into(), "username".into()])))
+                    .collect(),
+            );
             Ok(json_ok(out))
         }
         // A member who removed themself from a private board may no longer read it.
@@ -275,7 +308,10 @@ async fn delete_board_member(State(app): State<App>, Path((id, member)): Path<(S
 }
 
 async fn get_board_memberships(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
-    let view = app.cork.board_view(&req.actor, &id, &BoardInclude { memberships: true, members: Some("all".into()), ..Default::default() }).await?;
+    let view = app
+        .cork
+        .board_view(&req.actor, &id, &BoardInclude { memberships: true, members: Some("all".into()), ..Default::default() })
+        .await?;
     let filter = req.params.str("filter").unwrap_or_else(|| "all".into());
     let with_member = req.params.bool("member")?.unwrap_or(false);
     let member_fields = Fields::from(&req.params, "member_fields", Some(&["fullName", "username"]));

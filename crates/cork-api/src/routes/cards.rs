@@ -1,5 +1,5 @@
 //! `/1/cards`: create, read, update, delete, and the card's labels, members,
-//! comments, checklists, check items and link attachments.
+//! comments, checklists, check items and attachments (files: uploads.rs).
 
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, post, put};
@@ -33,7 +33,9 @@ pub(super) fn routes() -> Router<App> {
         .route("/1/cards/{id}/board", get(get_card_board))
         .route("/1/cards/{id}/list", get(get_card_list))
         .route("/1/cards/{id}/checklists", get(get_card_checklists).post(post_card_checklist))
-        .route("/1/cards/{id}/checkItem/{item}", put(put_card_check_item).delete(delete_card_check_item))
+        .route("/1/cards/{id}/checklists/{checklist}", delete(delete_card_checklist))
+        .route("/1/cards/{id}/checkItemStates", get(get_card_check_item_states))
+        .route("/1/cards/{id}/checkItem/{item}", get(get_card_check_item).put(put_card_check_item).delete(delete_card_check_item))
         .route("/1/cards/{id}/checklist/{checklist}/checkItem/{item}", put(put_legacy_check_item))
         .route("/1/cards/{id}/checklist/{checklist}/checkItem/{item}/{field}", put(put_legacy_check_item_field))
         .route("/1/cards/{id}/attachments", get(get_card_attachments).post(post_card_attachment))
@@ -46,13 +48,29 @@ fn card_json(app: &App, view: &CardView, params: &Params) -> ApiResult<Value> {
     let mut out = select(app.render.card(&view.card, &view.labels), &Fields::from(params, "fields", None));
     let Value::Object(map) = &mut out else { return Ok(out) };
     if params.bool("board").unwrap_or(None).unwrap_or(false) {
-        map.insert("board".into(), select(app.render.board(&view.board, &[], None, false), &Fields::from(params, "board_fields", Some(&["name", "desc", "descData", "closed", "idOrganization", "pinned", "url", "prefs"]))));
+        map.insert(
+            "board".into(),
+            select(
+                app.render.board(&view.board, &[], None, false),
+                &Fields::from(
+                    params,
+                    "board_fields",
+                    Some(&["name", "desc", "descData", "closed", "idOrganization", "pinned", "url", "prefs"]),
+                ),
+            ),
+        );
     }
     if let Some(list) = &view.list {
         map.insert("list".into(), select(app.render.list(list), &Fields::from(params, "list_fields", None)));
     }
     if params.bool("members").unwrap_or(None).unwrap_or(false) {
-        map.insert("members".into(), many(view.members.iter().map(|m| app.render.member(m, false)), &Fields::from(params, "member_fields", Some(&["fullName", "username", "avatarHash", "initials"]))));
+        map.insert(
+            "members".into(),
+            many(
+                view.members.iter().map(|m| app.render.member(m, false)),
+                &Fields::from(params, "member_fields", Some(&["fullName", "username", "avatarHash", "initials"])),
+            ),
+        );
     }
     if params.str("checklists").is_some_and(|c| c != "none") {
         map.insert("checklists".into(), Value::Array(view.checklists.iter().map(checklist).collect()));
@@ -64,13 +82,10 @@ fn card_json(app: &App, view: &CardView, params: &Params) -> ApiResult<Value> {
         map.insert("actions".into(), many(view.actions.actions.iter().map(|a| app.render.action(a, &view.actions.creators)), &Fields::All));
     }
     if params.bool("customFieldItems").unwrap_or(None).unwrap_or(false) {
-        map.insert("customFieldItems".into(), json!([]));
+        map.insert("customFieldItems".into(), super::custom_fields::items_json(&view.custom_field_items));
     }
     if params.bool("pluginData").unwrap_or(None).unwrap_or(false) {
         map.insert("pluginData".into(), json!([]));
-    }
-    if params.bool("stickers").unwrap_or(None).unwrap_or(false) {
-        map.insert("stickers".into(), json!([]));
     }
     Ok(out)
 }
@@ -86,6 +101,7 @@ fn include_from(params: &Params) -> ApiResult<CardInclude> {
             Some(a) if a != "none" => Some(action_query(params, true)?),
             _ => None,
         },
+        custom_field_items: params.bool("customFieldItems")?.unwrap_or(false),
     })
 }
 
@@ -115,7 +131,11 @@ async fn post_card(State(app): State<App>, req: Req) -> ApiResult {
 
 async fn get_card(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let view = app.cork.card_view(&req.actor, &id, &include_from(&req.params)?).await?;
-    Ok(json_ok(card_json(&app, &view, &req.params)?))
+    let mut out = card_json(&app, &view, &req.params)?;
+    if req.params.bool("stickers")?.unwrap_or(false) {
+        out["stickers"] = super::stickers::card_stickers_json(&app, &req, &view.card.id).await?;
+    }
+    Ok(json_ok(out))
 }
 
 fn patch(p: &Params) -> ApiResult<CardPatch> {
@@ -204,7 +224,10 @@ async fn delete_card_label(State(app): State<App>, Path((id, label_id)): Path<(S
 async fn post_card_member(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let value = req.params.text("value")?.ok_or_else(|| ApiError::invalid_value("value"))?;
     let members = app.cork.add_card_member(&req.actor, &id, &value).await?;
-    Ok(json_ok(many(members.iter().map(|m| app.render.member(m, false)), &Fields::Some(vec!["fullName".into(), "username".into(), "initials".into(), "avatarHash".into(), "avatarUrl".into()]))))
+    Ok(json_ok(many(
+        members.iter().map(|m| app.render.member(m, false)),
+        &Fields::Some(vec!["fullName".into(), "username".into(), "initials".into(), "avatarHash".into(), "avatarUrl".into()]),
+    )))
 }
 
 async fn delete_card_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {
@@ -214,7 +237,10 @@ async fn delete_card_member(State(app): State<App>, Path((id, member)): Path<(St
 
 async fn get_card_members(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let view = app.cork.card_view(&req.actor, &id, &CardInclude { members: true, ..Default::default() }).await?;
-    Ok(json_ok(many(view.members.iter().map(|m| app.render.member(m, false)), &Fields::from(&req.params, "fields", Some(&["fullName", "username"])))))
+    Ok(json_ok(many(
+        view.members.iter().map(|m| app.render.member(m, false)),
+        &Fields::from(&req.params, "fields", Some(&["fullName", "username"])),
+    )))
 }
 
 async fn get_card_board(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
@@ -235,7 +261,16 @@ async fn get_card_checklists(State(app): State<App>, Path(id): Path<String>, req
 
 async fn post_card_checklist(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let p = &req.params;
-    let created = app.cork.create_checklist(&req.actor, &id, p.text("name")?.as_deref(), p.pos("pos")?, p.text("idChecklistSource")?.filter(|s| !s.is_empty()).as_deref()).await?;
+    let created = app
+        .cork
+        .create_checklist(
+            &req.actor,
+            &id,
+            p.text("name")?.as_deref(),
+            p.pos("pos")?,
+            p.text("idChecklistSource")?.filter(|s| !s.is_empty()).as_deref(),
+        )
+        .await?;
     Ok(json_ok(checklist(&created)))
 }
 
@@ -250,6 +285,40 @@ fn check_item_patch(p: &Params) -> ApiResult<CheckItemPatch> {
     })
 }
 
+/// `DELETE /cards/{id}/checklists/{idChecklist}`: only a checklist of that card.
+async fn delete_card_checklist(State(app): State<App>, Path((id, checklist_id)): Path<(String, String)>, req: Req) -> ApiResult {
+    let on_card = app.cork.card_checklists(&req.actor, &id).await?;
+    if !cork_core::ids::is_id(&checklist_id) {
+        return Err(ApiError::invalid_id());
+    }
+    let found = on_card.iter().find(|c| c.id == checklist_id.to_ascii_lowercase()).ok_or_else(ApiError::not_found)?;
+    app.cork.delete_checklist(&req.actor, &found.id).await?;
+    Ok(deleted_limits())
+}
+
+/// `GET /cards/{id}/checkItemStates`: the card's completed check items, as
+/// `{idCheckItem, state}` (Trello keeps states only for completed items).
+async fn get_card_check_item_states(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let on_card = app.cork.card_checklists(&req.actor, &id).await?;
+    let states = on_card
+        .iter()
+        .flat_map(|c| c.check_items.iter())
+        .filter(|i| i.state == "complete")
+        .map(|i| json!({"idCheckItem": i.id, "state": i.state}));
+    Ok(json_ok(many(states, &Fields::from(&req.params, "fields", None))))
+}
+
+/// `GET /cards/{id}/checkItem/{idCheckItem}`: an item of one of the card's checklists.
+async fn get_card_check_item(State(app): State<App>, Path((id, item)): Path<(String, String)>, req: Req) -> ApiResult {
+    let on_card = app.cork.card_checklists(&req.actor, &id).await?;
+    if !cork_core::ids::is_id(&item) {
+        return Err(ApiError::invalid_id());
+    }
+    let item = item.to_ascii_lowercase();
+    let found = on_card.iter().flat_map(|c| c.check_items.iter()).find(|i| i.id == item).ok_or_else(ApiError::not_found)?;
+    Ok(json_ok(select(check_item(found), &Fields::from(&req.params, "fields", None))))
+}
+
 async fn put_card_check_item(State(app): State<App>, Path((id, item)): Path<(String, String)>, req: Req) -> ApiResult {
     let updated = app.cork.update_check_item(&req.actor, None, Some(&id), &item, check_item_patch(&req.params)?).await?;
     Ok(json_ok(check_item(&updated)))
@@ -260,12 +329,20 @@ async fn delete_card_check_item(State(app): State<App>, Path((id, item)): Path<(
     Ok(json_ok(json!({"limits": {}})))
 }
 
-async fn put_legacy_check_item(State(app): State<App>, Path((id, checklist_id, item)): Path<(String, String, String)>, req: Req) -> ApiResult {
+async fn put_legacy_check_item(
+    State(app): State<App>,
+    Path((id, checklist_id, item)): Path<(String, String, String)>,
+    req: Req,
+) -> ApiResult {
     let updated = app.cork.update_check_item(&req.actor, Some(&checklist_id), Some(&id), &item, check_item_patch(&req.params)?).await?;
     Ok(json_ok(check_item(&updated)))
 }
 
-async fn put_legacy_check_item_field(State(app): State<App>, Path((id, checklist_id, item, field)): Path<(String, String, String, String)>, mut req: Req) -> ApiResult {
+async fn put_legacy_check_item_field(
+    State(app): State<App>,
+    Path((id, checklist_id, item, field)): Path<(String, String, String, String)>,
+    mut req: Req,
+) -> ApiResult {
     if !matches!(field.as_str(), "name" | "state" | "pos") {
         return Err(ApiError::not_found());
     }
@@ -281,10 +358,23 @@ async fn get_card_attachments(State(app): State<App>, Path(id): Path<String>, re
 
 async fn post_card_attachment(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let p = &req.params;
+    if let Some(upload) = super::uploads::upload_of(&req) {
+        return super::uploads::post_file_attachment(&app, &id, &req, upload).await;
+    }
     let Some(url) = p.text("url")? else {
-        return Err(ApiError::new(axum::http::StatusCode::BAD_REQUEST, "file uploads are not supported yet; send url"));
+        return Err(ApiError::invalid_value("url"));
     };
-    let created = app.cork.attach_link(&req.actor, &id, &url, p.text("name")?.as_deref(), p.text("mimeType")?.as_deref(), p.bool("setCover")?.unwrap_or(false)).await?;
+    let created = app
+        .cork
+        .attach_link(
+            &req.actor,
+            &id,
+            &url,
+            p.text("name")?.as_deref(),
+            p.text("mimeType")?.as_deref(),
+            p.bool("setCover")?.unwrap_or(false),
+        )
+        .await?;
     Ok(json_ok(app.render.attachment(&created)))
 }
 
@@ -306,15 +396,27 @@ async fn get_card_plugin_data(State(app): State<App>, Path(id): Path<String>, re
 
 async fn get_card_field(State(app): State<App>, Path((id, field)): Path<(String, String)>, req: Req) -> ApiResult {
     let view = app.cork.card_view(&req.actor, &id, &CardInclude::default()).await?;
-    if field == "customFieldItems" {
-        return Ok(json_ok(json!([])));
-    }
     field_value(&app.render.card(&view.card, &view.labels), &field)
 }
 
 /// The legacy per-field write form: `PUT /cards/{id}/{field}` with `value`.
 async fn put_card_field(State(app): State<App>, Path((id, field)): Path<(String, String)>, mut req: Req) -> ApiResult {
-    const FIELDS: &[&str] = &["name", "desc", "closed", "idList", "idBoard", "pos", "due", "start", "dueComplete", "idAttachmentCover", "subscribed", "idLabels", "idMembers", "dueReminder"];
+    const FIELDS: &[&str] = &[
+        "name",
+        "desc",
+        "closed",
+        "idList",
+        "idBoard",
+        "pos",
+        "due",
+        "start",
+        "dueComplete",
+        "idAttachmentCover",
+        "subscribed",
+        "idLabels",
+        "idMembers",
+        "dueReminder",
+    ];
     if !FIELDS.contains(&field.as_str()) {
         return Err(ApiError::not_found());
     }

@@ -23,7 +23,16 @@ pub(super) fn routes() -> Router<App> {
 async fn post_checklist(State(app): State<App>, req: Req) -> ApiResult {
     let p = &req.params;
     let id_card = p.text("idCard")?.ok_or_else(|| ApiError::invalid_value("idCard"))?;
-    let created = app.cork.create_checklist(&req.actor, &id_card, p.text("name")?.as_deref(), p.pos("pos")?, p.text("idChecklistSource")?.filter(|s| !s.is_empty()).as_deref()).await?;
+    let created = app
+        .cork
+        .create_checklist(
+            &req.actor,
+            &id_card,
+            p.text("name")?.as_deref(),
+            p.pos("pos")?,
+            p.text("idChecklistSource")?.filter(|s| !s.is_empty()).as_deref(),
+        )
+        .await?;
     Ok(json_ok(checklist(&created)))
 }
 
@@ -50,7 +59,10 @@ async fn get_check_items(State(app): State<App>, Path(id): Path<String>, req: Re
 async fn post_check_item(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let p = &req.params;
     let name = p.text("name")?.ok_or_else(|| ApiError::invalid_value("name"))?;
-    let item = app.cork.add_check_item(&req.actor, &id, &name, p.pos("pos")?, p.bool("checked")?.unwrap_or(false), p.date("due")?.flatten()).await?;
+    let item = app
+        .cork
+        .add_check_item(&req.actor, &id, &name, p.pos("pos")?, p.bool("checked")?.unwrap_or(false), p.date("due")?.flatten())
+        .await?;
     Ok(json_ok(check_item(&item)))
 }
 

@@ -49,7 +49,10 @@ async fn get_list(State(app): State<App>, Path(id): Path<String>, req: Req) -> A
         out["cards"] = many(view.cards.iter().map(|c| app.render.card(c, &view.labels)), &Fields::from(&req.params, "card_fields", None));
     }
     if req.params.bool("board")?.unwrap_or(false) {
-        out["board"] = select(app.render.board(&view.board, &[], None, false), &Fields::from(&req.params, "board_fields", Some(&["name", "desc", "closed", "idOrganization", "url"])));
+        out["board"] = select(
+            app.render.board(&view.board, &[], None, false),
+            &Fields::from(&req.params, "board_fields", Some(&["name", "desc", "closed", "idOrganization", "url"])),
+        );
     }
     Ok(json_ok(out))
 }

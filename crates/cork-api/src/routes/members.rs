@@ -41,18 +41,23 @@ async fn get_member(State(app): State<App>, Path(id): Path<String>, req: Req) ->
     let mut out = select(member_json(&app, &view), &Fields::from(&req.params, "fields", None));
     if let Some(filter) = req.params.str("boards").filter(|b| b != "none") {
         let boards = app.cork.member_boards(&req.actor, &id, &filter).await?;
-        out["boards"] = many(boards.iter().map(|b| app.render.board(b, &[], None, false)), &Fields::from(&req.params, "board_fields", Some(BOARD_DEFAULT_FIELDS)));
+        out["boards"] = many(
+            boards.iter().map(|b| app.render.board(b, &[], None, false)),
+            &Fields::from(&req.params, "board_fields", Some(BOARD_DEFAULT_FIELDS)),
+        );
     }
     if req.params.str("organizations").is_some_and(|o| o != "none") {
         let orgs = app.cork.member_orgs(&req.actor, &id).await?;
-        out["organizations"] = many(orgs.iter().map(|o| app.render.organization(o, None, None)), &Fields::from(&req.params, "organization_fields", None));
+        out["organizations"] =
+            many(orgs.iter().map(|o| app.render.organization(o, None, None)), &Fields::from(&req.params, "organization_fields", None));
     }
     Ok(json_ok(out))
 }
 
 async fn put_member(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let p = &req.params;
-    let patch = MemberPatch { full_name: p.text("fullName")?, initials: p.text("initials")?, bio: p.text("bio")?, username: p.text("username")? };
+    let patch =
+        MemberPatch { full_name: p.text("fullName")?, initials: p.text("initials")?, bio: p.text("bio")?, username: p.text("username")? };
     let member = app.cork.update_member(&req.actor, &id, patch).await?;
     Ok(json_ok(app.render.member(&member, true)))
 }

@@ -1,16 +1,30 @@
 //! One module per Trello resource, named after its URL segment.
 
 mod actions;
+mod applications;
 mod batch;
+mod board_extras;
 mod boards;
 mod cards;
 mod checklists;
+mod custom_fields;
+mod emoji;
+mod enterprises;
 mod labels;
 mod lists;
+mod member_extras;
 mod members;
+mod notifications;
+mod organization_extras;
 mod organizations;
+mod plugins;
+mod prefs;
+mod reactions;
 mod search;
+mod stickers;
 mod tokens;
+mod uploads;
+mod votes;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,6 +42,7 @@ use crate::App;
 pub(crate) fn routes() -> Router<App> {
     Router::new()
         .merge(boards::routes())
+        .merge(board_extras::routes())
         .merge(lists::routes())
         .merge(cards::routes())
         .merge(labels::routes())
@@ -38,6 +53,19 @@ pub(crate) fn routes() -> Router<App> {
         .merge(search::routes())
         .merge(tokens::routes())
         .merge(batch::routes())
+        .merge(custom_fields::routes())
+        .merge(notifications::routes())
+        .merge(uploads::routes())
+        .merge(stickers::routes())
+        .merge(emoji::routes())
+        .merge(votes::routes())
+        .merge(reactions::routes())
+        .merge(prefs::routes())
+        .merge(applications::routes())
+        .merge(enterprises::routes())
+        .merge(plugins::routes())
+        .merge(organization_extras::routes())
+        .merge(member_extras::routes())
 }
 
 /// A 200 with a JSON body, as Trello sends it (with the charset clients look for).

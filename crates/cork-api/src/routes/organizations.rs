@@ -45,10 +45,14 @@ async fn get_org(State(app): State<App>, Path(id): Path<String>, req: Req) -> Ap
     let view = app.cork.org_view(&req.actor, &id).await?;
     let mut out = select(org_json(&app, &view), &Fields::from(&req.params, "fields", None));
     if req.params.str("members").is_some_and(|m| m != "none") {
-        out["members"] = many(view.members.iter().map(|m| app.render.member(m, false)), &Fields::from(&req.params, "member_fields", Some(&["fullName", "username"])));
+        out["members"] = many(
+            view.members.iter().map(|m| app.render.member(m, false)),
+            &Fields::from(&req.params, "member_fields", Some(&["fullName", "username"])),
+        );
     }
     if req.params.str("boards").is_some_and(|b| b != "none") {
-        out["boards"] = many(view.boards.iter().map(|b| app.render.board(b, &[], None, false)), &Fields::from(&req.params, "board_fields", None));
+        out["boards"] =
+            many(view.boards.iter().map(|b| app.render.board(b, &[], None, false)), &Fields::from(&req.params, "board_fields", None));
     }
     Ok(json_ok(out))
 }
@@ -80,7 +84,10 @@ async fn get_org_boards(State(app): State<App>, Path(id): Path<String>, req: Req
 
 async fn get_org_members(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let view = app.cork.org_view(&req.actor, &id).await?;
-    Ok(json_ok(many(view.members.iter().map(|m| app.render.member(m, false)), &Fields::from(&req.params, "fields", Some(&["fullName", "username"])))))
+    Ok(json_ok(many(
+        view.members.iter().map(|m| app.render.member(m, false)),
+        &Fields::from(&req.params, "fields", Some(&["fullName", "username"])),
+    )))
 }
 
 async fn put_org_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {

@@ -62,7 +62,10 @@ async fn get_search(State(app): State<App>, req: Req) -> ApiResult {
             let mut value = select(app.render.card(card, &found.labels), &card_fields);
             if with_board {
                 if let Some(board) = found.card_boards.iter().find(|b| b.id == card.id_board) {
-                    value["board"] = select(app.render.board(board, &[], None, false), &Fields::from(p, "board_fields", Some(&["name", "idOrganization"])));
+                    value["board"] = select(
+                        app.render.board(board, &[], None, false),
+                        &Fields::from(p, "board_fields", Some(&["name", "idOrganization"])),
+                    );
                 }
             }
             if with_list {
@@ -106,8 +109,11 @@ async fn get_search_members(State(app): State<App>, req: Req) -> ApiResult {
     let p = &req.params;
     let query = p.text("query")?.filter(|q| !q.trim().is_empty()).ok_or_else(|| ApiError::invalid_value("query"))?;
     let limit = p.int("limit", 1, 20)?.unwrap_or(8) as usize;
-    let found = app.cork.search_members(&req.actor, &query, limit, p.text("idBoard")?.as_deref(), p.text("idOrganization")?.as_deref()).await?;
-    let fields = Fields::Some(["avatarHash", "avatarUrl", "fullName", "initials", "username", "confirmed", "memberType"].iter().map(|s| s.to_string()).collect());
+    let found =
+        app.cork.search_members(&req.actor, &query, limit, p.text("idBoard")?.as_deref(), p.text("idOrganization")?.as_deref()).await?;
+    let fields = Fields::Some(
+        ["avatarHash", "avatarUrl", "fullName", "initials", "username", "confirmed", "memberType"].iter().map(|s| s.to_string()).collect(),
+    );
     Ok(json_ok(Value::Array(
         found
             .iter()

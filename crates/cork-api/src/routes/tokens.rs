@@ -1,56 +1,92 @@
-//! `/1/tokens/{token}`: what a token is, whom it acts for, and its webhooks (none
-//! can be registered before webhooks land, so the list is the real, empty one).
+//! `/1/tokens/{token}`: what a token is, whom it acts for, its revocation, and its
+//! webhooks (none can be registered before webhooks land, so the list is the real,
+//! empty one); `/1/members/{id}/tokens` lists a member's tokens.
 
 use axum::extract::{Path, State};
-use axum::routing::get;
+use axum::http::HeaderMap;
 use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
+use cork_core::model::Token;
 use serde_json::{json, Value};
 
-use super::json_ok;
+use super::{json_ok, many};
 use crate::error::{ApiError, ApiResult};
-use crate::request::Req;
+use crate::render::{select, Fields};
+use crate::request::{oauth_credentials, Req};
 use crate::App;
 
 pub(super) fn routes() -> Router<App> {
     Router::new()
-        .route("/1/tokens/{token}", get(get_token))
+        .route("/1/tokens/{token}", get(get_token).delete(delete_token))
         .route("/1/tokens/{token}/member", get(get_token_member))
         .route("/1/tokens/{token}/webhooks", get(get_token_webhooks))
+        .route("/1/members/{id}/tokens", get(get_member_tokens))
         .route("/cork/avatars/{file}", get(get_avatar))
 }
 
-/// The token of the path, which must be the request's own.
-async fn own_token(app: &App, req: &Req, token: &str) -> ApiResult<cork_core::model::Token> {
-    let key = req.actor.token.as_ref().map(|t| t.app_key.clone());
-    let actor = app.cork.authenticate(key.as_deref(), Some(token)).await?;
-    match (actor.token, req.actor.member_id()) {
-        (Some(found), Some(me)) if found.id_member == me => Ok(found),
-        _ => Err(ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid token")),
+/// The application key the request came with (OAuth header, then `key=`): a request
+/// with a key and no token may still name its own token in the path.
+fn request_key(headers: &HeaderMap, req: &Req) -> Option<String> {
+    oauth_credentials(headers).0.or_else(|| req.params.str("key")).filter(|k| !k.is_empty())
+}
+
+/// Trello's Token object; `webhooks=true` adds the token's webhooks.
+fn token_json(token: &Token, req: &Req) -> ApiResult<Value> {
+    let mut out = select(
+        json!({
+            "id": token.id,
+            "identifier": token.identifier,
+            "idMember": token.id_member,
+            "dateCreated": token.date_created,
+            "dateExpires": token.date_expires,
+            "permissions": token.permissions,
+        }),
+        &Fields::from(&req.params, "fields", None),
+    );
+    if req.params.bool("webhooks")?.unwrap_or(false) {
+        out["webhooks"] = json!([]);
     }
+    Ok(out)
 }
 
-async fn get_token(State(app): State<App>, Path(token): Path<String>, req: Req) -> ApiResult {
-    let found = own_token(&app, &req, &token).await?;
-    Ok(json_ok(json!({
-        "id": found.id,
-        "identifier": found.identifier,
-        "idMember": found.id_member,
-        "dateCreated": found.date_created,
-        "dateExpires": found.date_expires,
-        "permissions": found.permissions,
-    })))
+/// The path token, which only its own member may see.
+async fn own_token(app: &App, headers: &HeaderMap, req: &Req, token: &str) -> ApiResult<Token> {
+    Ok(app.cork.token_by_secret(&req.actor, request_key(headers, req).as_deref(), token).await?)
 }
 
-async fn get_token_member(State(app): State<App>, Path(token): Path<String>, req: Req) -> ApiResult {
-    own_token(&app, &req, &token).await?;
-    let member = req.actor.member.as_ref().ok_or_else(|| ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid token"))?;
-    Ok(json_ok(app.render.member(member, true)))
+async fn get_token(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap, req: Req) -> ApiResult {
+    let found = own_token(&app, &headers, &req, &token).await?;
+    Ok(json_ok(token_json(&found, &req)?))
 }
 
-async fn get_token_webhooks(State(app): State<App>, Path(token): Path<String>, req: Req) -> ApiResult {
-    own_token(&app, &req, &token).await?;
+/// Revokes the token: the next request with it gets 401 `invalid token`.
+async fn delete_token(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap, req: Req) -> ApiResult {
+    app.cork.revoke_token(&req.actor, request_key(&headers, &req).as_deref(), &token).await?;
+    Ok(json_ok(json!({"_value": null})))
+}
+
+async fn get_token_member(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap, req: Req) -> ApiResult {
+    let found = own_token(&app, &headers, &req, &token).await?;
+    let member = app
+        .cork
+        .members_by_ids(std::slice::from_ref(&found.id_member))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::new(axum::http::StatusCode::UNAUTHORIZED, "invalid token"))?;
+    Ok(json_ok(select(app.render.member(&member, true), &Fields::from(&req.params, "fields", None))))
+}
+
+async fn get_token_webhooks(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap, req: Req) -> ApiResult {
+    own_token(&app, &headers, &req, &token).await?;
     Ok(json_ok(Value::Array(Vec::new())))
+}
+
+/// The member's working tokens (never their secrets).
+async fn get_member_tokens(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
+    let tokens = app.cork.member_tokens(&req.actor, &id).await?;
+    let rendered = tokens.iter().map(|t| token_json(t, &req)).collect::<ApiResult<Vec<_>>>()?;
+    Ok(json_ok(many(rendered, &Fields::All)))
 }
 
 /// A member's avatar: their initials on a colour chosen from the username.
@@ -64,4 +100,3 @@ async fn get_avatar(State(app): State<App>, Path(file): Path<String>) -> ApiResu
     );
     Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
-
