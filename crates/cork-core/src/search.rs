@@ -150,6 +150,8 @@ async fn readable_boards(tx: &mut Tx, actor: &Actor) -> Result<(Vec<Board>, Vec<
 impl Cork {
     /// `GET /1/search`.
     pub async fn search(&self, actor: &Actor, request: &SearchRequest) -> Result<SearchResult> {
+        // Search covers "your boards": there is nothing to search without a member.
+        actor.require_member()?;
         let mut tx = self.store.read().await?;
         let terms = parse_query(&request.query);
         let (mut boards, orgs) = readable_boards(&mut tx, actor).await?;
@@ -372,6 +374,7 @@ impl Cork {
         id_board: Option<&str>,
         id_organization: Option<&str>,
     ) -> Result<Vec<(Member, f64)>> {
+        actor.require_member()?;
         let mut tx = self.store.read().await?;
         let (boards, _) = readable_boards(&mut tx, actor).await?;
         let mut visible = visible_members(&mut tx, actor, &boards).await?;
