@@ -157,6 +157,9 @@ pub fn app(state: App) -> Service {
 /// Appends `METHOD<TAB>route<TAB>path<TAB>status` for each routed request to the route log.
 async fn log_route(State(app): State<App>, request: Request, next: Next) -> Response {
     let Some(log) = app.route_log.clone() else { return next.run(request).await };
+    if request.extensions().get::<request::InternalCall>().is_some() {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
     let path = request.uri().path().to_string();

@@ -62,6 +62,11 @@ impl Params {
         self.values.insert(key.to_string(), value);
     }
 
+    /// All parameters as one JSON object (for handing a request on to another route).
+    pub fn to_object(&self) -> serde_json::Map<String, Value> {
+        self.values.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     /// True when the parameter was sent at all (even empty).
     pub fn has(&self, key: &str) -> bool {
         self.values.contains_key(key)

@@ -284,7 +284,7 @@ impl Renderer {
             "email": member.email.clone().unwrap_or_default(),
             "uploadedAvatarHash": member.avatar_hash,
             "loginTypes": ["password"],
-            "prefs": {"sendSummaries": false, "minutesBetweenSummaries": -1, "colorBlind": false, "locale": "en-US"},
+            "prefs": member_prefs(member),
             "trophies": [],
             "limits": limits(),
             "dateLastActive": member.date_last_active,
@@ -440,6 +440,15 @@ pub fn checklist(checklist: &Checklist) -> Value {
 /// A board star.
 pub fn star(star: &BoardStar) -> Value {
     json!({"id": star.id, "idBoard": star.id_board, "pos": star.pos})
+}
+
+/// Trello's member prefs: the defaults, overridden by what the member chose.
+fn member_prefs(member: &Member) -> Value {
+    let mut prefs = json!({"sendSummaries": false, "minutesBetweenSummaries": -1, "colorBlind": false, "locale": "en-US"});
+    for (key, value) in &member.prefs {
+        prefs[key] = value.clone();
+    }
+    prefs
 }
 
 #[cfg(test)]

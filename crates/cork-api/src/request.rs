@@ -24,6 +24,11 @@ pub struct UploadedFile {
 #[derive(Debug, Clone)]
 pub struct BatchActor(pub Actor);
 
+/// Marks a request one route hands on to another (legacy aliases): it is not written
+/// to the route log, so the compatibility table only counts what clients called.
+#[derive(Debug, Clone, Copy)]
+pub struct InternalCall;
+
 /// A parsed Trello request.
 #[derive(Debug, Clone)]
 pub struct Req {

@@ -61,6 +61,7 @@ impl Cork {
             confirmed: true,
             avatar_hash: None,
             date_last_active: None,
+            prefs: Default::default(),
         };
         let mut tx = self.store.write().await?;
         if tx.count(Table::Members, &[Cond::eq("username", username)]).await? > 0 {

@@ -39,7 +39,7 @@ async fn checklist_with_role(tx: &mut Tx, actor: &Actor, id: &str, needed: Role)
 }
 
 /// Recounts the card's badges from its checklists and writes card and board back.
-async fn refresh_card(tx: &mut Tx, card: &mut Card, board: &mut Board) -> Result<()> {
+pub(crate) async fn refresh_card(tx: &mut Tx, card: &mut Card, board: &mut Board) -> Result<()> {
     let checklists: Vec<Checklist> = find(tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await?;
     let attachments = card.counts.attachments;
     recount(card, &checklists, attachments);

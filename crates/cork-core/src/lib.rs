@@ -15,6 +15,7 @@ pub mod enterprise;
 pub mod files;
 pub mod ids;
 pub mod labels;
+pub mod legacy;
 pub mod lists;
 pub mod member_extras;
 pub mod members;

@@ -24,6 +24,10 @@ pub struct Member {
     pub avatar_hash: Option<String>,
     #[serde(default)]
     pub date_last_active: Option<String>,
+    /// The member's own choices among Trello's member prefs (`colorBlind`, `locale`,
+    /// `minutesBetweenSummaries`); missing ones read as Trello's defaults.
+    #[serde(default)]
+    pub prefs: Map<String, Value>,
 }
 
 fn default_member_type() -> String {

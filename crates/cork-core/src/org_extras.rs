@@ -518,6 +518,7 @@ impl Cork {
                         confirmed: false,
                         avatar_hash: None,
                         date_last_active: None,
+                        prefs: Default::default(),
                     };
                     insert(&mut tx, &member).await?;
                     (member, "unconfirmedOrganizationInvitation", true)

@@ -217,6 +217,14 @@ async fn post_card_label(State(app): State<App>, Path(id): Path<String>, req: Re
 }
 
 async fn delete_card_label(State(app): State<App>, Path((id, label_id)): Path<(String, String)>, req: Req) -> ApiResult {
+    // The legacy form names the label by its colour: the card's label of that colour.
+    let label_id = if !cork_core::boards::is_label_color(&label_id) {
+        label_id
+    } else {
+        let view = app.cork.card_view(&req.actor, &id, &CardInclude::default()).await?;
+        let found = view.labels.iter().find(|l| view.card.id_labels.contains(&l.id) && l.color.as_deref() == Some(label_id.as_str()));
+        found.map(|l| l.id.clone()).ok_or_else(ApiError::not_found)?
+    };
     app.cork.remove_card_label(&req.actor, &id, &label_id).await?;
     Ok(json_ok(json!({"_value": null})))
 }

@@ -11,6 +11,7 @@ mod custom_fields;
 mod emoji;
 mod enterprises;
 mod labels;
+mod legacy;
 mod lists;
 mod member_extras;
 mod members;
@@ -66,6 +67,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(plugins::routes())
         .merge(organization_extras::routes())
         .merge(member_extras::routes())
+        .merge(legacy::routes())
 }
 
 /// A 200 with a JSON body, as Trello sends it (with the charset clients look for).
