@@ -120,6 +120,33 @@ impl Cork {
         find(&mut tx, &[Cond::eq("card_id", &card.id)], Order::Asc("pos"), None).await
     }
 
+    /// `PUT /checklists/{id}/idCard`: moves a checklist to another card the actor may
+    /// write (to the bottom of its checklists); both cards' badges are recounted.
+    pub async fn move_checklist(&self, actor: &Actor, id: &str, card_reference: &str) -> Result<Checklist> {
+        let mut tx = self.store.write().await?;
+        let (mut checklist, mut from_card, mut from_board) = checklist_with_role(&mut tx, actor, id, Role::Write).await?;
+        let (mut to_card, mut to_board, _) = card_with_role(&mut tx, actor, card_reference, Role::Write).await.map_err(|e| match e {
+            DomainError::InvalidId => DomainError::InvalidValue("value".into()),
+            other => other,
+        })?;
+        if to_card.id == from_card.id {
+            return Ok(checklist);
+        }
+        let range = tx.pos_range(cork_store::Table::Checklists, &[Cond::eq("card_id", &to_card.id)]).await?;
+        let old = json!({"idCard": checklist.id_card, "idBoard": checklist.id_board, "pos": checklist.pos});
+        checklist.id_card = to_card.id.clone();
+        checklist.id_board = to_board.id.clone();
+        checklist.pos = Pos::Bottom.resolve(range);
+        save(&mut tx, &checklist).await?;
+        refresh_card(&mut tx, &mut from_card, &mut from_board).await?;
+        refresh_card(&mut tx, &mut to_card, &mut to_board).await?;
+        let context =
+            [("board", board_ref(&to_board)), ("card", card_ref(&to_card)), ("checklist", checklist_data(&checklist)), ("old", old)];
+        record(&mut tx, actor, "updateChecklist", data(&context), Refs::card(&to_board, &to_card)).await?;
+        tx.commit().await?;
+        Ok(checklist)
+    }
+
     /// `PUT /checklists/{id}` (name, pos).
     pub async fn update_checklist(&self, actor: &Actor, id: &str, name: Option<&str>, pos: Option<Pos>) -> Result<Checklist> {
         let mut tx = self.store.write().await?;

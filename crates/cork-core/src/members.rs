@@ -129,6 +129,31 @@ impl Cork {
         Ok(member)
     }
 
+    /// `PUT /members/{id}/avatarSource`: `none` drops an uploaded avatar (the generated
+    /// initials avatar shows again); `upload` keeps the uploaded one and needs one.
+    /// Cork fetches nothing from outside, so `gravatar` is refused.
+    pub async fn set_avatar_source(&self, actor: &Actor, reference: &str, source: &str) -> Result<Member> {
+        let mut tx = self.store.write().await?;
+        let mut member = resolve_member(&mut tx, actor, reference).await?;
+        if actor.member_id() != Some(member.id.as_str()) || !actor.may_change_account() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
+        }
+        match source {
+            "none" if member.avatar_hash.is_some() => {
+                let old = member.avatar_hash.take();
+                save(&mut tx, &member).await?;
+                let context = [("member", json!({"id": member.id, "name": member.full_name})), ("old", json!({"avatarHash": old}))];
+                let refs = Refs { subject: Some(member.id.clone()), ..Refs::default() };
+                record(&mut tx, actor, "updateMember", data(&context), refs).await?;
+            }
+            "none" => {}
+            "upload" if member.avatar_hash.is_some() => {}
+            _ => return Err(DomainError::InvalidValue("value".into())),
+        }
+        tx.commit().await?;
+        Ok(member)
+    }
+
     /// Adds a member to a board or changes their role (`PUT /boards/{id}/members/{idMember}`).
     pub async fn set_board_member(&self, actor: &Actor, board_ref_str: &str, member_ref: &str, member_type: &str) -> Result<Membership> {
         if !matches!(member_type, "admin" | "normal" | "observer") {

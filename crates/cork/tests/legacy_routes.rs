@@ -429,3 +429,35 @@ both_backends!(enterprise_join_requests_are_checked_and_workspaces_stay, |server
     let after = w.alice.get(&format!("/1/enterprises/{enterprise}")).await.ok();
     assert_eq!(after["idOrganizations"], before["idOrganizations"]);
 });
+
+both_backends!(a_checklist_moves_to_another_card_and_the_avatar_source_is_chosen, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = alice.board("Moves").await;
+    let list = alice.list(&s(&board, "id"), "Todo").await;
+    let first = alice.card(&s(&list, "id"), "First").await;
+    let second = alice.card(&s(&list, "id"), "Second").await;
+    let checklist = alice.post(&format!("/1/cards/{}/checklists", s(&first, "id")), json!({"name": "Steps"})).await.ok();
+    alice.post(&format!("/1/checklists/{}/checkItems", s(&checklist, "id")), json!({"name": "one", "checked": true})).await.ok();
+
+    let moved = alice.put(&format!("/1/checklists/{}/idCard", s(&checklist, "id")), json!({"value": s(&second, "id")})).await.ok();
+    assert_eq!(moved["idCard"], s(&second, "id").as_str());
+    let first_now = alice.get(&format!("/1/cards/{}", s(&first, "id"))).await.ok();
+    let second_now = alice.get(&format!("/1/cards/{}", s(&second, "id"))).await.ok();
+    assert_eq!((first_now["badges"]["checkItems"].as_i64(), second_now["badges"]["checkItems"].as_i64()), (Some(0), Some(1)));
+    assert_eq!(second_now["badges"]["checkItemsChecked"], 1);
+    assert_eq!(second_now["idChecklists"], json!([s(&checklist, "id")]));
+    alice
+        .put(&format!("/1/checklists/{}/idCard", s(&checklist, "id")), json!({"value": "not-a-card"}))
+        .await
+        .err(400, "invalid value for value");
+    let log = alice.get(&format!("/1/cards/{}/actions?filter=updateChecklist", s(&second, "id"))).await.ok();
+    assert_eq!(log[0]["data"]["old"]["idCard"], s(&first, "id").as_str());
+
+    // Without an uploaded avatar only `none` makes sense; gravatar needs the outside world.
+    let me = alice.put("/1/members/me/avatarSource", json!({"value": "none"})).await.ok();
+    assert_eq!(me["avatarSource"], "none");
+    alice.put("/1/members/me/avatarSource", json!({"value": "upload"})).await.err(400, "invalid value for value");
+    alice.put("/1/members/me/avatarSource", json!({"value": "gravatar"})).await.err(400, "invalid value for value");
+    let bob = server.user("bob").await;
+    bob.put(&format!("/1/members/{}/avatarSource", alice.id), json!({"value": "none"})).await.err(401, "unauthorized permission requested");
+});

@@ -94,6 +94,7 @@ async fn put_checklist_field(State(app): State<App>, Path((id, field)): Path<(St
             let pos = cork_core::pos::Pos::parse(&value).ok_or_else(|| ApiError::invalid_value("value"))?;
             app.cork.update_checklist(&req.actor, &id, None, Some(pos)).await?
         }
+        "idCard" => app.cork.move_checklist(&req.actor, &id, &value).await?,
         _ => return Err(ApiError::not_found()),
     };
     Ok(json_ok(checklist(&updated)))

@@ -129,6 +129,11 @@ async fn get_member_field(State(app): State<App>, Path((id, field)): Path<(Strin
 }
 
 async fn put_member_field(State(app): State<App>, Path((id, field)): Path<(String, String)>, mut req: Req) -> ApiResult {
+    if field == "avatarSource" {
+        let source = req.params.text("value")?.ok_or_else(|| ApiError::invalid_value("value"))?;
+        let member = app.cork.set_avatar_source(&req.actor, &id, &source).await?;
+        return Ok(json_ok(app.render.member(&member, true)));
+    }
     if !matches!(field.as_str(), "fullName" | "initials" | "bio" | "username") {
         return Err(ApiError::not_found());
     }
