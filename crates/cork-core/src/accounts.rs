@@ -5,7 +5,7 @@ use cork_store::{Arg, Cond, Order, Table};
 use serde::Serialize;
 
 use crate::access::{Actor, UNAUTHORIZED};
-use crate::ids::{is_id, new_id, random_hex, sha256_hex};
+use crate::ids::{new_id, random_hex, sha256_hex};
 use crate::model::{AppKey, Member, Token, TokenPermission};
 use crate::store_ext::{find, get, insert};
 use crate::{format_date, now, parse_date, Cork, DomainError, Result};
@@ -214,9 +214,4 @@ impl Cork {
         let Some(member) = member else { return Err(DomainError::Unauthorized("invalid token")) };
         Ok(Actor { member: Some(member), token: Some(stored) })
     }
-}
-
-/// True for a string that could be a member id.
-pub fn looks_like_member_id(value: &str) -> bool {
-    is_id(value)
 }

@@ -345,9 +345,3 @@ fn apply_org_prefs(prefs: &mut Map<String, Value>, input: &[(String, String)]) -
     }
     Ok(())
 }
-
-/// Looks up a workspace for a nested read (board `organization=true`).
-pub async fn org_by_id(cork: &Cork, id: &str) -> Result<Option<Organization>> {
-    let mut tx = cork.store.read().await?;
-    get(&mut tx, id).await
-}
