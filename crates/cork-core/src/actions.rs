@@ -161,7 +161,14 @@ pub struct ActionPage {
 /// Reads a page of one log (newest first) in an open transaction: one query for the
 /// actions and one for their creators, whatever the page size.
 pub(crate) async fn read_log(tx: &mut Tx, scope: ActionScope, id: &str, query: &ActionQuery) -> Result<ActionPage> {
-    let mut conds = vec![Cond::eq(scope.column(), id)];
+    let actions = page_of_actions(tx, vec![Cond::eq(scope.column(), id)], query).await?;
+    let creators = creators_of(tx, &actions).await?;
+    Ok(ActionPage { actions, creators })
+}
+
+/// The actions matching `conds` and the query's types, `since`/`before` bounds and page,
+/// newest first, in one statement: every action log (a board's, the instance's) pages so.
+pub(crate) async fn page_of_actions(tx: &mut Tx, mut conds: Vec<Cond>, query: &ActionQuery) -> Result<Vec<Action>> {
     if let Some(types) = &query.types {
         conds.push(Cond::any_of("type", types));
     }
@@ -173,13 +180,11 @@ pub(crate) async fn read_log(tx: &mut Tx, scope: ActionScope, id: &str, query: &
     }
     let limit = query.limit.clamp(0, 1000);
     if limit == 0 {
-        return Ok(ActionPage::default());
+        return Ok(Vec::new());
     }
     let skip = (query.page.max(0) * limit) as usize;
     let docs = tx.docs(Table::Actions, &conds, Order::Desc("id"), Some(skip as i64 + limit)).await?;
-    let actions: Vec<Action> = docs.iter().skip(skip).map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?;
-    let creators = creators_of(tx, &actions).await?;
-    Ok(ActionPage { actions, creators })
+    Ok(docs.iter().skip(skip).map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?)
 }
 
 pub(crate) async fn creators_of(tx: &mut Tx, actions: &[Action]) -> Result<Vec<Member>> {

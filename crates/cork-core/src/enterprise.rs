@@ -538,23 +538,7 @@ impl Cork {
         self.enterprise_for(actor, reference).await?;
         let mut tx = self.store.read().await?;
         require_admin(&mut tx, actor).await?;
-        let mut conds = Vec::new();
-        if let Some(types) = &query.types {
-            conds.push(Cond::any_of("type", types));
-        }
-        if let Some(since) = &query.since {
-            conds.push(Cond::Gt("id", Arg::text(since)));
-        }
-        if let Some(before) = &query.before {
-            conds.push(Cond::Lt("id", Arg::text(before)));
-        }
-        let limit = query.limit.clamp(0, 1000);
-        if limit == 0 {
-            return Ok(AuditPage::default());
-        }
-        let skip = (query.page.max(0) * limit) as usize;
-        let docs = tx.docs(Table::Actions, &conds, Order::Desc("id"), Some(skip as i64 + limit)).await?;
-        let actions: Vec<Action> = docs.iter().skip(skip).map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?;
+        let actions = crate::actions::page_of_actions(&mut tx, Vec::new(), query).await?;
         let mut members = creators_of(&mut tx, &actions).await?;
         let mut subjects: Vec<&str> = actions.iter().filter_map(subject_of).filter(|id| !members.iter().any(|m| m.id == *id)).collect();
         subjects.sort_unstable();
