@@ -181,6 +181,9 @@ TEST_SRC=$(find "$WORK/sdist" -mindepth 2 -maxdepth 2 -type d -name test | head 
 # Run the tests from a directory holding only test/ (the sdist's own trello/
 # must not shadow the pip-installed package).  The files are copied verbatim.
 cp -a "$TEST_SRC" "$WORK/suite/test"
+# Neither suite exercises create_hook (only test52_list_hooks, which any list passes):
+# Cork's own check drives the library's webhook calls against a local receiver.
+cp "$SCRIPT_DIR/test_cork_webhooks.py" "$WORK/suite/test/test_cork_webhooks.py"
 printf '[pytest]\n' >"$WORK/suite/pytest.ini"
 
 # ----------------------------------------------------------------- server ---
@@ -222,6 +225,12 @@ started=0
 for attempt in 1 2 3; do
   PORT=$(free_port)
   log "starting $CORK_BIN serve on 127.0.0.1:$PORT (data dir $DATA_DIR, database: $(redact "${DBURL:-<sqlite in data dir>}"))"
+  # The webhook check's receiver listens on 127.0.0.1, which callbacks may not reach
+  # unless allow-listed.
+  # The suite is a compatibility check, not a rate-limit test: Trello's 100 requests per
+  # 10 s per token would make its pace decide the outcome (crates/cork/tests/rate_limits.rs
+  # tests the limits).
+  CORK_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 CORK_RATE_LIMITS_OFF=1 \
   "$CORK_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} \
     >>"$SERVER_LOG" 2>&1 </dev/null {VENV_LOCK_FD}>&- &
   SERVER_PID=$!
@@ -273,9 +282,11 @@ if not isinstance(obj, dict) or not all(obj.get(k) for k in ("key", "token", "id
 print(obj["key"])
 print(obj["token"])
 print(obj["idMember"])
+print(obj.get("secret", ""))
 ' <<<"$TOKEN_JSON") || die 14 "could not parse the output of cork token create"
-{ read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r SUITE_MEMBER_ID; } <<<"$CREDS"
-export TRELLO_API_KEY TRELLO_TOKEN
+{ read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r SUITE_MEMBER_ID; read -r CORK_APP_SECRET; } <<<"$CREDS"
+# The application secret signs webhook deliveries (test_cork_webhooks.py checks them).
+export TRELLO_API_KEY TRELLO_TOKEN CORK_APP_SECRET
 log "user suiteuser ($SUITE_MEMBER_ID) has a read,write,account token"
 
 # ---------------------------------------------------------------- seeding ---

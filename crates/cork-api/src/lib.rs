@@ -3,11 +3,14 @@
 //! credentials are read by one extractor ([`request::Req`]), and every error is
 //! rendered in Trello's format by one type ([`error::ApiError`]).
 
+pub mod access;
 pub mod error;
 pub mod params;
 pub mod render;
 pub mod request;
 mod routes;
+mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,11 +37,26 @@ pub struct ApiConfig {
     /// When set, one line per request (`METHOD<TAB>route<TAB>path<TAB>status`) is appended
     /// here; the compatibility table is generated from these logs.
     pub route_log: Option<std::path::PathBuf>,
+    /// Whether visitors may create accounts at `/signup` (`cork serve --allow-signup`);
+    /// off by default: an operator makes members with `cork user create`.
+    pub allow_signup: bool,
+    /// Webhook deliveries: the callback allow-list, retries, timeouts, the worker.
+    pub webhooks: webhooks::WebhookConfig,
+    /// Trello's rate limits per key, token and member route (`cork serve --rate-*`).
+    pub rate_limits: access::RateLimits,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
-        ApiConfig { public_url: "http://127.0.0.1:8080".into(), body_limit: 1 << 20, upload_limit: 10 << 20, route_log: None }
+        ApiConfig {
+            public_url: "http://127.0.0.1:8080".into(),
+            body_limit: 1 << 20,
+            upload_limit: 10 << 20,
+            route_log: None,
+            allow_signup: false,
+            webhooks: webhooks::WebhookConfig::default(),
+            rate_limits: access::RateLimits::default(),
+        }
     }
 }
 
@@ -49,6 +67,12 @@ pub struct App {
     pub config: Arc<ApiConfig>,
     pub render: Arc<render::Renderer>,
     route_log: Option<Arc<std::sync::Mutex<std::fs::File>>>,
+    /// Sends webhook HEAD checks and deliveries.
+    pub webhooks: Arc<webhooks::Sender>,
+    /// Wakes the delivery worker after a write, so deliveries leave at once.
+    pub outbox: Arc<tokio::sync::Notify>,
+    /// The rate-limit counters of this process.
+    pub limits: Arc<access::Limiters>,
 }
 
 impl App {
@@ -62,7 +86,10 @@ impl App {
                 None
             }
         });
-        App { cork, config: Arc::new(config), render: Arc::new(render), route_log }
+        let sender = Arc::new(webhooks::Sender::new(config.webhooks.clone()));
+        let outbox = Arc::new(tokio::sync::Notify::new());
+        let limits = Arc::new(access::Limiters::new(config.rate_limits.clone()));
+        App { cork, config: Arc::new(config), render: Arc::new(render), route_log, webhooks: sender, outbox, limits }
     }
 }
 
@@ -131,6 +158,17 @@ async fn count_queries(request: Request, next: Next) -> Response {
     response
 }
 
+/// After a request that may have written (anything but GET/HEAD/OPTIONS), wakes the
+/// webhook worker: the deliveries are already committed in the outbox.
+async fn wake_outbox(State(app): State<App>, request: Request, next: Next) -> Response {
+    let writes = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let response = next.run(request).await;
+    if writes {
+        app.outbox.notify_one();
+    }
+    response
+}
+
 /// Express's 404 for a path no route has, or a method the path does not take.
 async fn unknown_route(request: Request) -> Response {
     let uri = request.extensions().get::<OriginalUri>().map(|o| &o.0).unwrap_or(request.uri());
@@ -144,10 +182,18 @@ fn cors() -> CorsLayer {
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::ACCEPT, header::CONTENT_TYPE])
+        .expose_headers(access::RATE_LIMIT_HEADERS.map(axum::http::HeaderName::from_static))
 }
 
 /// The whole HTTP application as a service: normalisation runs before routing.
 pub type Service = tower::util::MapRequest<Router, fn(Request) -> Request>;
+
+/// Every path the router serves (`/1/boards/{id}`, ...), from the `.route(...)` calls of
+/// the source (see build.rs) and the routes registered in loops; tests generated from the
+/// route table, like the security matrix, iterate over it.
+pub fn route_paths() -> Vec<String> {
+    routes::route_paths()
+}
 
 /// Builds the service for `state`.
 pub fn app(state: App) -> Service {
@@ -176,10 +222,15 @@ async fn log_route(State(app): State<App>, request: Request, next: Next) -> Resp
 /// The routes (paths already normalised).
 pub fn router(state: App) -> Router {
     routes::routes()
+        // The browser pages and the token-issuing flows (/login, /app-key, /1/authorize, OAuth 1.0a).
+        .merge(web::routes())
         .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .fallback(unknown_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), wake_outbox))
         .layer(axum::middleware::from_fn(count_queries))
+        // Rate-limit headers and 429s, and the audit of every 401 and 429.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(cors())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -191,8 +242,16 @@ pub async fn serve(
     state: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The webhook worker runs beside the server and stops after it, settling what it holds.
+    let worker = state.config.webhooks.worker.then(|| webhooks::spawn_worker(state.clone()));
     let service = app(state);
-    axum::serve(listener, axum::ServiceExt::<Request>::into_make_service(service)).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    if let Some(worker) = worker {
+        worker.stop().await;
+    }
+    served
 }
 
 #[cfg(test)]

@@ -361,6 +361,70 @@ impl Renderer {
         })
     }
 
+    /// Trello's `display` of an action (what webhooks and `GET /actions/{id}` carry):
+    /// a translation key naming the event and the entities it mentions.
+    pub fn action_display(&self, action: &Action, creators: &[Member]) -> Value {
+        let data = &action.data;
+        let changed = |key: &str| data.pointer(&format!("/old/{key}")).is_some();
+        let key = match action.kind.as_str() {
+            "createCard" => "action_create_card".to_string(),
+            "createList" => "action_added_list_to_board".to_string(),
+            "createBoard" => "action_create_board".to_string(),
+            "commentCard" => "action_comment_on_card".to_string(),
+            "addLabelToCard" => "action_add_label_to_card".to_string(),
+            "removeLabelFromCard" => "action_remove_label_from_card".to_string(),
+            "addChecklistToCard" => "action_add_checklist_to_card".to_string(),
+            "addMemberToCard" => "action_added_member_to_card".to_string(),
+            "updateCheckItemStateOnCard" if data.pointer("/checkItem/state").and_then(Value::as_str) == Some("complete") => {
+                "action_completed_checkitem".to_string()
+            }
+            "updateCheckItemStateOnCard" => "action_marked_checkitem_incomplete".to_string(),
+            "updateCard" if data.get("listAfter").is_some() => "action_move_card_from_list_to_list".to_string(),
+            "updateCard" if changed("closed") && data.pointer("/card/closed") == Some(&Value::Bool(true)) => {
+                "action_archived_card".to_string()
+            }
+            "updateCard" if changed("closed") => "action_sent_card_to_board".to_string(),
+            "updateCard" if changed("name") => "action_renamed_card".to_string(),
+            "updateCard" if changed("desc") => "action_changed_description_of_card".to_string(),
+            "updateCard" if changed("due") => "action_changed_a_due_date".to_string(),
+            "updateCard" if changed("pos") => "action_moved_card_higher".to_string(),
+            "updateList" if changed("closed") => "action_archived_list".to_string(),
+            "updateList" if changed("name") => "action_renamed_list".to_string(),
+            other => {
+                let mut snake = String::from("action");
+                for c in other.chars() {
+                    if c.is_ascii_uppercase() || snake == "action" {
+                        snake.push('_');
+                    }
+                    snake.push(c.to_ascii_lowercase());
+                }
+                snake
+            }
+        };
+        let mut entities = Map::new();
+        for name in ["card", "list", "listBefore", "listAfter", "board", "organization", "checklist", "checkItem", "label", "member"] {
+            let Some(object) = data.get(name).filter(|o| o.is_object()) else { continue };
+            let kind = match name {
+                "listBefore" | "listAfter" => "list",
+                "checkItem" => "checkitem",
+                other => other,
+            };
+            let text = object.get("name").or_else(|| object.get("fullName")).cloned().unwrap_or(Value::Null);
+            let mut entity = json!({"type": kind, "id": object["id"], "text": text});
+            if let Some(short_link) = object.get("shortLink") {
+                entity["shortLink"] = short_link.clone();
+            }
+            entities.insert(name.to_string(), entity);
+        }
+        if action.kind == "commentCard" {
+            entities.insert("comment".into(), json!({"type": "comment", "text": data.get("text").cloned().unwrap_or(Value::Null)}));
+        }
+        if let Some(m) = creators.iter().find(|m| m.id == action.id_member_creator) {
+            entities.insert("memberCreator".into(), json!({"type": "member", "id": m.id, "username": m.username, "text": m.full_name}));
+        }
+        json!({"translationKey": key, "entities": entities})
+    }
+
     /// An attachment: a link, or an upload whose url is Cork's download route, as on
     /// Trello (`/1/cards/{idCard}/attachments/{id}/download/{fileName}`).
     pub fn attachment(&self, attachment: &Attachment) -> Value {

@@ -69,6 +69,8 @@ impl FromRequest<App> for Req {
             params.add_pairs(query.as_bytes());
         }
         let batch_actor = request.extensions().get::<BatchActor>().map(|b| b.0.clone());
+        let access_slot = request.extensions().get::<crate::access::AccessSlot>().cloned();
+        let path = request.uri().path().to_string();
         let (oauth_key, oauth_token) = oauth_credentials(request.headers());
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let mut files = Vec::new();
@@ -134,6 +136,17 @@ impl FromRequest<App> for Req {
         }
         let key = oauth_key.or_else(|| params.str("key"));
         let token = oauth_token.or_else(|| params.str("token"));
+        if batch_actor.is_none() {
+            // Counted before authentication's database work; inner batch requests are
+            // part of their batch, which was counted once.
+            // Keys are public identifiers; anything not shaped like one is not recorded,
+            // in case a client sent a secret in the wrong parameter.
+            if let Some(key) = key.as_deref().filter(|k| k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit())) {
+                let key = key.to_ascii_lowercase();
+                cork_core::audit::note(|n| n.key = Some(key));
+            }
+            app.limits.admit(access_slot.as_ref(), &path, key.as_deref(), token.as_deref())?;
+        }
         let actor = if let Some(actor) = batch_actor {
             actor
         } else if key.is_none() && token.is_none() {

@@ -56,6 +56,52 @@ impl Actor {
     pub fn may_change_account(&self) -> bool {
         self.has_scope("account")
     }
+
+    /// True for a per-board token: one whose `permissions` name boards or workspaces
+    /// instead of `*`. Such a token reaches nothing else, not even the member's own lists.
+    pub fn is_narrowed(&self) -> bool {
+        self.token.as_ref().is_some_and(|t| !t.permissions.iter().any(|p| p.id_model == "*" && p.model_type == "Board"))
+    }
+
+    /// The most the token allows on a model it names directly or through `*`: `Admin`
+    /// (no cap) for a writable grant, `Read` for a read-only one, `None` when not named.
+    fn grant_on(&self, model_type: &str, ids: &[&str]) -> Role {
+        let Some(token) = &self.token else { return Role::Admin };
+        token
+            .permissions
+            .iter()
+            .filter(|p| p.model_type == model_type && (p.id_model == "*" || ids.contains(&p.id_model.as_str())))
+            .map(|p| {
+                if p.write {
+                    Role::Admin
+                } else if p.read {
+                    Role::Read
+                } else {
+                    Role::None
+                }
+            })
+            .max()
+            .unwrap_or(Role::None)
+    }
+
+    /// The cap the token puts on `board`: a per-board token reaches the boards it names
+    /// and the boards of the workspaces it names, read-only or read-write per entry.
+    pub fn board_cap(&self, board: &Board) -> Role {
+        let by_board = self.grant_on("Board", &[board.id.as_str()]);
+        let by_org = match &board.id_organization {
+            Some(org) if self.is_narrowed() => self.grant_on("Organization", &[org.as_str()]),
+            _ => Role::None,
+        };
+        by_board.max(by_org)
+    }
+
+    /// The cap the token puts on the workspace `org_id` (only workspaces it names).
+    pub fn org_cap(&self, org_id: &str) -> Role {
+        if self.token.is_some() && !self.is_narrowed() {
+            return Role::Admin;
+        }
+        self.grant_on("Organization", &[org_id])
+    }
 }
 
 /// An actor's standing on one board or workspace, weakest first.
@@ -113,7 +159,35 @@ pub(crate) fn role_from(actor: &Actor, board: &Board, memberships: &[Membership]
     if !actor.may_write() {
         role = role.min(Role::Read);
     }
-    role
+    role.min(actor.board_cap(board))
+}
+
+/// For a per-board token, which of `board_ids` it reaches (read at least); `None` for
+/// every other actor, whose listings are filtered by membership alone.
+pub(crate) async fn reached_boards(tx: &mut Tx, actor: &Actor, board_ids: &[&str]) -> Result<Option<std::collections::HashSet<String>>> {
+    if !actor.is_narrowed() {
+        return Ok(None);
+    }
+    let boards: Vec<Board> = crate::store_ext::by_ids(tx, board_ids).await?;
+    Ok(Some(boards.into_iter().filter(|b| actor.board_cap(b) >= Role::Read).map(|b| b.id).collect()))
+}
+
+/// Refuses a per-board token on a board it does not reach (for member-owned records
+/// about a board, such as stars).
+pub(crate) async fn require_reach(tx: &mut Tx, actor: &Actor, board_id: &str) -> Result<()> {
+    match reached_boards(tx, actor, &[board_id]).await? {
+        Some(reached) if !reached.contains(board_id) => Err(DomainError::Unauthorized(UNAUTHORIZED)),
+        _ => Ok(()),
+    }
+}
+
+/// True when the actor is a member of the workspace `org_id` and its token reaches the
+/// workspace at `needed` (creating a board in it or moving one there needs `Write`).
+pub(crate) async fn in_org(tx: &mut Tx, actor: &Actor, org_id: &str, needed: Role) -> Result<bool> {
+    if actor.org_cap(org_id) < needed || (needed > Role::Read && !actor.may_write()) {
+        return Ok(false);
+    }
+    Ok(memberships_of(tx, actor, &[org_id]).await?.iter().any(|m| !m.deactivated))
 }
 
 /// Fails with `message` unless `role` reaches `needed`.

@@ -43,6 +43,43 @@ pub fn initials(full_name: &str) -> String {
     full_name.split_whitespace().filter_map(|w| w.chars().next()).take(3).collect::<String>().to_uppercase()
 }
 
+/// What a token is issued for.
+#[derive(Debug, Clone, Default)]
+pub struct TokenGrant {
+    /// The application key (32 hex) it is issued under; `None`: the member's own key named
+    /// `app`, made on first use.
+    pub key: Option<String>,
+    /// The application's name, shown as the token's `identifier`.
+    pub app: String,
+    pub scopes: Vec<String>,
+    /// `None` never expires.
+    pub expires: Option<Duration>,
+    /// Cork's per-board tokens: when not empty, the token reaches only these boards and
+    /// workspaces (`modelType` `Board` or `Organization`), each read-only or read-write.
+    pub models: Vec<TokenPermission>,
+}
+
+/// The `permissions` list of a new token: every board and workspace (`*`) or only the
+/// granted ones, each capped by the `write` scope; the member itself, writable with `account`.
+fn token_permissions(member: &Member, scopes: &[String], models: Vec<TokenPermission>) -> Vec<TokenPermission> {
+    let write = scopes.iter().any(|s| s == "write");
+    let mut permissions: Vec<TokenPermission> = if models.is_empty() {
+        ["Board", "Organization"]
+            .into_iter()
+            .map(|model_type| TokenPermission { id_model: "*".into(), model_type: model_type.into(), read: true, write })
+            .collect()
+    } else {
+        models.into_iter().map(|m| TokenPermission { write: m.write && write, read: true, ..m }).collect()
+    };
+    permissions.push(TokenPermission {
+        id_model: member.id.clone(),
+        model_type: "Member".into(),
+        read: true,
+        write: scopes.iter().any(|s| s == "account"),
+    });
+    permissions
+}
+
 impl Cork {
     /// Creates a member (`cork user create`).
     pub async fn create_member(&self, username: &str, full_name: Option<&str>, email: Option<&str>) -> Result<Member> {
@@ -104,25 +141,46 @@ impl Cork {
 
     /// Issues a token for `member` under the member's key named `app` (made on first use).
     pub async fn issue_token(&self, member: &Member, app: &str, scopes: &[String], expires: Option<Duration>) -> Result<IssuedToken> {
+        self.issue(member, TokenGrant { key: None, app: app.to_string(), scopes: scopes.to_vec(), expires, models: Vec::new() }).await
+    }
+
+    /// Issues a token for `member` as `grant` describes.
+    pub async fn issue(&self, member: &Member, grant: TokenGrant) -> Result<IssuedToken> {
+        let TokenGrant { key, app, scopes, expires, models } = grant;
+        let app = app.as_str();
+        let scopes = scopes.as_slice();
         for scope in scopes {
             if !matches!(scope.as_str(), "read" | "write" | "account") {
                 return Err(DomainError::InvalidValue("scope".into()));
             }
         }
+        for model in &models {
+            if !matches!(model.model_type.as_str(), "Board" | "Organization") || model.id_model == "*" {
+                return Err(DomainError::InvalidValue("idModel".into()));
+            }
+        }
         let mut tx = self.store.write().await?;
-        let keys: Vec<AppKey> = find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::Asc("id"), None).await?;
-        let key = match keys.into_iter().find(|k| k.name == app) {
-            Some(key) => key,
+        let key = match key {
+            Some(key) => {
+                let found: Option<AppKey> = get(&mut tx, &key.to_ascii_lowercase()).await?;
+                found.ok_or(DomainError::Unauthorized("invalid key"))?
+            }
             None => {
-                let key = AppKey {
-                    id: random_hex(16),
-                    id_member: member.id.clone(),
-                    name: app.to_string(),
-                    secret: random_hex(32),
-                    date_created: now(),
-                };
-                insert(&mut tx, &key).await?;
-                key
+                let keys: Vec<AppKey> = find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::Asc("id"), None).await?;
+                match keys.into_iter().find(|k| k.name == app) {
+                    Some(key) => key,
+                    None => {
+                        let key = AppKey {
+                            id: random_hex(16),
+                            id_member: member.id.clone(),
+                            name: app.to_string(),
+                            secret: random_hex(32),
+                            date_created: now(),
+                        };
+                        insert(&mut tx, &key).await?;
+                        key
+                    }
+                }
             }
         };
         let secret = random_hex(32);
@@ -134,27 +192,17 @@ impl Cork {
             date_created: now(),
             date_expires: expires.map(|d| format_date(Utc::now() + d)),
             scopes: scopes.to_vec(),
-            permissions: vec![
-                TokenPermission {
-                    id_model: "*".into(),
-                    model_type: "Board".into(),
-                    read: true,
-                    write: scopes.iter().any(|s| s == "write"),
-                },
-                TokenPermission {
-                    id_model: "*".into(),
-                    model_type: "Organization".into(),
-                    read: true,
-                    write: scopes.iter().any(|s| s == "write"),
-                },
-                TokenPermission {
-                    id_model: member.id.clone(),
-                    model_type: "Member".into(),
-                    read: true,
-                    write: scopes.iter().any(|s| s == "account"),
-                },
-            ],
+            permissions: token_permissions(member, scopes, models),
         };
+        let issued = crate::audit::AuditEvent::new("token.issued")
+            .with("idToken", token.id.as_str())
+            .with("idMember", member.id.as_str())
+            .with("key", key.id.as_str())
+            .with("identifier", app)
+            .with("scopes", scopes.to_vec())
+            .with("dateExpires", token.date_expires.clone())
+            .with("permissions", serde_json::to_value(&token.permissions)?);
+        crate::audit::insert_in(&mut tx, &issued).await?;
         tx.insert(
             Table::Tokens,
             &[
@@ -199,14 +247,26 @@ impl Cork {
         };
         let Some(app) = app else { return Err(DomainError::Unauthorized("invalid key")) };
         let Some(token) = token else { return Ok(Actor::anonymous()) };
-        let docs = tx.docs(Table::Tokens, &[Cond::eq("token_hash", sha256_hex(token))], Order::None, Some(1)).await?;
-        let Some(doc) = docs.first() else { return Err(DomainError::Unauthorized("invalid token")) };
+        let hash = sha256_hex(token);
+        let docs = tx.docs(Table::Tokens, &[Cond::eq("token_hash", &hash)], Order::None, Some(1)).await?;
+        let Some(doc) = docs.first() else {
+            // Only a refused request pays for telling a revoked token from an unknown one.
+            crate::audit::recognise_revoked(&mut tx, &hash).await?;
+            return Err(DomainError::Unauthorized("invalid token"));
+        };
         let stored: Token = serde_json::from_str(doc)?;
+        let (id_token, id_member) = (stored.id.clone(), stored.id_member.clone());
+        crate::audit::note(|n| {
+            n.id_token = Some(id_token);
+            n.id_member = Some(id_member);
+        });
         if stored.app_key != app.id {
+            crate::audit::note(|n| n.token_problem = Some("wrong key"));
             return Err(DomainError::Unauthorized("invalid token"));
         }
         if let Some(expires) = stored.date_expires.as_deref().and_then(parse_date) {
             if expires <= Utc::now() {
+                crate::audit::note(|n| n.token_problem = Some("expired"));
                 return Err(DomainError::Unauthorized("invalid token"));
             }
         }

@@ -64,6 +64,7 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, 
         data,
         app_creator: actor.token.as_ref().map(|t| json!({"id": t.app_key, "name": t.identifier})),
     };
+    let outbox_refs = refs.clone();
     tx.insert(
         Table::Actions,
         &[
@@ -82,6 +83,8 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, 
     if let Some(entry) = comment_entry(&action) {
         tx.index(&entry).await?;
     }
+    // The webhook outbox: deliveries commit (or roll back) with the action itself.
+    crate::webhooks::enqueue(tx, &action, &outbox_refs).await?;
     Ok(action)
 }
 
@@ -310,7 +313,7 @@ impl Cork {
             ActionScope::Card => crate::cards::card_with_role(&mut tx, actor, reference, Role::Read).await?.0.id,
             ActionScope::Organization => {
                 let org = crate::organizations::resolve_org(&mut tx, reference).await?;
-                if crate::access::memberships_of(&mut tx, actor, &[org.id.as_str()]).await?.is_empty() {
+                if !crate::access::in_org(&mut tx, actor, &org.id, Role::Read).await? {
                     return Err(DomainError::Unauthorized(UNAUTHORIZED));
                 }
                 org.id
@@ -323,6 +326,15 @@ impl Cork {
                 member.id
             }
         };
-        read_log(&mut tx, scope, &id, query).await
+        let mut page = read_log(&mut tx, scope, &id, query).await?;
+        if matches!(scope, ActionScope::Member) {
+            // A per-board token sees the member's actions on the boards it reaches only.
+            let boards: Vec<String> = page.actions.iter().filter_map(action_board_id).collect();
+            let ids: Vec<&str> = boards.iter().map(String::as_str).collect();
+            if let Some(reached) = crate::access::reached_boards(&mut tx, actor, &ids).await? {
+                page.actions.retain(|a| action_board_id(a).is_some_and(|b| reached.contains(&b)));
+            }
+        }
+        Ok(page)
     }
 }

@@ -98,6 +98,10 @@ impl Cork {
     pub async fn mark_board_viewed(&self, actor: &Actor, reference: &str) -> Result<(Board, String)> {
         let mut tx = self.store.write().await?;
         let (board, _) = board_with_role(&mut tx, actor, reference, Role::Read, UNAUTHORIZED).await?;
+        // The member's own state, like myPrefs: it needs a token that may change the account.
+        if !actor.may_change_account() && !actor.may_write() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
+        }
         let member = actor.require_member()?.id.clone();
         let datum = put_datum(&mut tx, &board.id, &member, "lastView", now()).await?;
         tx.commit().await?;

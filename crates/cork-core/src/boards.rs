@@ -211,7 +211,9 @@ impl Cork {
     /// `POST /boards`.
     pub async fn create_board(&self, actor: &Actor, input: NewBoard) -> Result<Board> {
         let creator = actor.require_member()?.clone();
-        if !actor.may_write() {
+        // A per-board token may add boards only to a workspace it may write (below): a
+        // personal board would lie outside what it reaches.
+        if !actor.may_write() || (actor.is_narrowed() && input.id_organization.is_none()) {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let name = input.name.trim().to_string();
@@ -227,8 +229,7 @@ impl Cork {
                     DomainError::InvalidId => DomainError::InvalidValue("idOrganization".into()),
                     other => other,
                 })?;
-                let memberships = memberships_of(&mut tx, actor, &[org.id.as_str()]).await?;
-                if memberships.is_empty() {
+                if !crate::access::in_org(&mut tx, actor, &org.id, Role::Write).await? {
                     return Err(DomainError::Unauthorized(UNAUTHORIZED));
                 }
                 Some(org)
@@ -378,7 +379,7 @@ impl Cork {
                         DomainError::InvalidId => DomainError::InvalidValue("idOrganization".into()),
                         other => other,
                     })?;
-                    if memberships_of(&mut tx, actor, &[org.id.as_str()]).await?.is_empty() {
+                    if !crate::access::in_org(&mut tx, actor, &org.id, Role::Write).await? {
                         return Err(DomainError::Unauthorized(UNAUTHORIZED));
                     }
                     Some(org.id)

@@ -207,7 +207,7 @@ async fn visible_orgs(tx: &mut Tx, actor: &Actor, admin: bool) -> Result<Vec<Org
     if !admin {
         let ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
         let own = memberships_of(tx, actor, &ids).await?;
-        orgs.retain(|o| org_role(o, &own) >= Role::Read);
+        orgs.retain(|o| org_role(actor, o, &own) >= Role::Read);
     }
     Ok(orgs)
 }
@@ -273,6 +273,10 @@ impl Cork {
         let enterprise = self.enterprise().await?;
         check_reference(&enterprise, reference)?;
         actor.require_member()?;
+        // A per-board token reaches its boards only, not the instance's directory.
+        if actor.is_narrowed() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
+        }
         Ok(enterprise)
     }
 

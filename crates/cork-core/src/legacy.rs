@@ -108,13 +108,14 @@ impl Cork {
         }
         let mut tx = self.store.write().await?;
         let member = resolve_member(&mut tx, actor, member_ref).await?;
-        if actor.member_id() != Some(member.id.as_str()) || !actor.may_change_account() && !actor.may_write() {
+        if actor.member_id() != Some(member.id.as_str()) || !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let mut star: BoardStar = get(&mut tx, &star_id.to_ascii_lowercase())
             .await?
             .filter(|s: &BoardStar| s.id_member == member.id)
             .ok_or(DomainError::NotFound(NOT_FOUND))?;
+        crate::access::require_reach(&mut tx, actor, &star.id_board).await?;
         let (board, _) = board_with_role(&mut tx, actor, board, Role::Read, UNAUTHORIZED).await.map_err(|e| match e {
             DomainError::InvalidId => DomainError::InvalidValue("value".into()),
             other => other,

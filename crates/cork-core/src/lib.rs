@@ -5,6 +5,7 @@
 pub mod access;
 pub mod accounts;
 pub mod actions;
+pub mod audit;
 pub mod board_extras;
 pub mod boards;
 pub mod cards;
@@ -21,6 +22,7 @@ pub mod member_extras;
 pub mod members;
 pub mod model;
 pub mod notifications;
+pub mod oauth;
 pub mod org_extras;
 pub mod organizations;
 pub mod plugins;
@@ -28,11 +30,13 @@ pub mod pos;
 pub mod prefs;
 pub mod reactions;
 pub mod search;
+pub mod sessions;
 pub mod stickers;
 mod store_ext;
 pub mod tokens;
 pub mod uploads;
 pub mod votes;
+pub mod webhooks;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use cork_store::{Store, StoreError};
@@ -93,12 +97,14 @@ pub struct Cork {
     pub files: files::FileStore,
     /// Members' pictures: custom stickers, emoji and board backgrounds (public by url).
     pub pictures: files::FileStore,
+    /// The access audit's queue (issue 4): refused and rate-limited requests.
+    pub audit: audit::AuditLog,
 }
 
 impl Cork {
     /// Wraps an opened store; uploads stay off until [`Cork::with_data_dir`].
     pub fn new(store: Store) -> Cork {
-        Cork { store, files: files::FileStore::default(), pictures: files::FileStore::default() }
+        Cork { store, files: files::FileStore::default(), pictures: files::FileStore::default(), audit: Default::default() }
     }
 
     /// Keeps uploads under `dir`: attachments and members' pictures in separate folders,

@@ -67,17 +67,20 @@ impl Cork {
     pub async fn board_star(&self, actor: &Actor, member_ref: &str, star_id: &str) -> Result<BoardStar> {
         let mut tx = self.store.read().await?;
         let member = own_member(&mut tx, actor, member_ref).await?;
-        own_star(&mut tx, &member, star_id).await
+        let star = own_star(&mut tx, &member, star_id).await?;
+        crate::access::require_reach(&mut tx, actor, &star.id_board).await?;
+        Ok(star)
     }
 
     /// `PUT /members/{id}/boardStars/{idStar}`: moves a star (`top`, `bottom`, a number).
     pub async fn move_board_star(&self, actor: &Actor, member_ref: &str, star_id: &str, pos: Option<Pos>) -> Result<BoardStar> {
         let mut tx = self.store.write().await?;
         let member = own_member(&mut tx, actor, member_ref).await?;
-        if !actor.may_change_account() && !actor.may_write() {
+        if !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let mut star = own_star(&mut tx, &member, star_id).await?;
+        crate::access::require_reach(&mut tx, actor, &star.id_board).await?;
         if let Some(pos) = pos {
             let range = tx.pos_range(Table::BoardStars, &[Cond::eq("member_id", &member.id)]).await?;
             star.pos = pos.resolve(range);

@@ -63,13 +63,13 @@ impl Cork {
         let mut boards: Vec<Board> = by_ids(&mut tx, &models).await?;
         let mut orgs: Vec<Organization> = by_ids(&mut tx, &models).await?;
         let is_self = actor.member_id() == Some(member.id.as_str());
-        if !is_self {
+        if !is_self || actor.is_narrowed() {
             // Others see only the boards and workspaces they may read themselves.
             let mut seen: Vec<&str> = boards.iter().map(|b| b.id.as_str()).chain(orgs.iter().map(|o| o.id.as_str())).collect();
             seen.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
             let own = memberships_of(&mut tx, actor, &seen).await?;
             boards.retain(|b| role_from(actor, b, &own) >= Role::Read);
-            orgs.retain(|o| org_role(o, &own) >= Role::Read);
+            orgs.retain(|o| org_role(actor, o, &own) >= Role::Read);
         }
         let mut id_boards: Vec<String> = boards.into_iter().map(|b| b.id).collect();
         let mut id_organizations: Vec<String> = orgs.into_iter().map(|o| o.id).collect();
@@ -237,6 +237,10 @@ impl Cork {
         if actor.member_id() != Some(member.id.as_str()) {
             require(role, Role::Admin, UNAUTHORIZED)?;
         }
+        // Leaving a board changes the board: a read-only token may not.
+        if !actor.may_write() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
+        }
         ensure_other_admin(&mut tx, &board.id, &member.id).await?;
         let existing: Option<Membership> =
             find(&mut tx, &[Cond::eq("model_id", &board.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
@@ -257,14 +261,17 @@ impl Cork {
         if actor.member_id() != Some(member.id.as_str()) {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
-        find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::Asc("pos"), None).await
+        let stars: Vec<BoardStar> = find(&mut tx, &[Cond::eq("member_id", &member.id)], Order::Asc("pos"), None).await?;
+        let ids: Vec<&str> = stars.iter().map(|s| s.id_board.as_str()).collect();
+        let reached = crate::access::reached_boards(&mut tx, actor, &ids).await?;
+        Ok(stars.into_iter().filter(|s| reached.as_ref().map(|r| r.contains(&s.id_board)) != Some(false)).collect())
     }
 
     /// Stars a board the member can read (`POST /members/{id}/boardStars`).
     pub async fn star_board(&self, actor: &Actor, member_ref: &str, board_id: &str, pos: Pos) -> Result<BoardStar> {
         let mut tx = self.store.write().await?;
         let member = resolve_member(&mut tx, actor, member_ref).await?;
-        if actor.member_id() != Some(member.id.as_str()) || !actor.may_change_account() && !actor.may_write() {
+        if actor.member_id() != Some(member.id.as_str()) || !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let (board, _) = board_with_role(&mut tx, actor, board_id, Role::Read, UNAUTHORIZED).await.map_err(|e| match e {
@@ -295,6 +302,10 @@ impl Cork {
         let star: BoardStar = get(&mut tx, star_id).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
         if star.id_member != member.id {
             return Err(DomainError::NotFound(NOT_FOUND));
+        }
+        crate::access::require_reach(&mut tx, actor, &star.id_board).await?;
+        if !actor.may_change_account() {
+            return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         remove(&mut tx, &star).await?;
         tx.commit().await?;

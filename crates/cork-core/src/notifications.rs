@@ -293,6 +293,15 @@ fn check_may_change(actor: &Actor, notification: &Notification) -> Result<()> {
     Ok(())
 }
 
+/// A per-board token sees only the notifications about the boards it reaches.
+async fn keep_reached(tx: &mut Tx, actor: &Actor, notifications: &mut Vec<Notification>) -> Result<()> {
+    let ids: Vec<&str> = notifications.iter().filter_map(|n| n.linked_id("board")).collect();
+    if let Some(reached) = crate::access::reached_boards(tx, actor, &ids).await? {
+        notifications.retain(|n| n.linked_id("board").is_some_and(|b| reached.contains(b)));
+    }
+    Ok(())
+}
+
 async fn load_notification(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Notification> {
     if !is_id(id) {
         return Err(DomainError::InvalidId);
@@ -302,7 +311,9 @@ async fn load_notification(tx: &mut Tx, actor: &Actor, id: &str) -> Result<Notif
     if actor.member_id() != Some(notification.id_member.as_str()) {
         return Err(DomainError::Unauthorized(UNAUTHORIZED));
     }
-    Ok(notification)
+    let mut one = vec![notification];
+    keep_reached(tx, actor, &mut one).await?;
+    one.pop().ok_or(DomainError::Unauthorized(UNAUTHORIZED))
 }
 
 fn mark(notification: &mut Notification, unread: bool) -> bool {
@@ -412,6 +423,7 @@ impl Cork {
         let skip = query.page.max(0) * limit;
         let mut notifications: Vec<Notification> = find(&mut tx, &conds, Order::Desc("id"), Some(skip + limit)).await?;
         notifications.drain(..(skip as usize).min(notifications.len()));
+        keep_reached(&mut tx, actor, &mut notifications).await?;
         let creators = creators_of_notifications(&mut tx, &notifications).await?;
         Ok(NotificationPage { notifications, creators })
     }
@@ -458,7 +470,7 @@ impl Cork {
             conds.push(Cond::any_of("id", &ids));
         }
         let mut tx = self.store.write().await?;
-        let changed = mark_matching(&mut tx, &conds, !read).await?;
+        let changed = mark_matching(&mut tx, actor, &conds, !read).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -473,7 +485,7 @@ impl Cork {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let conds = [Cond::eq("member_id", &member.id), Cond::eq("card_id", &card.id), Cond::Eq("unread", Arg::flag(true))];
-        let changed = mark_matching(&mut tx, &conds, false).await?;
+        let changed = mark_matching(&mut tx, actor, &conds, false).await?;
         tx.commit().await?;
         Ok(changed)
     }
@@ -542,8 +554,9 @@ impl Cork {
 }
 
 /// Marks every notification matching `conds`; each keeps its own document in step.
-async fn mark_matching(tx: &mut Tx, conds: &[Cond], unread: bool) -> Result<usize> {
+async fn mark_matching(tx: &mut Tx, actor: &Actor, conds: &[Cond], unread: bool) -> Result<usize> {
     let mut notifications: Vec<Notification> = find(tx, conds, Order::Asc("id"), None).await?;
+    keep_reached(tx, actor, &mut notifications).await?;
     let mut changed = 0;
     for notification in &mut notifications {
         if mark(notification, unread) {

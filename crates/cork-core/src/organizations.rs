@@ -68,20 +68,21 @@ pub struct OrgView {
 }
 
 /// The actor's role on a workspace, from its memberships already loaded.
-pub(crate) fn org_role(org: &Organization, own: &[Membership]) -> Role {
+/// A per-board token's narrowing caps it here, the one place workspace roles are made.
+pub(crate) fn org_role(actor: &Actor, org: &Organization, own: &[Membership]) -> Role {
     let mut role = if org.prefs.get("permissionLevel").and_then(Value::as_str) == Some("public") { Role::Read } else { Role::None };
     // A deactivated membership gives nothing (PUT .../members/{idMember}/deactivated).
     for membership in own.iter().filter(|m| m.id_model == org.id && !m.deactivated) {
         role = role.max(if membership.member_type == "admin" { Role::Admin } else { Role::Write });
     }
-    role
+    role.min(actor.org_cap(&org.id))
 }
 
 /// The workspace and the actor's role on it, refusing actors below `needed`.
 pub(crate) async fn org_with_role(tx: &mut Tx, actor: &Actor, reference: &str, needed: Role) -> Result<(Organization, Role)> {
     let org = resolve_org(tx, reference).await?;
     let own = memberships_of(tx, actor, &[org.id.as_str()]).await?;
-    let mut role = org_role(&org, &own);
+    let mut role = org_role(actor, &org, &own);
     if !actor.may_write() {
         role = role.min(Role::Read);
     }
@@ -95,7 +96,8 @@ impl Cork {
     /// `POST /organizations`: the creator becomes its admin.
     pub async fn create_org(&self, actor: &Actor, input: OrgInput) -> Result<Organization> {
         actor.require_member()?;
-        if !actor.may_write() {
+        // A per-board token reaches only the models it names: a new workspace is not one.
+        if !actor.may_write() || actor.is_narrowed() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let display_name = input.display_name.unwrap_or_default().trim().to_string();
@@ -285,8 +287,11 @@ impl Cork {
             let mut tx = self.store.write().await?;
             let org = resolve_org(&mut tx, reference).await?;
             let member = crate::members::resolve_member(&mut tx, actor, member_ref).await?;
-            if actor.member_id() != Some(member.id.as_str()) {
-                org_with_role(&mut tx, actor, reference, Role::Admin).await?;
+            // Others need admin; leaving needs a token that reaches the workspace and may write.
+            let needed = if actor.member_id() != Some(member.id.as_str()) { Role::Admin } else { Role::Read };
+            org_with_role(&mut tx, actor, reference, needed).await?;
+            if !actor.may_write() {
+                return Err(DomainError::Unauthorized(UNAUTHORIZED));
             }
             ensure_other_admin(&mut tx, &org.id, &member.id).await?;
             let removed = tx.delete(Table::Memberships, &[Cond::eq("model_id", &org.id), Cond::eq("member_id", &member.id)]).await?;
@@ -316,7 +321,7 @@ impl Cork {
         let mut orgs: Vec<Organization> = by_ids(&mut tx, &ids).await?;
         let org_ids: Vec<&str> = orgs.iter().map(|o| o.id.as_str()).collect();
         let own = memberships_of(&mut tx, actor, &org_ids).await?;
-        orgs.retain(|o| org_role(o, &own) >= Role::Read);
+        orgs.retain(|o| org_role(actor, o, &own) >= Role::Read);
         orgs.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(orgs)
     }

@@ -144,6 +144,8 @@ async fn readable_boards(tx: &mut Tx, actor: &Actor) -> Result<(Vec<Board>, Vec<
         }
     }
     boards.retain(|b| role_from(actor, b, &memberships) >= Role::Read);
+    // A per-board token finds only the workspaces it names.
+    let orgs = orgs.into_iter().filter(|o| actor.org_cap(&o.id) >= Role::Read).collect();
     Ok((boards, orgs))
 }
 
@@ -408,7 +410,7 @@ impl Cork {
 /// Members on the given boards and the actor's workspaces (and the actor).
 async fn visible_members(tx: &mut Tx, actor: &Actor, boards: &[Board]) -> Result<HashSet<String>> {
     let mut models: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
-    models.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
+    models.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()).filter(|org| actor.org_cap(org) >= Role::Read));
     let mut visible: HashSet<String> = HashSet::new();
     if let Some(me) = actor.member_id() {
         visible.insert(me.to_string());

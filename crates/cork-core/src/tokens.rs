@@ -29,7 +29,7 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
-    fn from_doc(doc: &str) -> Result<TokenRecord> {
+    pub(crate) fn from_doc(doc: &str) -> Result<TokenRecord> {
         let value: Value = serde_json::from_str(doc)?;
         let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
         Ok(TokenRecord { date_revoked: text("dateRevoked"), id_token_parent: text("idTokenParent"), token: serde_json::from_value(value)? })
@@ -63,11 +63,15 @@ async fn live_token(tx: &mut Tx, secret: &str) -> Result<Token> {
 /// The path token, which only its own member may read or revoke: the request's member
 /// must be the token's, or, for a request with an application key and no token, the key
 /// must be the one the token was issued under (the path token is then the credential).
-async fn own_token(tx: &mut Tx, actor: &Actor, request_key: Option<&str>, secret: &str) -> Result<Token> {
+pub(crate) async fn own_token(tx: &mut Tx, actor: &Actor, request_key: Option<&str>, secret: &str) -> Result<Token> {
     if actor.member.is_none() && request_key.is_none() {
         return Err(DomainError::Unauthorized(UNAUTHORIZED));
     }
     let token = live_token(tx, secret).await?;
+    // A per-board token manages only itself: the member's other tokens are beyond it.
+    if actor.is_narrowed() && actor.token.as_ref().is_some_and(|t| t.id != token.id) {
+        return Err(DomainError::Unauthorized(UNAUTHORIZED));
+    }
     let allowed = match actor.member_id() {
         Some(member) => member == token.id_member,
         None => request_key.is_some_and(|key| key.eq_ignore_ascii_case(&token.app_key)),
@@ -81,7 +85,7 @@ async fn own_token(tx: &mut Tx, actor: &Actor, request_key: Option<&str>, secret
 
 /// Marks one token revoked inside `tx`: the hash gives way to `revoked:<id>` (unique,
 /// and never the SHA-256 of anything) and the document records when and by whom.
-async fn revoke_in(tx: &mut Tx, record: &TokenRecord, by: &str) -> Result<()> {
+pub(crate) async fn revoke_in(tx: &mut Tx, record: &TokenRecord, by: &str) -> Result<()> {
     let mut doc = serde_json::to_value(&record.token)?;
     if let (Some(map), Some(parent)) = (doc.as_object_mut(), &record.id_token_parent) {
         map.insert("idTokenParent".into(), json!(parent));
@@ -90,8 +94,16 @@ async fn revoke_in(tx: &mut Tx, record: &TokenRecord, by: &str) -> Result<()> {
         map.insert("dateRevoked".into(), json!(now()));
         map.insert("idMemberRevoker".into(), json!(by));
     }
-    let values = [("token_hash", Arg::text(format!("revoked:{}", record.token.id))), ("doc", Arg::Text(doc.to_string()))];
+    // The old hash moves to `revoked_hash`, so a later use is audited as a revoked token.
+    let old_hash = tx.column(Table::Tokens, "token_hash", &[Cond::eq("id", &record.token.id)]).await?.pop();
+    let values = [
+        ("token_hash", Arg::text(format!("revoked:{}", record.token.id))),
+        ("revoked_hash", Arg::opt(old_hash.filter(|h| !h.starts_with("revoked:")))),
+        ("doc", Arg::Text(doc.to_string())),
+    ];
     tx.update(Table::Tokens, &values, &[Cond::eq("id", &record.token.id)]).await?;
+    // Trello deletes a token's webhooks with it.
+    crate::webhooks::remove_for_token(tx, &record.token.id).await?;
     Ok(())
 }
 
@@ -142,7 +154,7 @@ impl Cork {
     pub async fn member_tokens(&self, actor: &Actor, member_ref: &str) -> Result<Vec<Token>> {
         let mut tx = self.store.read().await?;
         let member = resolve_member(&mut tx, actor, member_ref).await?;
-        if actor.member_id() != Some(member.id.as_str()) {
+        if actor.member_id() != Some(member.id.as_str()) || actor.is_narrowed() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
         let docs = tx.docs(Table::Tokens, &[Cond::eq("member_id", &member.id)], Order::Asc("id"), None).await?;
@@ -198,6 +210,14 @@ impl Cork {
         if let Some(map) = doc.as_object_mut() {
             map.insert("idTokenParent".into(), json!(parent.id));
         }
+        let issued = crate::audit::AuditEvent::new("token.issued")
+            .with("idToken", token.id.as_str())
+            .with("idMember", member.id.as_str())
+            .with("key", token.app_key.as_str())
+            .with("idTokenParent", parent.id.as_str())
+            .with("scopes", token.scopes.clone())
+            .with("dateExpires", token.date_expires.clone());
+        crate::audit::insert_in(&mut tx, &issued).await?;
         tx.insert(
             Table::Tokens,
             &[

@@ -5,6 +5,7 @@
 //! All access goes through a [`Tx`]: reads run in a read-only snapshot, writes in one
 //! transaction that holds the change and its action rows together.
 
+mod outbox;
 mod query;
 mod search;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use outbox::ClaimedDelivery;
 pub use query::{Arg, Cond, Order, Table};
 pub use search::{words, SearchEntry, SearchHit};
 

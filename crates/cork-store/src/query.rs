@@ -42,6 +42,16 @@ pub enum Table {
     OrgExports,
     OrgTags,
     MemberSettings,
+    // Webhooks and their delivery outbox (0009).
+    Webhooks,
+    WebhookDeliveries,
+    // Accounts and token issuance (0007).
+    MemberPasswords,
+    WebSessions,
+    OauthRequestTokens,
+    OauthNonces,
+    /// Access audit events (issue 4, migration 0008).
+    AccessAudit,
 }
 
 impl Table {
@@ -81,6 +91,13 @@ impl Table {
             Table::OrgExports => "org_exports",
             Table::OrgTags => "org_tags",
             Table::MemberSettings => "member_settings",
+            Table::Webhooks => "webhooks",
+            Table::WebhookDeliveries => "webhook_deliveries",
+            Table::MemberPasswords => "member_passwords",
+            Table::WebSessions => "web_sessions",
+            Table::OauthRequestTokens => "oauth_request_tokens",
+            Table::OauthNonces => "oauth_nonces",
+            Table::AccessAudit => "access_audit",
         }
     }
 }

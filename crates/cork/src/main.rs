@@ -25,6 +25,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage application keys (an application's key and secret).
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -34,6 +39,43 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Print the access audit (token issuance, revoked-token uses, 401s and 429s) as
+    /// JSON lines, oldest first.
+    Audit {
+        /// How many events (at most 1000): the newest, or with --since the first after it.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Only events after this date (or event id); page on with the last id printed.
+        #[arg(long)]
+        since: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Inspect webhook deliveries and send them again.
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksCommand {
+    /// The delivery log of a webhook, newest first (JSON, one delivery per line).
+    Deliveries {
+        /// The webhook's id.
+        id: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Queue a past delivery again (its action as it was, to the webhook's callback).
+    Redeliver {
+        /// The delivery's id (from `cork webhooks deliveries`).
+        delivery: String,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -67,6 +109,82 @@ struct ServeArgs {
     /// Append one line per routed request (method, route, status) to this file.
     #[arg(long, env = "CORK_ROUTE_LOG")]
     route_log: Option<PathBuf>,
+    /// Let visitors create accounts at /signup (off: members come from `cork user create`).
+    #[arg(long, env = "CORK_ALLOW_SIGNUP", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_signup: bool,
+    /// Webhook callbacks allowed despite the address policy (which refuses loopback,
+    /// private, link-local and metadata addresses): comma-separated hosts and CIDR ranges.
+    #[arg(long, env = "CORK_WEBHOOK_ALLOWED_HOSTS", default_value = "")]
+    webhook_allowed_hosts: String,
+    /// Retries of a failed webhook delivery before it is given up.
+    #[arg(long, env = "CORK_WEBHOOK_RETRIES", default_value_t = 3)]
+    webhook_retries: u32,
+    /// Seconds before the first retry (doubling after each, up to an hour).
+    #[arg(long, env = "CORK_WEBHOOK_BACKOFF", default_value_t = 30)]
+    webhook_backoff: u64,
+    /// Days a webhook may fail without a success before it is set inactive.
+    #[arg(long, env = "CORK_WEBHOOK_DISABLE_AFTER_DAYS", default_value_t = 30)]
+    webhook_disable_after_days: u64,
+    /// Seconds a HEAD check or delivery may take.
+    #[arg(long, env = "CORK_WEBHOOK_TIMEOUT", default_value_t = 30)]
+    webhook_timeout: u64,
+    /// Do not send webhook deliveries from this node (other nodes on the same
+    /// PostgreSQL still do).
+    #[arg(long, env = "CORK_WEBHOOK_NO_WORKER", value_parser = clap::builder::BoolishValueParser::new())]
+    webhook_no_worker: bool,
+    #[command(flatten)]
+    rate: RateArgs,
+}
+
+/// Trello's rate limits (defaults are Trello's), counted per process.
+#[derive(Args, Clone)]
+struct RateArgs {
+    /// Turn rate limiting off (the x-rate-limit headers are still sent).
+    #[arg(long, env = "CORK_RATE_LIMITS_OFF", value_parser = clap::builder::BoolishValueParser::new())]
+    rate_limits_off: bool,
+    /// Requests per window for one application key.
+    #[arg(long, env = "CORK_RATE_KEY_MAX", default_value_t = 300)]
+    rate_key_max: u64,
+    /// Requests per window for one token.
+    #[arg(long, env = "CORK_RATE_TOKEN_MAX", default_value_t = 100)]
+    rate_token_max: u64,
+    /// The key and token window, in milliseconds.
+    #[arg(long, env = "CORK_RATE_WINDOW_MS", default_value_t = 10_000)]
+    rate_window_ms: u64,
+    /// Requests per member window on the top-level /1/members/{id} route.
+    #[arg(long, env = "CORK_RATE_MEMBER_MAX", default_value_t = 100)]
+    rate_member_max: u64,
+    /// The member route's window, in milliseconds.
+    #[arg(long, env = "CORK_RATE_MEMBER_WINDOW_MS", default_value_t = 900_000)]
+    rate_member_window_ms: u64,
+}
+
+impl RateArgs {
+    fn limits(&self) -> cork_api::access::RateLimits {
+        cork_api::access::RateLimits {
+            enabled: !self.rate_limits_off,
+            key_max: self.rate_key_max.max(1),
+            token_max: self.rate_token_max.max(1),
+            window: std::time::Duration::from_millis(self.rate_window_ms.max(1)),
+            member_max: self.rate_member_max.max(1),
+            member_window: std::time::Duration::from_millis(self.rate_member_window_ms.max(1)),
+        }
+    }
+}
+
+/// `--board ID[:read|write]` / `--org ID[:read|write]`: one model of a per-board token
+/// (read-write unless `:read`).
+fn token_model(value: &str, model_type: &str) -> Result<cork_core::model::TokenPermission> {
+    let (id, access) = value.rsplit_once(':').unwrap_or((value, "write"));
+    let write = match access {
+        "read" => false,
+        "write" => true,
+        _ => bail!("{value}: the access after ':' must be read or write"),
+    };
+    if !cork_core::ids::is_id(id) {
+        bail!("{value}: not a 24-hex id");
+    }
+    Ok(cork_core::model::TokenPermission { id_model: id.to_ascii_lowercase(), model_type: model_type.into(), read: true, write })
 }
 
 #[derive(Subcommand)]
@@ -82,6 +200,18 @@ enum UserCommand {
         /// No member is one unless made so, not even the first.
         #[arg(long)]
         admin: bool,
+        /// Read the member's password (for the web login) from the first line of stdin.
+        #[arg(long, conflicts_with = "password_env")]
+        password_stdin: bool,
+        /// Take the password from the CORK_PASSWORD environment variable.
+        #[arg(long)]
+        password_env: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Set a member's password, read from the first line of stdin.
+    Password {
+        username: String,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -119,6 +249,20 @@ enum PluginCommand {
 }
 
 #[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an application key for a member; prints JSON with key, secret, idMember, name.
+    Create {
+        #[arg(long)]
+        user: String,
+        /// The application's name.
+        #[arg(long, default_value = "cork-cli")]
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum TokenCommand {
     /// Issue a token for a member; prints JSON with key, token and idMember.
     Create {
@@ -133,6 +277,13 @@ enum TokenCommand {
         /// The application the token is for (its key is made on first use).
         #[arg(long, default_value = "cork-cli")]
         app: String,
+        /// Narrow the token to this board: ID, ID:read or ID:write (repeatable). A token
+        /// with --board or --org reaches nothing else.
+        #[arg(long = "board", value_name = "ID[:read|write]")]
+        boards: Vec<String>,
+        /// Narrow the token to this workspace and its boards (repeatable).
+        #[arg(long = "org", value_name = "ID[:read|write]")]
+        orgs: Vec<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -163,15 +314,51 @@ async fn main() -> Result<()> {
         .init();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
-        Command::User { command: UserCommand::Create { username, full_name, email, admin, data } } => {
+        Command::User { command: UserCommand::Create { username, full_name, email, admin, password_stdin, password_env, data } } => {
+            let password = if password_stdin {
+                Some(read_password_line()?)
+            } else if password_env {
+                Some(std::env::var("CORK_PASSWORD").context("--password-env: CORK_PASSWORD is not set")?)
+            } else {
+                None
+            };
+            if let Some(password) = &password {
+                cork_core::sessions::check_new_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             let cork = data.open().await?;
             let member = cork.create_member(&username, full_name.as_deref(), email.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(password) = &password {
+                cork.set_password(&member, password)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{username} was created but has no password: {e}"))?;
+            }
             if admin {
                 cork.set_instance_admin(&member, true)
                     .await
                     .map_err(|e| anyhow::anyhow!("{username} was created but not made an admin: {e}"))?;
             }
             println!("{}", serde_json::json!({"id": member.id, "username": member.username, "fullName": member.full_name, "admin": admin}));
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::User { command: UserCommand::Password { username, data } } => {
+            let password = read_password_line()?;
+            cork_core::sessions::check_new_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let cork = data.open().await?;
+            let member = cork.member_by_username(&username).await.map_err(|_| anyhow::anyhow!("no member named {username}"))?;
+            cork.set_password(&member, &password).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::json!({"id": member.id, "username": member.username, "password": "set"}));
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::Key { command: KeyCommand::Create { user, name, data } } => {
+            let cork = data.open().await?;
+            let member = cork.member_by_username(&user).await.map_err(|_| anyhow::anyhow!("no member named {user}"))?;
+            let key = cork.create_app_key(&member, &name).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let printed = serde_json::json!({
+                "key": key.id, "secret": key.secret, "idMember": key.id_member, "name": key.name, "dateCreated": key.date_created
+            });
+            println!("{printed}");
             cork.store.close().await;
             Ok(())
         }
@@ -197,7 +384,33 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { user, scope, expiration, app, data } } => {
+        Command::Webhooks { command: WebhooksCommand::Deliveries { id, limit, data } } => {
+            let cork = data.open().await?;
+            let (_, deliveries) = cork.webhook_deliveries(None, &id, limit).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            for delivery in &deliveries {
+                println!("{}", cork_api::webhooks::delivery_json(delivery));
+            }
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::Webhooks { command: WebhooksCommand::Redeliver { delivery, data } } => {
+            let cork = data.open().await?;
+            let queued = cork.redeliver(None, &delivery).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            // A running server's worker picks it up within its poll interval.
+            println!("{}", cork_api::webhooks::delivery_json(&queued));
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::Audit { limit, since, data } => {
+            let cork = data.open().await?;
+            let events = cork.audit_events_local(limit, since.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            for event in events {
+                println!("{event}");
+            }
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { user, scope, expiration, app, boards, orgs, data } } => {
             let Some(expires) = cork_core::accounts::expiration(&expiration) else {
                 bail!("expiration must be 1hour, 1day, 30days or never")
             };
@@ -208,7 +421,15 @@ async fn main() -> Result<()> {
                 bail!("{user} is deactivated; an enterprise admin must reactivate them first");
             }
             let scopes: Vec<String> = scope.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-            let issued = cork.issue_token(&member, &app, &scopes, expires).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut models = Vec::new();
+            for board in &boards {
+                models.push(token_model(board, "Board")?);
+            }
+            for org in &orgs {
+                models.push(token_model(org, "Organization")?);
+            }
+            let grant = cork_core::accounts::TokenGrant { key: None, app: app.clone(), scopes, expires, models };
+            let issued = cork.issue(&member, grant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string(&issued)?);
             cork.store.close().await;
             Ok(())
@@ -224,15 +445,49 @@ async fn serve(args: ServeArgs) -> Result<()> {
     if cork.member_count().await.map_err(|e| anyhow::anyhow!("{e}"))? == 0 {
         tracing::info!("no members yet: create one with `cork user create NAME`, then a token with `cork token create --user NAME` (same --data-dir/--database)");
     }
+    let allowed_hosts =
+        cork_api::webhooks::AllowList::parse(&args.webhook_allowed_hosts).map_err(|e| anyhow::anyhow!("--webhook-allowed-hosts: {e}"))?;
+    let defaults = cork_api::webhooks::WebhookConfig::default();
+    let webhooks = cork_api::webhooks::WebhookConfig {
+        allowed_hosts,
+        policy: cork_core::webhooks::DeliveryPolicy {
+            retries: args.webhook_retries,
+            backoff: std::time::Duration::from_secs(args.webhook_backoff),
+            disable_after: std::time::Duration::from_secs(args.webhook_disable_after_days * 24 * 3600),
+            ..defaults.policy.clone()
+        },
+        timeout: std::time::Duration::from_secs(args.webhook_timeout.max(1)),
+        worker: !args.webhook_no_worker,
+        ..defaults
+    };
     let app = App::new(
         cork.clone(),
-        ApiConfig { public_url, body_limit: args.body_limit, upload_limit: args.upload_limit, route_log: args.route_log },
+        ApiConfig {
+            public_url,
+            body_limit: args.body_limit,
+            upload_limit: args.upload_limit,
+            route_log: args.route_log,
+            webhooks,
+            allow_signup: args.allow_signup,
+            rate_limits: args.rate.limits(),
+        },
     );
     tracing::info!("listening on http://{address}");
     cork_api::serve(listener, app, shutdown_signal()).await?;
     cork.store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The first line of stdin, without its line ending (a password piped in by a script).
+fn read_password_line() -> Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        bail!("no password on stdin");
+    }
+    Ok(password)
 }
 
 async fn shutdown_signal() {

@@ -86,6 +86,18 @@ async fn try_id(response: common::Resp, key: &str) -> Option<String> {
     (response.status == 200).then(|| response.json()[key].as_str().map(str::to_string)).flatten()
 }
 
+/// A webhook receiver on 127.0.0.1 (allow-listed for the test server) that answers
+/// 200 to the HEAD check and to every delivery; returns its base URL.
+async fn webhook_receiver() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind receiver");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let app = axum::Router::new().fallback(|| async { axum::http::StatusCode::OK });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    base
+}
+
 async fn seed(server: &Server) -> Fixture {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
@@ -148,6 +160,8 @@ async fn seed(server: &Server) -> Fixture {
     if let Some(m) = org_memberships.as_array().and_then(|a| a.iter().find(|m| m["idMember"] == bob.id.as_str())) {
         ids.insert("orgMembership", s(m, "id"));
     }
+    let receiver = webhook_receiver().await;
+    ids.insert("receiver", receiver.clone());
     // Objects of features that may not exist yet: a failure here shows up as the
     // failures of the operations that need them.
     let optional: Vec<(&'static str, common::Resp, &str)> = vec![
@@ -156,7 +170,7 @@ async fn seed(server: &Server) -> Fixture {
         ("reaction", alice.post(&format!("/1/actions/{}/reactions", s(&comment, "id")), json!({"shortName": "thumbsup"})).await, "id"),
         ("savedSearch", alice.post("/1/members/me/savedSearches", json!({"name": "Spec search", "query": "spec", "pos": "top"})).await, "id"),
         ("tag", alice.post(&format!("/1/organizations/{}/tags", s(&org, "id")), json!({"name": "spec-tag"})).await, "id"),
-        ("webhook", alice.post("/1/webhooks", json!({"callbackURL": "http://127.0.0.1:9/hook", "idModel": board_id})).await, "id"),
+        ("webhook", alice.post("/1/webhooks", json!({"callbackURL": format!("{receiver}/hook"), "idModel": board_id})).await, "id"),
         ("listing", alice.post(&format!("/1/plugins/{}/listing", plugin.id), json!({"name": "Spec listing", "description": "spec", "locale": "de-DE"})).await, "id"),
         ("background", alice.send("POST", "/1/members/me/customBoardBackgrounds", multipart_png()).await, "id"),
         ("emoji", alice.send("POST", "/1/members/me/customEmoji?name=spec_emoji", multipart_png()).await, "id"),
@@ -320,7 +334,7 @@ fn sample(op: &Operation, last: &str, name: &str, ids: &HashMap<&'static str, St
         "pos" => "bottom".into(),
         "image" => "taco-cool".into(),
         "urls" => format!("/boards/{}", id("board")?),
-        "callbackURL" => "http://127.0.0.1:9/spec".into(),
+        "callbackURL" => format!("{}/spec", id("receiver")?),
         _ => return None,
     })
 }
@@ -344,7 +358,7 @@ fn body_for(op: &Operation, ids: &HashMap<&'static str, String>) -> Option<Value
             json!({"channel": "email", "blockedKeys": ["notification_comment_card"]})
         }
         ("PUT", "/webhooks/{id}") => json!({"description": "spec"}),
-        ("POST", "/webhooks/") => json!({"callbackURL": "http://127.0.0.1:9/spec2", "idModel": id("card")}),
+        ("POST", "/webhooks/") => json!({"callbackURL": format!("{}/spec2", id("receiver")), "idModel": id("card")}),
         ("POST", "/organizations/{id}/tags") => json!({"name": "spec_tag_two"}),
         _ if op.operation.get("requestBody").is_some() => json!({}),
         _ => return None,
@@ -381,6 +395,11 @@ async fn fresh_for_delete(op: &Operation, fixture: &Fixture, ids: &mut HashMap<&
     } else if path == "/organizations/{id}/members/{idMember}/all" {
         alice.put(&format!("/1/organizations/{}/members/{}", id("organization"), id("member")), json!({"type": "normal"})).await;
         None
+    } else if path == "/webhooks/{id}" || path == "/tokens/{token}/webhooks/{idWebhook}" {
+        let callback = format!("{}/doomed{}", id("receiver"), path.len());
+        try_id(alice.post("/1/webhooks", json!({"callbackURL": callback, "idModel": id("board")})).await, "id")
+            .await
+            .map(|v| ("webhook", v))
     } else if path == "/organizations/{id}" {
         try_id(alice.post("/1/organizations", json!({"displayName": "Doomed Workspace"})).await, "id").await.map(|v| ("organization", v))
     } else if path == "/customFields/{id}" {
@@ -599,5 +618,7 @@ async fn conformance(server: Server) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_spec_operation_answers_with_its_schema() {
-    conformance(Server::sqlite().await).await;
+    let server =
+        Server::sqlite_with(&|c| c.webhooks.allowed_hosts = cork_api::webhooks::AllowList::parse("127.0.0.1").expect("allow-list")).await;
+    conformance(server).await;
 }

@@ -20,7 +20,13 @@ pub(super) fn routes() -> Router<App> {
 
 async fn get_action(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let page = app.cork.get_action(&req.actor, &id).await?;
-    Ok(json_ok(select(app.render.action(&page.actions[0], &page.creators), &Fields::from(&req.params, "fields", None))))
+    // One action carries its `display` unless `display=false` (the spec's default is
+    // true); webhooks deliver it in this form.
+    let mut out = app.render.action(&page.actions[0], &page.creators);
+    if req.params.bool("display")?.unwrap_or(true) {
+        out["display"] = app.render.action_display(&page.actions[0], &page.creators);
+    }
+    Ok(json_ok(select(out, &Fields::from(&req.params, "fields", None))))
 }
 
 async fn put_action(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {

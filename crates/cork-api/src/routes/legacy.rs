@@ -20,33 +20,37 @@ use crate::error::{ApiError, ApiResult};
 use crate::request::{BatchActor, InternalCall, Req};
 use crate::App;
 
+/// The `GET /{model}/{id}/{nested}/{field}` routes (registered in a loop, so the route
+/// table adds them from here).
+pub(crate) const NESTED_FIELDS: &[(&str, &str)] = &[
+    ("actions", "board"),
+    ("actions", "card"),
+    ("actions", "list"),
+    ("actions", "member"),
+    ("actions", "memberCreator"),
+    ("actions", "organization"),
+    ("notifications", "board"),
+    ("notifications", "card"),
+    ("notifications", "list"),
+    ("notifications", "member"),
+    ("notifications", "memberCreator"),
+    ("notifications", "organization"),
+    ("boards", "membersInvited"),
+    ("boards", "organization"),
+    ("cards", "board"),
+    ("cards", "list"),
+    ("checklists", "board"),
+    ("labels", "board"),
+    ("lists", "board"),
+    ("members", "boardsInvited"),
+    ("members", "organizationsInvited"),
+    ("organizations", "membersInvited"),
+];
+
 pub(super) fn routes() -> Router<App> {
     let mut router = Router::new();
     // `GET /{model}/{id}/{nested}/{field}`: one field of the nested object.
-    for (model, nested) in [
-        ("actions", "board"),
-        ("actions", "card"),
-        ("actions", "list"),
-        ("actions", "member"),
-        ("actions", "memberCreator"),
-        ("actions", "organization"),
-        ("notifications", "board"),
-        ("notifications", "card"),
-        ("notifications", "list"),
-        ("notifications", "member"),
-        ("notifications", "memberCreator"),
-        ("notifications", "organization"),
-        ("boards", "membersInvited"),
-        ("boards", "organization"),
-        ("cards", "board"),
-        ("cards", "list"),
-        ("checklists", "board"),
-        ("labels", "board"),
-        ("lists", "board"),
-        ("members", "boardsInvited"),
-        ("members", "organizationsInvited"),
-        ("organizations", "membersInvited"),
-    ] {
+    for &(model, nested) in NESTED_FIELDS {
         router = router.route(&format!("/1/{model}/{{id}}/{nested}/{{field}}"), nested_field(model, nested));
     }
     router
@@ -488,6 +492,13 @@ async fn deltas(State(app): State<App>, Path(id): Path<String>, req: Req, model:
 async fn display(State(app): State<App>, Path(id): Path<String>, req: Req, model: &'static str, only_entities: bool) -> ApiResult {
     let object = call_json(&app, &req, Method::GET, &format!("/1/{model}/{id}"), &["fields"], &[]).await?;
     let kind = text(&object, "type");
+    // An action's `display` is rendered once, by GET /actions/{id} (webhooks send the same).
+    if let Some(display) = object.get("display").filter(|d| d.is_object()) {
+        if only_entities {
+            return Ok(json_ok(Value::Array(display["entities"].as_object().map(|e| e.values().cloned().collect()).unwrap_or_default())));
+        }
+        return Ok(json_ok(display.clone()));
+    }
     let mut entities = Map::new();
     if let Some(creator) = object.get("memberCreator").filter(|c| c.is_object()) {
         entities.insert(

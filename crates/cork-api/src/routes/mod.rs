@@ -2,6 +2,7 @@
 
 mod actions;
 mod applications;
+mod audit;
 mod batch;
 mod board_extras;
 mod boards;
@@ -26,6 +27,7 @@ mod stickers;
 mod tokens;
 mod uploads;
 mod votes;
+mod webhooks;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -39,6 +41,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::render::{select, Fields};
 use crate::App;
+
+/// The route table: the literal paths found in the source by build.rs, and the legacy
+/// nested-field routes registered in a loop.
+pub(crate) fn route_paths() -> Vec<String> {
+    const LITERAL: &[&str] = include!(concat!(env!("OUT_DIR"), "/route_paths.rs"));
+    let mut paths: Vec<String> = LITERAL.iter().map(|p| p.to_string()).collect();
+    paths.extend(legacy::NESTED_FIELDS.iter().map(|(model, nested)| format!("/1/{model}/{{id}}/{nested}/{{field}}")));
+    paths.sort();
+    paths.dedup();
+    paths
+}
 
 pub(crate) fn routes() -> Router<App> {
     Router::new()
@@ -63,11 +76,13 @@ pub(crate) fn routes() -> Router<App> {
         .merge(reactions::routes())
         .merge(prefs::routes())
         .merge(applications::routes())
+        .merge(audit::routes())
         .merge(enterprises::routes())
         .merge(plugins::routes())
         .merge(organization_extras::routes())
         .merge(member_extras::routes())
         .merge(legacy::routes())
+        .merge(webhooks::routes())
 }
 
 /// A 200 with a JSON body, as Trello sends it (with the charset clients look for).

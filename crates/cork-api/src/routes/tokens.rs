@@ -1,6 +1,6 @@
-//! `/1/tokens/{token}`: what a token is, whom it acts for, its revocation, and its
-//! webhooks (none can be registered before webhooks land, so the list is the real,
-//! empty one); `/1/members/{id}/tokens` lists a member's tokens.
+//! `/1/tokens/{token}`: what a token is, whom it acts for, its revocation (which
+//! removes its webhooks; their routes are in `webhooks.rs`); `/1/members/{id}/tokens`
+//! lists a member's tokens.
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
@@ -20,7 +20,6 @@ pub(super) fn routes() -> Router<App> {
     Router::new()
         .route("/1/tokens/{token}", get(get_token).delete(delete_token))
         .route("/1/tokens/{token}/member", get(get_token_member))
-        .route("/1/tokens/{token}/webhooks", get(get_token_webhooks))
         .route("/1/members/{id}/tokens", get(get_member_tokens))
         .route("/cork/avatars/{file}", get(get_avatar))
 }
@@ -45,7 +44,17 @@ fn token_json(token: &Token, req: &Req) -> ApiResult<Value> {
         &Fields::from(&req.params, "fields", None),
     );
     if req.params.bool("webhooks")?.unwrap_or(false) {
+        // Filled in by `with_webhooks` (this function does not reach the store).
         out["webhooks"] = json!([]);
+    }
+    Ok(out)
+}
+
+/// `webhooks=true`: the token's webhooks in place of the empty list.
+async fn with_webhooks(app: &App, token: &Token, mut out: Value) -> ApiResult<Value> {
+    if out.get("webhooks").is_some() {
+        let hooks = app.cork.webhooks_of_token_id(&token.id).await?;
+        out["webhooks"] = Value::Array(hooks.iter().map(crate::webhooks::webhook_json).collect());
     }
     Ok(out)
 }
@@ -57,7 +66,8 @@ async fn own_token(app: &App, headers: &HeaderMap, req: &Req, token: &str) -> Ap
 
 async fn get_token(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap, req: Req) -> ApiResult {
     let found = own_token(&app, &headers, &req, &token).await?;
-    Ok(json_ok(token_json(&found, &req)?))
+    let out = token_json(&found, &req)?;
+    Ok(json_ok(with_webhooks(&app, &found, out).await?))
 }
 
 /// Revokes the token: the next request with it gets 401 `invalid token`.
@@ -77,15 +87,13 @@ async fn get_token_member(State(app): State<App>, Path(token): Path<String>, hea
     Ok(json_ok(select(app.render.member(&member, true), &Fields::from(&req.params, "fields", None))))
 }
 
-async fn get_token_webhooks(State(app): State<App>, Path(token): Path<String>, headers: HeaderMap, req: Req) -> ApiResult {
-    own_token(&app, &headers, &req, &token).await?;
-    Ok(json_ok(Value::Array(Vec::new())))
-}
-
 /// The member's working tokens (never their secrets).
 async fn get_member_tokens(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let tokens = app.cork.member_tokens(&req.actor, &id).await?;
-    let rendered = tokens.iter().map(|t| token_json(t, &req)).collect::<ApiResult<Vec<_>>>()?;
+    let mut rendered = Vec::with_capacity(tokens.len());
+    for token in &tokens {
+        rendered.push(with_webhooks(&app, token, token_json(token, &req)?).await?);
+    }
     Ok(json_ok(many(rendered, &Fields::All)))
 }
 

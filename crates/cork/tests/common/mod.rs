@@ -17,6 +17,23 @@ use sqlx::Connection;
 /// `CORK_REQUIRE_POSTGRES=1` (CI) makes that a failure.
 #[macro_export]
 macro_rules! both_backends {
+    ($name:ident, config = $config:expr, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let server = common::Server::sqlite_with(&$config).await;
+                ($body)(server).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(server) = common::Server::postgres_with(&$config).await else {
+                    return;
+                };
+                ($body)(server).await;
+            }
+        }
+    };
     ($name:ident, $body:expr) => {
         mod $name {
             use super::*;
@@ -36,6 +53,19 @@ macro_rules! both_backends {
     };
 }
 
+/// Prints a test's headline figure (`security matrix: N passed, M failed`, ...) and, when
+/// `CORK_TEST_REPORT` names a file, appends it there with the backend: libtest hides the
+/// output of passing tests, and `scripts/test` shows these lines in its summary.
+pub fn report(backend: &str, line: &str) {
+    println!("{line}");
+    if let Some(path) = std::env::var_os("CORK_TEST_REPORT") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+            let _ = writeln!(file, "{line} ({backend})");
+        }
+    }
+}
+
 static DATABASES: AtomicU32 = AtomicU32::new(0);
 
 /// A running server and the domain behind it (for setting up members and tokens).
@@ -43,20 +73,43 @@ pub struct Server {
     pub base: String,
     pub cork: Cork,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The serving task (for `restart`), the database and settings it runs with.
+    task: Option<tokio::task::JoinHandle<()>>,
+    url: String,
+    config: ApiConfig,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
 }
 
 impl Server {
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        }
+    }
+
     /// A server on a fresh SQLite file.
     pub async fn sqlite() -> Server {
+        Server::sqlite_with(&|_| {}).await
+    }
+
+    /// A server on a fresh SQLite file, with settings changed by `configure`.
+    pub async fn sqlite_with(configure: &dyn Fn(&mut ApiConfig)) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("cork.db").display());
-        Server::start(&url, dir, None).await
+        Server::start(&url, dir, None, configure).await
     }
 
     /// A server on a fresh PostgreSQL database, or `None` when none is configured.
     pub async fn postgres() -> Option<Server> {
+        Server::postgres_with(&|_| {}).await
+    }
+
+    /// A server on a fresh PostgreSQL database with settings changed by `configure`.
+    pub async fn postgres_with(configure: &dyn Fn(&mut ApiConfig)) -> Option<Server> {
         let Ok(admin) = std::env::var("CORK_TEST_POSTGRES_URL") else {
             if std::env::var("CORK_REQUIRE_POSTGRES").as_deref() == Ok("1") {
                 panic!("CORK_REQUIRE_POSTGRES=1 but CORK_TEST_POSTGRES_URL is not set");
@@ -73,24 +126,60 @@ impl Server {
             _ => panic!("CORK_TEST_POSTGRES_URL must name a database"),
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        Some(Server::start(&url, dir, Some((admin, name))).await)
+        Some(Server::start(&url, dir, Some((admin, name)), configure).await)
     }
 
-    async fn start(url: &str, dir: tempfile::TempDir, postgres: Option<(String, String)>) -> Server {
+    async fn start(url: &str, dir: tempfile::TempDir, postgres: Option<(String, String)>, configure: &dyn Fn(&mut ApiConfig)) -> Server {
         let store = Store::open(url).await.expect("open store");
         let cork = Cork::new(store).with_data_dir(dir.path().join("files"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
-        let app = App::new(cork.clone(), ApiConfig { public_url: base.clone(), route_log: route_log(), ..ApiConfig::default() });
+        let mut config = ApiConfig { public_url: base.clone(), route_log: route_log(), ..ApiConfig::default() };
+        // Scenarios send hundreds of requests a second with one token; the tests of the
+        // limits themselves (rate_limits.rs) turn them on in `configure`.
+        config.rate_limits.enabled = false;
+        configure(&mut config);
+        let app = App::new(cork.clone(), config.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             cork_api::serve(listener, app, async {
                 let _ = rx.await;
             })
             .await
             .expect("serve");
         });
-        Server { base, cork, shutdown: Some(tx), _dir: dir, postgres }
+        Server { base, cork, shutdown: Some(tx), task: Some(task), url: url.to_string(), config, _dir: dir, postgres }
+    }
+
+    /// The database the server runs on (for the CLI in tests).
+    pub fn database_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops the server (its webhook worker settles what it holds) and starts a new one
+    /// on the same database and address, as a restart of the process would.
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+        self.cork.store.close().await;
+        let store = Store::open(&self.url).await.expect("reopen store");
+        self.cork = Cork::new(store).with_data_dir(self._dir.path().join("files"));
+        let address = self.base.trim_start_matches("http://").to_string();
+        let listener = tokio::net::TcpListener::bind(&address).await.expect("bind the same address again");
+        let app = App::new(self.cork.clone(), self.config.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.task = Some(tokio::spawn(async move {
+            cork_api::serve(listener, app, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        }));
+        self.shutdown = Some(tx);
     }
 
     /// A new member with a token of every scope.
