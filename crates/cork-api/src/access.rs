@@ -50,6 +50,13 @@ pub struct RateLimits {
     pub member_max: u64,
     /// The member route's window (900 s).
     pub member_window: Duration,
+    /// Failed browser logins per username per login window (5); always counted, even
+    /// when `enabled` is off, since they guard passwords rather than the API.
+    pub login_user_max: u64,
+    /// Failed browser logins per client address per login window (20).
+    pub login_address_max: u64,
+    /// The failed-login window (15 minutes).
+    pub login_window: Duration,
 }
 
 impl Default for RateLimits {
@@ -61,6 +68,9 @@ impl Default for RateLimits {
             window: Duration::from_secs(10),
             member_max: 100,
             member_window: Duration::from_secs(900),
+            login_user_max: 5,
+            login_address_max: 20,
+            login_window: Duration::from_secs(900),
         }
     }
 }
@@ -142,6 +152,26 @@ impl Keyed {
         Some(counter)
     }
 
+    /// True when `id`'s window is spent, without taking from it (a key never counted, or
+    /// whose window ended, is not spent).
+    fn spent(&self, id: &str) -> bool {
+        let Ok(counters) = self.counters.lock() else { return false };
+        let id = if counters.contains_key(id) || counters.len() < MAX_COUNTERS { id } else { OVERFLOW };
+        let Some(counter) = counters.get(id) else { return false };
+        if counter.limiter.available() > 0 {
+            return false;
+        }
+        // An empty counter refills only inside `try_wait`: when that succeeds the window
+        // had ended, so the token it took is handed back (this look must not count).
+        match counter.limiter.try_wait() {
+            Ok(()) => {
+                let _ = counter.limiter.set_available(counter.limiter.available() + 1);
+                false
+            }
+            Err(_) => true,
+        }
+    }
+
     /// Takes one request from `id`'s window: `Ok(remaining)` or `Err(())` when it is spent.
     fn take(&self, id: &str) -> Result<u64, ()> {
         let Some(counter) = self.counter(id) else { return Ok(self.max) };
@@ -158,6 +188,8 @@ pub struct Limiters {
     keys: Keyed,
     tokens: Keyed,
     members: Keyed,
+    login_users: Keyed,
+    login_addresses: Keyed,
 }
 
 /// Which limit refused a request.
@@ -195,6 +227,8 @@ impl Limiters {
             keys: Keyed::new(config.key_max, config.window),
             tokens: Keyed::new(config.token_max, config.window),
             members: Keyed::new(config.member_max, config.member_window),
+            login_users: Keyed::new(config.login_user_max, config.login_window),
+            login_addresses: Keyed::new(config.login_address_max, config.login_window),
             config,
         }
     }
@@ -242,6 +276,32 @@ impl Limiters {
             // The middleware replaces this with Trello's JSON body.
             Some(_) => Err(ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded")),
             None => Ok(()),
+        }
+    }
+}
+
+/// The username as counted: case-folded (logins ignore case) and clipped.
+fn login_name(username: &str) -> String {
+    username.trim().to_ascii_lowercase().chars().take(128).collect()
+}
+
+impl Limiters {
+    /// True when `username` or `remote` has used up its failed logins for this window;
+    /// the login page then refuses without looking at the password, so guessing stops
+    /// costing the server Argon2 work and learns nothing (the same answer whether or not
+    /// the username exists).
+    pub fn login_throttled(&self, username: &str, remote: Option<&str>) -> bool {
+        self.login_users.spent(&login_name(username)) || remote.is_some_and(|r| self.login_addresses.spent(r))
+    }
+
+    /// Counts one failed login against `username` and `remote`. A successful login
+    /// counts nothing and resets nothing, so one good account cannot launder an
+    /// address's guesses at others. Attempts already in flight when a window fills are
+    /// still checked (at most as many as run at once).
+    pub fn login_failed(&self, username: &str, remote: Option<&str>) {
+        let _ = self.login_users.take(&login_name(username));
+        if let Some(remote) = remote {
+            let _ = self.login_addresses.take(remote);
         }
     }
 }
@@ -357,6 +417,19 @@ mod tests {
         assert_eq!(keyed.take("b"), Ok(2), "each key has its own window");
         std::thread::sleep(Duration::from_millis(250));
         assert_eq!((keyed.take("a"), keyed.take("a"), keyed.take("a"), keyed.take("a")), (Ok(2), Ok(1), Ok(0), Err(())));
+    }
+
+    #[test]
+    fn looking_at_a_window_takes_nothing() {
+        let keyed = Keyed::new(2, Duration::from_millis(200));
+        assert!(!keyed.spent("a"), "a key never counted is not spent");
+        assert_eq!(keyed.take("a"), Ok(1));
+        assert!(!keyed.spent("a"));
+        assert_eq!(keyed.take("a"), Ok(0));
+        assert!(keyed.spent("a") && keyed.spent("a"));
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!keyed.spent("a"), "the window ended");
+        assert_eq!((keyed.take("a"), keyed.take("a"), keyed.take("a")), (Ok(1), Ok(0), Err(())), "and the look took nothing");
     }
 
     #[test]

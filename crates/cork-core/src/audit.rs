@@ -1,5 +1,5 @@
 //! The access audit: token issuance, uses of revoked tokens, and every refused (401) or
-//! rate-limited (429) request, kept for administrators (`cork audit`, `GET /1/cork/audit`).
+//! rate-limited (429) request, kept for administrators (`cork audit`, `GET /cork/audit`).
 //!
 //! Events about a request are written off the request path: [`AuditLog::record`] never
 //! waits; it puts the event on a bounded channel that one writer task drains in batches
@@ -210,7 +210,7 @@ impl Cork {
         self.audit.record(&self.store, event);
     }
 
-    /// `GET /1/cork/audit`: the audit for Cork administrators only.
+    /// `GET /cork/audit`: the audit for Cork administrators only.
     pub async fn audit_events(&self, actor: &Actor, limit: i64, since: Option<&str>) -> Result<Vec<Value>> {
         let mut tx = self.store.read().await?;
         require_admin(&mut tx, actor).await?;

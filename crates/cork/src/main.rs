@@ -168,6 +168,7 @@ impl RateArgs {
             window: std::time::Duration::from_millis(self.rate_window_ms.max(1)),
             member_max: self.rate_member_max.max(1),
             member_window: std::time::Duration::from_millis(self.rate_member_window_ms.max(1)),
+            ..Default::default()
         }
     }
 }

@@ -21,7 +21,7 @@ async fn admin(server: &Server) -> Client {
 /// Polls the audit until `done` holds (events are written off the request path).
 async fn audit_until(root: &Client, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     for _ in 0..100 {
-        let events = root.get("/1/cork/audit?limit=1000").await.ok();
+        let events = root.get("/cork/audit?limit=1000").await.ok();
         let events = events.as_array().cloned().unwrap_or_default();
         if done(&events) {
             return events;
@@ -119,8 +119,8 @@ both_backends!(bad_credentials_get_clear_401s_change_nothing_and_are_audited, |s
     assert!(!text.contains("token="), "no query strings in the audit");
     assert!(!text.contains(&"a".repeat(100)), "a malformed key is not recorded");
     // Others may not read it.
-    ann.get("/1/cork/audit").await.err(401, "unauthorized permission requested");
-    server.anonymous().get("/1/cork/audit").await.err(401, "unauthorized permission requested");
+    ann.get("/cork/audit").await.err(401, "unauthorized permission requested");
+    server.anonymous().get("/cork/audit").await.err(401, "unauthorized permission requested");
 });
 
 /// Every audit event after `since`, paging forward by id.
@@ -128,7 +128,7 @@ async fn all_events(root: &Client) -> Vec<Value> {
     let mut events: Vec<Value> = Vec::new();
     loop {
         let since = events.last().map(|e| s(e, "id")).unwrap_or_else(|| "2000-01-01".into());
-        let page = root.get(&format!("/1/cork/audit?limit=1000&since={since}")).await.ok();
+        let page = root.get(&format!("/cork/audit?limit=1000&since={since}")).await.ok();
         let page = page.as_array().cloned().unwrap_or_default();
         if page.is_empty() {
             return events;

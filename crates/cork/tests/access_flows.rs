@@ -449,6 +449,95 @@ both_backends!(post_message_per_board_choice_and_deny, |server: Server| async mo
     assert_eq!(live_tokens(&server, &bob_member).await, before, "deny and refusals issue nothing");
 });
 
+both_backends!(a_workspace_choice_reaches_that_workspaces_boards_only, |server: Server| async move {
+    let key = app_key(&server).await;
+    let bob = server.user("bob").await;
+    let bob_member = server.cork.member_by_username("bob").await.unwrap();
+    server.cork.set_password(&bob_member, PASSWORD).await.unwrap();
+    let team = bob.post("/1/organizations", serde_json::json!({"displayName": "Team"})).await.ok();
+    let inside = bob.post("/1/boards", serde_json::json!({"name": "Inside", "idOrganization": s(&team, "id")})).await.ok();
+    let outside = bob.board("Outside").await;
+    let carol = server.user("carol").await;
+    let foreign = carol.post("/1/organizations", serde_json::json!({"displayName": "Elsewhere"})).await.ok();
+    let browser = Browser::new(&server);
+    assert_eq!(browser.login("bob", PASSWORD, "/account").await.status, 303);
+
+    let path = format!("/1/authorize?key={}&name=Team+app&scope=read,write&expiration=1hour", key.id);
+    let consent = browser.get(&path).await;
+    let org_field = format!("org.{}", s(&team, "id"));
+    assert!(consent.text.contains(&format!("name=\"{org_field}\"")) && consent.text.contains("Team"), "{}", consent.text);
+    assert!(!consent.text.contains(&s(&foreign, "id")), "only the member's workspaces are offered");
+
+    let shown = approve(&browser, &path, &[("decision", "approve"), ("access", "boards"), (&org_field, "read")]).await;
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    let token = shown.element("token");
+    let info: Value =
+        reqwest::get(format!("{}/1/tokens/{token}?key={}&token={token}", server.base, key.id)).await.unwrap().json().await.unwrap();
+    let models: Vec<&Value> =
+        info["permissions"].as_array().unwrap().iter().filter(|p| p["modelType"] == "Organization" || p["modelType"] == "Board").collect();
+    assert_eq!(models.len(), 1, "{info}");
+    assert_eq!(
+        (s(models[0], "modelType"), s(models[0], "idModel"), models[0]["read"].clone(), models[0]["write"].clone()),
+        ("Organization".to_string(), s(&team, "id"), Value::Bool(true), Value::Bool(false))
+    );
+    let read = |board: &Value| format!("{}/1/boards/{}?key={}&token={token}", server.base, s(board, "id"), key.id);
+    assert_eq!(reqwest::get(read(&inside)).await.unwrap().status(), 200, "a board of the workspace");
+    assert_ne!(reqwest::get(read(&outside)).await.unwrap().status(), 200, "a board outside it");
+
+    // A workspace the member is not in is refused and issues nothing.
+    let before = live_tokens(&server, &bob_member).await;
+    let foreign_field = format!("org.{}", s(&foreign, "id"));
+    let refused = approve(&browser, &path, &[("decision", "approve"), ("access", "boards"), (&foreign_field, "read")]).await;
+    assert_eq!((refused.status, refused.text.as_str()), (400, "invalid value for idModel"));
+    assert_eq!(live_tokens(&server, &bob_member).await, before);
+});
+
+both_backends!(failed_logins_are_throttled_per_username_and_per_address, |server: Server| async move {
+    member(&server, "alice").await;
+    member(&server, "bob").await;
+    let browser = Browser::new(&server);
+    for _ in 0..5 {
+        assert_eq!(browser.login("alice", "wrong", "/account").await.status, 401);
+    }
+    let throttled = browser.login("alice", PASSWORD, "/account").await;
+    assert_eq!(throttled.status, 429, "{}", throttled.text);
+    assert!(throttled.text.contains("Too many failed sign-in attempts; try again later."), "{}", throttled.text);
+    assert!(throttled.set_cookies().iter().all(|c| !c.starts_with("cork_session=")), "no session when throttled");
+    assert_eq!(browser.get("/account").await.status, 303, "still logged out");
+
+    // Another username from the same address still works (5 of the address's 20 used);
+    // a good login resets nothing.
+    let other = Browser::new(&server);
+    assert_eq!(other.login("bob", PASSWORD, "/account").await.status, 303);
+    // Unknown names count the same and are told the same.
+    let guesser = Browser::new(&server);
+    for name in ["ghost1", "ghost2", "ghost3"] {
+        for _ in 0..5 {
+            assert_eq!(guesser.login(name, "wrong", "/account").await.status, 401);
+        }
+    }
+    let ghost = guesser.login("ghost1", "wrong", "/account").await;
+    assert_eq!(ghost.status, 429);
+    assert!(ghost.text.contains("Too many failed sign-in attempts; try again later."));
+    // The address has now used its 20: bob is refused too, password unchecked.
+    let third = Browser::new(&server);
+    let bob_again = third.login("bob", PASSWORD, "/account").await;
+    assert_eq!(bob_again.status, 429, "{}", bob_again.text);
+    assert!(bob_again.set_cookies().iter().all(|c| !c.starts_with("cork_session=")));
+
+    // The throttled logins are in the access audit (recorded in the background: poll).
+    let mut throttled_events = 0;
+    for _ in 0..100 {
+        let events = server.cork.audit_events_local(1000, None).await.expect("audit");
+        throttled_events = events.iter().filter(|e| e["kind"] == "http.429" && e["path"] == "/login").count();
+        if throttled_events >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(throttled_events, 3, "each throttled login is audited");
+});
+
 both_backends!(a_consent_form_replayed_without_a_valid_session_issues_nothing, |server: Server| async move {
     let key = app_key(&server).await;
     let (browser, bob) = logged_in(&server, "bob").await;

@@ -1,4 +1,4 @@
-//! `GET /1/cork/audit`: Cork's access audit (token issuance, revoked-token uses, every
+//! `GET /cork/audit`: Cork's access audit (token issuance, revoked-token uses, every
 //! 401 and 429), for Cork administrators only; anyone else gets Trello's 401.
 
 use axum::extract::State;
@@ -12,7 +12,7 @@ use crate::request::Req;
 use crate::App;
 
 pub(super) fn routes() -> Router<App> {
-    Router::new().route("/1/cork/audit", get(get_audit))
+    Router::new().route("/cork/audit", get(get_audit))
 }
 
 /// `limit` (1–1000, default 100) events, oldest first: the newest, or the first after

@@ -2,8 +2,10 @@
 //! password page.
 
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, OriginalUri, State};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -75,16 +77,28 @@ pub(super) fn internal(error: DomainError) -> Response {
     message(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", None, "Cork could not complete this request.")
 }
 
-async fn post_login(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+/// What a throttled login is told, whether or not the username exists.
+const THROTTLED_LOGIN: &str = "Too many failed sign-in attempts; try again later.";
+
+async fn post_login(State(app): State<App>, headers: HeaderMap, extensions: Extensions, body: Bytes) -> Response {
     let form = Form::parse(&body);
     if let Some(refused) = csrf_refusal(&app, &headers, None, &form) {
         return refused;
     }
     let return_to = local_path(form.opt("return_to"));
-    match app.cork.check_login(form.get("username"), form.get("password")).await {
+    let remote = extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let (username, allow) = (form.get("username").to_string(), app.config.allow_signup);
+    // Checked before the password, so a throttled guess is never verified (the access
+    // guard audits the 429 as `http.429` with the path and client address).
+    if app.limits.login_throttled(&username, remote.as_deref()) {
+        return pre_login_page(&app, &headers, StatusCode::TOO_MANY_REQUESTS, "Log in", |csrf| {
+            login_form(csrf, &return_to, &username, Some(THROTTLED_LOGIN), allow)
+        });
+    }
+    match app.cork.check_login(&username, form.get("password")).await {
         Ok(member) => logged_in(&app, &member, &return_to).await,
         Err(DomainError::Unauthorized(_)) => {
-            let (username, allow) = (form.get("username").to_string(), app.config.allow_signup);
+            app.limits.login_failed(&username, remote.as_deref());
             pre_login_page(&app, &headers, StatusCode::UNAUTHORIZED, "Log in", |csrf| {
                 login_form(csrf, &return_to, &username, Some("Invalid username or password."), allow)
             })

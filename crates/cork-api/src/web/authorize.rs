@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cork_core::accounts::{expiration, TokenGrant};
-use cork_core::model::{AppKey, Board, TokenPermission};
+use cork_core::model::{AppKey, Board, Organization, TokenPermission};
 use cork_core::sessions::WebSession;
 use cork_core::Actor;
 use cork_core::DomainError;
@@ -116,9 +116,31 @@ async fn parse_request(app: &App, form: &Form) -> Result<AuthorizeRequest, ApiEr
     Ok(AuthorizeRequest { ask: Ask { key, name, scopes, expiration }, delivery })
 }
 
-/// The boards a member may hand out on the consent page.
-pub(super) async fn member_boards(app: &App, session: &WebSession) -> Result<Vec<Board>, DomainError> {
-    app.cork.member_boards(&Actor::member(session.member.clone()), &session.member.id, "open").await
+/// What a member may hand out on the consent page: their open boards and the
+/// workspaces they belong to (a workspace entry reaches that workspace's boards).
+pub(super) struct Grantable {
+    pub boards: Vec<Board>,
+    pub orgs: Vec<Organization>,
+}
+
+/// Loads the boards and workspaces the consent page offers.
+pub(super) async fn grantable(app: &App, session: &WebSession) -> Result<Grantable, DomainError> {
+    let actor = Actor::member(session.member.clone());
+    let boards = app.cork.member_boards(&actor, &session.member.id, "open").await?;
+    let orgs = app.cork.member_orgs(&actor, &session.member.id).await?;
+    Ok(Grantable { boards, orgs })
+}
+
+/// One `<select>` row of the consent page's table.
+fn choice_row(field: &str, id: &str, label: &str, write: bool) -> String {
+    let write_option = if write { "<option value=\"write\">read and write</option>" } else { "" };
+    format!(
+        "<tr><td>{}</td><td><select name=\"{field}.{}\" aria-label=\"access to {}\"><option value=\"none\">no access</option>\
+         <option value=\"read\">read</option>{write_option}</select></td></tr>",
+        esc(label),
+        esc(id),
+        esc(label)
+    )
 }
 
 fn scope_words(scope: &str) -> &'static str {
@@ -132,7 +154,7 @@ fn scope_words(scope: &str) -> &'static str {
 
 /// The consent page: `action` is the form's target, `carry` the hidden fields that
 /// restate the request.
-pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &str)], ask: &Ask, boards: &[Board]) -> Response {
+pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &str)], ask: &Ask, grantable: &Grantable) -> Response {
     let scopes: String = ask.scopes.iter().map(|s| format!("<li>{}</li>", esc(scope_words(s)))).collect();
     let lifetime = match ask.expiration.as_str() {
         "never" => "It never expires (until you revoke it).".to_string(),
@@ -142,18 +164,17 @@ pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &
     };
     let write = ask.scopes.iter().any(|s| s == "write");
     let mut board_rows = String::new();
-    for board in boards {
-        let write_option = if write { "<option value=\"write\">read and write</option>" } else { "" };
-        board_rows.push_str(&format!(
-            "<tr><td>{}</td><td><select name=\"board.{}\" aria-label=\"access to {}\"><option value=\"none\">no access</option>\
-             <option value=\"read\">read</option>{write_option}</select></td></tr>",
-            esc(&board.name),
-            esc(&board.id),
-            esc(&board.name)
-        ));
+    for board in &grantable.boards {
+        board_rows.push_str(&choice_row("board", &board.id, &board.name, write));
     }
-    if boards.is_empty() {
+    if grantable.boards.is_empty() {
         board_rows.push_str("<tr><td colspan=\"2\" class=\"note\">You are on no open boards.</td></tr>");
+    }
+    if !grantable.orgs.is_empty() {
+        board_rows.push_str("<tr><th colspan=\"2\">Workspaces (all their boards)</th></tr>");
+    }
+    for org in &grantable.orgs {
+        board_rows.push_str(&choice_row("org", &org.id, &org.display_name, write));
     }
     let fields: String = carry.iter().map(|(name, value)| hidden(name, value)).collect();
     let body = format!(
@@ -161,7 +182,7 @@ pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &
          <strong>{}</strong>. It will be able to:</p><ul>{scopes}</ul><p>{}</p>\
          <form method=\"post\" action=\"{}\">{}{fields}\
          <label><input type=\"radio\" name=\"access\" value=\"all\" checked> All my boards and workspaces</label>\
-         <label><input type=\"radio\" name=\"access\" value=\"boards\"> Only the boards chosen below</label>\
+         <label><input type=\"radio\" name=\"access\" value=\"boards\"> Only the boards and workspaces chosen below</label>\
          <table>{board_rows}</table>\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
@@ -177,27 +198,33 @@ pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &
 }
 
 /// The member's choice on the consent page: empty for all boards, else the chosen boards
-/// (only boards the member is on; anything else is refused).
-pub(super) fn chosen_models(form: &Form, boards: &[Board]) -> Result<Vec<TokenPermission>, ApiError> {
+/// and workspaces (only ones the member is on; anything else is refused).
+pub(super) fn chosen_models(form: &Form, grantable: &Grantable) -> Result<Vec<TokenPermission>, ApiError> {
     match form.opt("access") {
         None | Some("all") => Ok(Vec::new()),
         Some("boards") => {
             let mut models = Vec::new();
             for (name, value) in form.iter() {
-                let Some(id) = name.strip_prefix("board.") else { continue };
+                let (model_type, id, known) = if let Some(id) = name.strip_prefix("board.") {
+                    ("Board", id, grantable.boards.iter().any(|b| b.id == id))
+                } else if let Some(id) = name.strip_prefix("org.") {
+                    ("Organization", id, grantable.orgs.iter().any(|o| o.id == id))
+                } else {
+                    continue;
+                };
                 let write = match value.as_str() {
                     "none" => continue,
                     "read" => false,
                     "write" => true,
                     _ => return Err(ApiError::invalid_value("access")),
                 };
-                if !boards.iter().any(|b| b.id == id) {
+                if !known {
                     return Err(ApiError::invalid_value("idModel"));
                 }
-                models.push(TokenPermission { id_model: id.to_string(), model_type: "Board".into(), read: true, write });
+                models.push(TokenPermission { id_model: id.to_string(), model_type: model_type.into(), read: true, write });
             }
             if models.is_empty() {
-                return Err(ApiError::new(StatusCode::BAD_REQUEST, "choose at least one board, or all boards"));
+                return Err(ApiError::new(StatusCode::BAD_REQUEST, "choose at least one board or workspace, or all boards"));
             }
             models.sort_by(|a, b| a.id_model.cmp(&b.id_model));
             Ok(models)
@@ -221,8 +248,8 @@ async fn get_authorize(State(app): State<App>, OriginalUri(uri): OriginalUri, he
         Err(error) => return error.into_response(),
     };
     let Some(session) = current_session(&app, &headers).await else { return to_login(&here(&uri)) };
-    let boards = match member_boards(&app, &session).await {
-        Ok(boards) => boards,
+    let grantable = match grantable(&app, &session).await {
+        Ok(grantable) => grantable,
         Err(error) => return internal(error),
     };
     let mut carry: Vec<(&str, &str)> = Vec::new();
@@ -231,7 +258,7 @@ async fn get_authorize(State(app): State<App>, OriginalUri(uri): OriginalUri, he
             carry.push((name, value));
         }
     }
-    consent_page(&session, "/1/authorize", &carry, &request.ask, &boards)
+    consent_page(&session, "/1/authorize", &carry, &request.ask, &grantable)
 }
 
 /// Script-safe JSON string: `<` escaped so the value cannot close the script element.
@@ -255,11 +282,11 @@ async fn post_authorize(State(app): State<App>, headers: HeaderMap, body: Bytes)
     if form.get("decision") != "approve" {
         return message(StatusCode::OK, "Access denied", Some(&session), "No token was issued. You can close this window.");
     }
-    let boards = match member_boards(&app, &session).await {
-        Ok(boards) => boards,
+    let grantable = match grantable(&app, &session).await {
+        Ok(grantable) => grantable,
         Err(error) => return internal(error),
     };
-    let models = match chosen_models(&form, &boards) {
+    let models = match chosen_models(&form, &grantable) {
         Ok(models) => models,
         Err(error) => return error.into_response(),
     };

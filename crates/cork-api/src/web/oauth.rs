@@ -17,7 +17,7 @@ use cork_core::DomainError;
 use percent_encoding::percent_decode_str;
 
 use super::account::internal;
-use super::authorize::{app_name, chosen_models, consent_page, member_boards, scopes_and_expiration, Ask};
+use super::authorize::{app_name, chosen_models, consent_page, grantable, scopes_and_expiration, Ask};
 use super::{csrf_refusal, current_session, esc, message, page, redirect, to_login, Form};
 use crate::error::ApiError;
 use crate::App;
@@ -174,8 +174,8 @@ async fn get_authorize_token(State(app): State<App>, OriginalUri(uri): OriginalU
         let here = format!("{}?{}", uri.path(), uri.query().unwrap_or(""));
         return to_login(&here);
     };
-    let boards = match member_boards(&app, &session).await {
-        Ok(boards) => boards,
+    let grantable = match grantable(&app, &session).await {
+        Ok(grantable) => grantable,
         Err(error) => return internal(error),
     };
     let scope = ask.scopes.join(",");
@@ -185,7 +185,7 @@ async fn get_authorize_token(State(app): State<App>, OriginalUri(uri): OriginalU
         ("scope", scope.as_str()),
         ("expiration", ask.expiration.as_str()),
     ];
-    consent_page(&session, "/1/OAuthAuthorizeToken", &carry, &ask, &boards)
+    consent_page(&session, "/1/OAuthAuthorizeToken", &carry, &ask, &grantable)
 }
 
 /// `callback?oauth_token=..&oauth_verifier=..` (keeping the callback's own query).
@@ -224,11 +224,11 @@ async fn post_authorize_token(State(app): State<App>, headers: HeaderMap, body: 
             Err(error) => ApiError::from(error).into_response(),
         };
     }
-    let boards = match member_boards(&app, &session).await {
-        Ok(boards) => boards,
+    let grantable = match grantable(&app, &session).await {
+        Ok(grantable) => grantable,
         Err(error) => return internal(error),
     };
-    let models = match chosen_models(&form, &boards) {
+    let models = match chosen_models(&form, &grantable) {
         Ok(models) => models,
         Err(error) => return error.into_response(),
     };
