@@ -249,18 +249,7 @@ impl Cork {
         if !records.iter().any(|r| r.token.id == token_id && r.is_live()) {
             return Err(DomainError::NotFound(crate::NOT_FOUND));
         }
-        let mut doomed = vec![token_id.to_string()];
-        let mut at = 0;
-        while at < doomed.len() {
-            let parent = doomed[at].clone();
-            doomed.extend(
-                records
-                    .iter()
-                    .filter(|r| r.date_revoked.is_none() && r.id_token_parent.as_deref() == Some(parent.as_str()))
-                    .map(|r| r.token.id.clone()),
-            );
-            at += 1;
-        }
+        let doomed = crate::tokens::with_descendants(&records, token_id);
         for record in records.iter().filter(|r| r.date_revoked.is_none() && doomed.contains(&r.token.id)) {
             revoke_in(&mut tx, record, &member.id).await?;
         }

@@ -42,6 +42,24 @@ impl TokenRecord {
     }
 }
 
+/// The token `root` and, transitively, every live token minted from it (revoking a token
+/// revokes what it minted).
+pub(crate) fn with_descendants(records: &[TokenRecord], root: &str) -> Vec<String> {
+    let mut doomed = vec![root.to_string()];
+    let mut at = 0;
+    while at < doomed.len() {
+        let parent = doomed[at].clone();
+        doomed.extend(
+            records
+                .iter()
+                .filter(|r| r.date_revoked.is_none() && r.id_token_parent.as_deref() == Some(parent.as_str()))
+                .map(|r| r.token.id.clone()),
+        );
+        at += 1;
+    }
+    doomed
+}
+
 /// A token minted by `POST /enterprises/{id}/tokens`: the record and its secret.
 #[derive(Debug, Clone)]
 pub struct MintedToken {
@@ -128,19 +146,7 @@ impl Cork {
         }
         let docs = tx.docs(Table::Tokens, &[Cond::eq("member_id", &token.id_member)], Order::Asc("id"), None).await?;
         let records = docs.iter().map(|d| TokenRecord::from_doc(d)).collect::<Result<Vec<_>>>()?;
-        // The token and, transitively, every live token minted from it.
-        let mut doomed = vec![token.id.clone()];
-        let mut at = 0;
-        while at < doomed.len() {
-            let parent = doomed[at].clone();
-            doomed.extend(
-                records
-                    .iter()
-                    .filter(|r| r.date_revoked.is_none() && r.id_token_parent.as_deref() == Some(parent.as_str()))
-                    .map(|r| r.token.id.clone()),
-            );
-            at += 1;
-        }
+        let doomed = with_descendants(&records, &token.id);
         let by = actor.member_id().unwrap_or(&token.id_member).to_string();
         for record in records.iter().filter(|r| r.date_revoked.is_none() && doomed.contains(&r.token.id)) {
             revoke_in(&mut tx, record, &by).await?;
