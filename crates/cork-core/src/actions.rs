@@ -169,25 +169,39 @@ pub(crate) async fn read_log(tx: &mut Tx, scope: ActionScope, id: &str, query: &
     Ok(ActionPage { actions, creators })
 }
 
+/// What every newest-first log (actions, notifications) filters by: types and the
+/// `since`/`before` id bounds.
+pub(crate) struct LogWindow<'a> {
+    pub types: Option<&'a [String]>,
+    pub since: Option<&'a str>,
+    pub before: Option<&'a str>,
+}
+
+impl LogWindow<'_> {
+    /// Adds the filters to `conds` and returns the page's `(skip, limit)` for a page of
+    /// `limit` (at most 1000) rows, or `None` when the page is empty by request.
+    pub(crate) fn apply(&self, conds: &mut Vec<Cond>, limit: i64, page: i64) -> Option<(i64, i64)> {
+        if let Some(types) = self.types {
+            conds.push(Cond::any_of("type", types));
+        }
+        if let Some(since) = self.since {
+            conds.push(Cond::Gt("id", Arg::text(since)));
+        }
+        if let Some(before) = self.before {
+            conds.push(Cond::Lt("id", Arg::text(before)));
+        }
+        let limit = limit.clamp(0, 1000);
+        (limit > 0).then(|| (page.max(0) * limit, limit))
+    }
+}
+
 /// The actions matching `conds` and the query's types, `since`/`before` bounds and page,
 /// newest first, in one statement: every action log (a board's, the instance's) pages so.
 pub(crate) async fn page_of_actions(tx: &mut Tx, mut conds: Vec<Cond>, query: &ActionQuery) -> Result<Vec<Action>> {
-    if let Some(types) = &query.types {
-        conds.push(Cond::any_of("type", types));
-    }
-    if let Some(since) = &query.since {
-        conds.push(Cond::Gt("id", Arg::text(since)));
-    }
-    if let Some(before) = &query.before {
-        conds.push(Cond::Lt("id", Arg::text(before)));
-    }
-    let limit = query.limit.clamp(0, 1000);
-    if limit == 0 {
-        return Ok(Vec::new());
-    }
-    let skip = (query.page.max(0) * limit) as usize;
-    let docs = tx.docs(Table::Actions, &conds, Order::Desc("id"), Some(skip as i64 + limit)).await?;
-    Ok(docs.iter().skip(skip).map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?)
+    let window = LogWindow { types: query.types.as_deref(), since: query.since.as_deref(), before: query.before.as_deref() };
+    let Some((skip, limit)) = window.apply(&mut conds, query.limit, query.page) else { return Ok(Vec::new()) };
+    let docs = tx.docs(Table::Actions, &conds, Order::Desc("id"), Some(skip + limit)).await?;
+    Ok(docs.iter().skip(skip as usize).map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?)
 }
 
 pub(crate) async fn creators_of(tx: &mut Tx, actions: &[Action]) -> Result<Vec<Member>> {

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::access::{board_role, Actor, Role, UNAUTHORIZED};
+use crate::actions::LogWindow;
 use crate::cards::card_with_role;
 use crate::ids::{is_id, new_id};
 use crate::members::resolve_member;
@@ -407,20 +408,8 @@ impl Cork {
             ReadFilter::Read => conds.push(Cond::Eq("unread", Arg::flag(false))),
             ReadFilter::Unread => conds.push(Cond::Eq("unread", Arg::flag(true))),
         }
-        if let Some(types) = &query.types {
-            conds.push(Cond::any_of("type", types));
-        }
-        if let Some(since) = &query.since {
-            conds.push(Cond::Gt("id", Arg::text(since)));
-        }
-        if let Some(before) = &query.before {
-            conds.push(Cond::Lt("id", Arg::text(before)));
-        }
-        let limit = query.limit.clamp(0, 1000);
-        if limit == 0 {
-            return Ok(NotificationPage::default());
-        }
-        let skip = query.page.max(0) * limit;
+        let window = LogWindow { types: query.types.as_deref(), since: query.since.as_deref(), before: query.before.as_deref() };
+        let Some((skip, limit)) = window.apply(&mut conds, query.limit, query.page) else { return Ok(NotificationPage::default()) };
         let mut notifications: Vec<Notification> = find(&mut tx, &conds, Order::Desc("id"), Some(skip + limit)).await?;
         notifications.drain(..(skip as usize).min(notifications.len()));
         keep_reached(&mut tx, actor, &mut notifications).await?;
