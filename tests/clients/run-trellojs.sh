@@ -56,57 +56,9 @@ command -v "$NPM" >/dev/null 2>&1 || die 11 "npm not found (set CORK_NPM)"
 NODE_MAJOR=$("$NODE" -p 'process.versions.node.split(".")[0]') || die 11 "could not run $NODE"
 ((NODE_MAJOR >= 20)) || die 11 "node $("$NODE" --version) is too old; trello.js needs a global fetch (Node 20+)"
 
-# Never let a proxy get between us and the local server.
-export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
-export no_proxy=$NO_PROXY
-
-# ---------------------------------------------------------------- cleanup ---
-WORK=""
-SERVER_PID=""
-SERVER_LOG=""
-
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  if kill -0 "$SERVER_PID" 2>/dev/null; then
-    # Direct children too, in case CORK_BIN is a wrapper script.
-    local kids i
-    kids=$(pgrep -P "$SERVER_PID" 2>/dev/null | tr '\n' ' ' || true)
-    # shellcheck disable=SC2086 # $kids is a list of pids
-    kill -TERM "$SERVER_PID" $kids 2>/dev/null || true
-    for ((i = 0; i < 100; i++)); do
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
-    if kill -0 "$SERVER_PID" 2>/dev/null; then
-      log "server did not stop on SIGTERM within 10s; sending SIGKILL"
-      # shellcheck disable=SC2086
-      kill -KILL "$SERVER_PID" $kids 2>/dev/null || true
-    fi
-  fi
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
-
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_server
-  if [[ $rc -ne 0 && -n $SERVER_LOG && -s $SERVER_LOG ]]; then
-    log "last lines of the cork server log ($SERVER_LOG):"
-    tail -n 40 "$SERVER_LOG" | sed 's/^/    | /' >&2
-  fi
-  if [[ -n $WORK && -d $WORK ]]; then
-    if [[ ${CORK_KEEP_WORKDIR:-0} == 1 ]]; then
-      log "kept work dir $WORK"
-    else
-      rm -rf "$WORK"
-    fi
-  fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# No proxy for 127.0.0.1, the server stop and clean-up on exit, wait_for_server.
+# shellcheck source=tests/clients/server-lib.sh
+source "$SCRIPT_DIR/server-lib.sh"
 
 # ----------------------------------------------------------- node_modules ---
 # The stamp records which package-lock.json the last `npm ci` installed, so an
@@ -159,21 +111,6 @@ const s = require("net").createServer();
 s.listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
 
-# Returns 0 when up, 1 when the server died, 2 on timeout.
-wait_for_server() {
-  local deadline=$((SECONDS + START_TIMEOUT))
-  while ((SECONDS < deadline)); do
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      return 1
-    fi
-    # Any HTTP response at all means the port answers.
-    if curl -s -o /dev/null --noproxy '*' --max-time 2 "http://127.0.0.1:$PORT/1/"; then
-      return 0
-    fi
-    sleep 0.2
-  done
-  return 2
-}
 
 started=0
 for attempt in 1 2 3; do
