@@ -13,10 +13,10 @@ use serde_json::json;
 use crate::access::Actor;
 use crate::actions::{data, record, Refs};
 use crate::files::{FileRef, Upload};
-use crate::ids::{is_id, new_id};
-use crate::store_ext::{find, get, insert, Stored};
-use crate::uploads::{image_upload, own_member};
-use crate::{Cork, DomainError, Result, NOT_FOUND};
+use crate::ids::new_id;
+use crate::store_ext::{find, insert, Stored};
+use crate::uploads::{image_upload, own_member, own_record, Owned};
+use crate::{Cork, DomainError, Result};
 
 /// One emoji of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,6 +219,12 @@ pub struct CustomEmoji {
     pub file: FileRef,
 }
 
+impl Owned for CustomEmoji {
+    fn owner(&self) -> &str {
+        &self.id_member
+    }
+}
+
 impl Stored for CustomEmoji {
     const TABLE: Table = Table::CustomEmoji;
     fn id(&self) -> &str {
@@ -250,15 +256,8 @@ impl Cork {
 
     /// `GET /members/{id}/customEmoji/{idEmoji}`.
     pub async fn custom_emoji_one(&self, actor: &Actor, member_ref: &str, emoji_id: &str) -> Result<CustomEmoji> {
-        if !is_id(emoji_id) {
-            return Err(DomainError::InvalidId);
-        }
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref, false).await?;
-        let emoji: CustomEmoji = get(&mut tx, &emoji_id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        if emoji.id_member != member.id {
-            return Err(DomainError::NotFound(NOT_FOUND));
-        }
+        let (_, emoji): (_, CustomEmoji) = own_record(&mut tx, actor, member_ref, emoji_id, false).await?;
         Ok(emoji)
     }
 

@@ -11,10 +11,10 @@ use crate::access::{Actor, UNAUTHORIZED};
 use crate::actions::{data, record, Refs};
 use crate::files::{image_info, Upload};
 use crate::ids::is_id;
-use crate::members::resolve_member;
 use crate::model::{Board, BoardStar, Member, Membership, Organization};
 use crate::pos::Pos;
 use crate::store_ext::{by_ids, find, get, insert, save, Stored};
+use crate::uploads::own_member;
 use crate::{Cork, DomainError, Result, NOT_FOUND};
 
 /// Per-member account state that is not part of the Member object.
@@ -40,15 +40,6 @@ impl Stored for MemberSettings {
 /// The most dismissed messages kept per member (the oldest go first).
 const MAX_DISMISSED: usize = 500;
 
-/// The member, who must be the actor.
-async fn own_member(tx: &mut Tx, actor: &Actor, reference: &str) -> Result<Member> {
-    let member = resolve_member(tx, actor, reference).await?;
-    if actor.member_id() != Some(member.id.as_str()) {
-        return Err(DomainError::Unauthorized(UNAUTHORIZED));
-    }
-    Ok(member)
-}
-
 async fn own_star(tx: &mut Tx, member: &Member, star_id: &str) -> Result<BoardStar> {
     if !is_id(star_id) {
         return Err(DomainError::InvalidId);
@@ -66,7 +57,7 @@ impl Cork {
     /// `GET /members/{id}/boardStars/{idStar}`: the member's own.
     pub async fn board_star(&self, actor: &Actor, member_ref: &str, star_id: &str) -> Result<BoardStar> {
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref).await?;
+        let member = own_member(&mut tx, actor, member_ref, false).await?;
         let star = own_star(&mut tx, &member, star_id).await?;
         crate::access::require_reach(&mut tx, actor, &star.id_board).await?;
         Ok(star)
@@ -75,7 +66,7 @@ impl Cork {
     /// `PUT /members/{id}/boardStars/{idStar}`: moves a star (`top`, `bottom`, a number).
     pub async fn move_board_star(&self, actor: &Actor, member_ref: &str, star_id: &str, pos: Option<Pos>) -> Result<BoardStar> {
         let mut tx = self.store.write().await?;
-        let member = own_member(&mut tx, actor, member_ref).await?;
+        let member = own_member(&mut tx, actor, member_ref, false).await?;
         if !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
@@ -94,7 +85,7 @@ impl Cork {
     /// accepted yet; only the member sees them.
     pub async fn invited_boards(&self, actor: &Actor, member_ref: &str) -> Result<Vec<Board>> {
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref).await?;
+        let member = own_member(&mut tx, actor, member_ref, false).await?;
         let ids = invitations(&mut tx, &member).await?;
         let mut boards: Vec<Board> = by_ids(&mut tx, &ids).await?;
         boards.sort_by(|a, b| a.id.cmp(&b.id));
@@ -105,7 +96,7 @@ impl Cork {
     /// and has not joined yet; only the member sees them.
     pub async fn invited_orgs(&self, actor: &Actor, member_ref: &str) -> Result<Vec<Organization>> {
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref).await?;
+        let member = own_member(&mut tx, actor, member_ref, false).await?;
         let ids = invitations(&mut tx, &member).await?;
         let mut orgs: Vec<Organization> = by_ids(&mut tx, &ids).await?;
         orgs.sort_by(|a, b| a.id.cmp(&b.id));
@@ -115,7 +106,7 @@ impl Cork {
     /// `GET /members/{id}/oneTimeMessagesDismissed`.
     pub async fn dismissed_messages(&self, actor: &Actor, member_ref: &str) -> Result<Vec<String>> {
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref).await?;
+        let member = own_member(&mut tx, actor, member_ref, false).await?;
         let settings: Option<MemberSettings> = get(&mut tx, &member.id).await?;
         Ok(settings.map(|s| s.one_time_messages_dismissed).unwrap_or_default())
     }
@@ -128,7 +119,7 @@ impl Cork {
             return Err(DomainError::InvalidValue("value".into()));
         }
         let mut tx = self.store.write().await?;
-        let member = own_member(&mut tx, actor, member_ref).await?;
+        let member = own_member(&mut tx, actor, member_ref, false).await?;
         if !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
@@ -158,7 +149,7 @@ impl Cork {
             return Err(DomainError::InvalidValue("file".into()));
         }
         let mut tx = self.store.write().await?;
-        let mut member = own_member(&mut tx, actor, member_ref).await?;
+        let mut member = own_member(&mut tx, actor, member_ref, false).await?;
         if !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }

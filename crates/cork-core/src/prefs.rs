@@ -15,7 +15,7 @@ use crate::ids::{is_id, new_id};
 use crate::model::List;
 use crate::pos::Pos;
 use crate::store_ext::{find, get, insert, remove, save, Stored};
-use crate::uploads::{image_upload, own_member};
+use crate::uploads::{image_upload, own_member, own_record, Owned};
 use crate::{Cork, DomainError, Result, NOT_FOUND};
 
 /// The board preferences each member sets for themself, with Trello's defaults.
@@ -65,6 +65,12 @@ pub struct SavedSearch {
     pub name: String,
     pub query: String,
     pub pos: f64,
+}
+
+impl Owned for SavedSearch {
+    fn owner(&self) -> &str {
+        &self.id_member
+    }
 }
 
 impl Stored for SavedSearch {
@@ -193,15 +199,8 @@ impl Cork {
 
     /// `GET /members/{id}/savedSearches/{idSearch}`.
     pub async fn saved_search(&self, actor: &Actor, member_ref: &str, search_id: &str) -> Result<SavedSearch> {
-        if !is_id(search_id) {
-            return Err(DomainError::InvalidId);
-        }
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref, false).await?;
-        let search: SavedSearch = get(&mut tx, &search_id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        if search.id_member != member.id {
-            return Err(DomainError::NotFound(NOT_FOUND));
-        }
+        let (_, search): (_, SavedSearch) = own_record(&mut tx, actor, member_ref, search_id, false).await?;
         Ok(search)
     }
 
@@ -229,15 +228,8 @@ impl Cork {
     ) -> Result<SavedSearch> {
         let name = input.name.as_deref().map(|n| check_text("name", n)).transpose()?;
         let query = input.query.as_deref().map(|q| check_text("query", q)).transpose()?;
-        if !is_id(search_id) {
-            return Err(DomainError::InvalidId);
-        }
         let mut tx = self.store.write().await?;
-        let member = own_member(&mut tx, actor, member_ref, true).await?;
-        let mut search: SavedSearch = get(&mut tx, &search_id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        if search.id_member != member.id {
-            return Err(DomainError::NotFound(NOT_FOUND));
-        }
+        let (member, mut search): (_, SavedSearch) = own_record(&mut tx, actor, member_ref, search_id, true).await?;
         if let Some(name) = name {
             search.name = name;
         }
@@ -255,15 +247,8 @@ impl Cork {
 
     /// `DELETE /members/{id}/savedSearches/{idSearch}`.
     pub async fn delete_saved_search(&self, actor: &Actor, member_ref: &str, search_id: &str) -> Result<()> {
-        if !is_id(search_id) {
-            return Err(DomainError::InvalidId);
-        }
         let mut tx = self.store.write().await?;
-        let member = own_member(&mut tx, actor, member_ref, true).await?;
-        let search: SavedSearch = get(&mut tx, &search_id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        if search.id_member != member.id {
-            return Err(DomainError::NotFound(NOT_FOUND));
-        }
+        let (_, search): (_, SavedSearch) = own_record(&mut tx, actor, member_ref, search_id, true).await?;
         remove(&mut tx, &search).await?;
         tx.commit().await?;
         Ok(())

@@ -13,7 +13,7 @@ use crate::cards::card_with_role;
 use crate::files::{FileRef, Pending, Upload};
 use crate::ids::{is_id, new_id};
 use crate::store_ext::{find, get, insert, remove, save, Stored};
-use crate::uploads::{image_upload, own_member};
+use crate::uploads::{image_upload, own_member, own_record, Owned};
 use crate::{now, Cork, DomainError, Result, NOT_FOUND};
 
 /// The pictures every member may use, by Trello's names.
@@ -92,6 +92,12 @@ pub struct CustomSticker {
     pub id: String,
     pub id_member: String,
     pub file: FileRef,
+}
+
+impl Owned for CustomSticker {
+    fn owner(&self) -> &str {
+        &self.id_member
+    }
 }
 
 impl Stored for CustomSticker {
@@ -306,15 +312,8 @@ impl Cork {
 
     /// `GET /members/{id}/customStickers/{idSticker}`.
     pub async fn custom_sticker(&self, actor: &Actor, member_ref: &str, sticker_id: &str) -> Result<CustomSticker> {
-        if !is_id(sticker_id) {
-            return Err(DomainError::InvalidId);
-        }
         let mut tx = self.store.read().await?;
-        let member = own_member(&mut tx, actor, member_ref, false).await?;
-        let sticker: CustomSticker = get(&mut tx, &sticker_id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        if sticker.id_member != member.id {
-            return Err(DomainError::NotFound(NOT_FOUND));
-        }
+        let (_, sticker): (_, CustomSticker) = own_record(&mut tx, actor, member_ref, sticker_id, false).await?;
         Ok(sticker)
     }
 
@@ -341,15 +340,8 @@ impl Cork {
     /// `DELETE /members/{id}/customStickers/{idSticker}`. Stickers already placed on
     /// cards keep their own copies of the picture.
     pub async fn delete_custom_sticker(&self, actor: &Actor, member_ref: &str, sticker_id: &str) -> Result<()> {
-        if !is_id(sticker_id) {
-            return Err(DomainError::InvalidId);
-        }
         let mut tx = self.store.write().await?;
-        let member = own_member(&mut tx, actor, member_ref, true).await?;
-        let sticker: CustomSticker = get(&mut tx, &sticker_id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        if sticker.id_member != member.id {
-            return Err(DomainError::NotFound(NOT_FOUND));
-        }
+        let (_, sticker): (_, CustomSticker) = own_record(&mut tx, actor, member_ref, sticker_id, true).await?;
         remove(&mut tx, &sticker).await?;
         let context = [("customSticker", json!({"id": sticker.id, "name": sticker.file.file_name})), ("deleted", json!(sticker))];
         record(&mut tx, actor, "deleteCustomSticker", data(&context), Refs::default()).await?;

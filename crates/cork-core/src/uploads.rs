@@ -56,6 +56,24 @@ pub(crate) async fn own_member(tx: &mut Tx, actor: &Actor, reference: &str, writ
     Ok(member)
 }
 
+/// A record that belongs to one member (saved search, custom sticker, custom emoji).
+pub(crate) trait Owned: crate::store_ext::Stored {
+    fn owner(&self) -> &str;
+}
+
+/// The member's own record `id`, for the member `reference` names, who must be the actor
+/// (see [`own_member`]): `invalid id` for a malformed id, not found when it does not exist
+/// or is someone else's.
+pub(crate) async fn own_record<T: Owned>(tx: &mut Tx, actor: &Actor, reference: &str, id: &str, writing: bool) -> Result<(Member, T)> {
+    if !is_id(id) {
+        return Err(DomainError::InvalidId);
+    }
+    let member = own_member(tx, actor, reference, writing).await?;
+    let record: T =
+        get(tx, &id.to_ascii_lowercase()).await?.filter(|r: &T| r.owner() == member.id).ok_or(DomainError::NotFound(NOT_FOUND))?;
+    Ok((member, record))
+}
+
 /// Checks that an upload meant as a picture (sticker, emoji, background) is an image
 /// Cork recognises, and describes it with the type its bytes show; the key is filled in
 /// once the bytes are written.
