@@ -6,6 +6,7 @@
 pub mod access;
 pub mod error;
 pub mod params;
+mod pipeline;
 pub mod render;
 pub mod request;
 mod routes;
@@ -227,12 +228,17 @@ pub fn router(state: App) -> Router {
         .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .fallback(unknown_route)
+        // The write pipeline owns every write request's transaction ending (dry runs,
+        // retries, idempotency keys), inside the outbox wake-up so that wakes follow commits.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), pipeline::write_pipeline))
         .layer(axum::middleware::from_fn_with_state(state.clone(), wake_outbox))
         .layer(axum::middleware::from_fn(count_queries))
         // Rate-limit headers and 429s, and the audit of every 401 and 429.
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(cors())
         .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Outermost: each request in a task of its own, which a disconnect cannot cancel.
+        .layer(axum::middleware::from_fn(pipeline::detach))
         .with_state(state)
 }
 

@@ -65,6 +65,9 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, 
         app_creator: actor.token.as_ref().map(|t| json!({"id": t.app_key, "name": t.identifier})),
     };
     let outbox_refs = refs.clone();
+    // The stamps that let an integration's changes be found again (and rolled back).
+    let command_id = cork_store::pipeline::command_id();
+    cork_store::pipeline::note_action(&action.id, kind);
     tx.insert(
         Table::Actions,
         &[
@@ -76,6 +79,9 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, 
             ("card_id", Arg::opt(refs.card)),
             ("org_id", Arg::opt(refs.org)),
             ("subject_member_id", Arg::opt(refs.subject)),
+            ("command_id", Arg::opt(command_id)),
+            ("token_id", Arg::opt(actor.token.as_ref().map(|t| t.id.clone()))),
+            ("app_key", Arg::opt(actor.token.as_ref().map(|t| t.app_key.clone()))),
             ("doc", Arg::Text(serde_json::to_string(&action)?)),
         ],
     )

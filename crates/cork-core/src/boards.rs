@@ -159,10 +159,26 @@ pub(crate) async fn board_with_role(
     Ok((board, role))
 }
 
-/// Writes the board back with its activity date moved to now.
+/// Moves the board's activity date to now. Only the date's column is written: the
+/// board's document (and its search entry) stays as it is, so a card write never
+/// rewrites the board it is on, nor undoes a concurrent rename of it.
+/// A command that changed the board itself as well gets it saved here (a
+/// compare-and-set on the version it read).
 pub(crate) async fn touch_board(tx: &mut Tx, board: &mut Board) -> Result<()> {
+    let changed = match tx.board_doc_as_read(&board.id).map(|doc| serde_json::from_str::<Board>(&doc)) {
+        Some(Ok(mut stored)) => {
+            stored.date_last_activity.clone_from(&board.date_last_activity);
+            stored != *board
+        }
+        // Not read in this transaction: saved whole, as it may carry changes.
+        _ => true,
+    };
     board.date_last_activity = now();
-    save(tx, board).await
+    if changed {
+        save(tx, board).await?;
+    }
+    tx.touch_board(&board.id, &board.date_last_activity).await?;
+    Ok(())
 }
 
 fn label(board_id: &str, name: &str, color: Option<&str>) -> Label {

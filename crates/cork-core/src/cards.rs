@@ -422,6 +422,8 @@ impl Cork {
         let mut target_board: Option<Board> = None;
         if let Some(list) = target_list.filter(|l| l.id != card.id_list) {
             if list.id_board != card.id_board {
+                // Both boards' rows are written below: lock them in id order first.
+                tx.lock_in_order(Table::Boards, &[card.id_board.clone(), list.id_board.clone()]).await?;
                 let mut to: Board = get(&mut tx, &list.id_board).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
                 let role = board_role(&mut tx, actor, &to).await?;
                 require(role, Role::Write, UNAUTHORIZED_CARD)?;

@@ -106,8 +106,15 @@ impl FileStore {
     }
 
     /// Removes files whose records a committed transaction deleted. A failure is only
-    /// logged: the change is already durable, and a stray file is harmless.
+    /// logged: the change is already durable, and a stray file is harmless. Inside a
+    /// write pipeline it waits for the request's commit (a dry run keeps the bytes).
     pub(crate) async fn discard(&self, keys: &[String]) {
+        let store = self.clone();
+        let keys = keys.to_vec();
+        cork_store::pipeline::after_commit(async move { store.remove_now(&keys).await }).await;
+    }
+
+    async fn remove_now(&self, keys: &[String]) {
         for key in keys {
             let Ok(path) = self.path(key) else { continue };
             if let Err(error) = tokio::fs::remove_file(&path).await {
@@ -167,20 +174,32 @@ impl Pending {
         Ok(copy)
     }
 
-    /// The transaction committed: the files stay.
+    /// The transaction committed: the files stay. Inside a write pipeline the request
+    /// may still roll back (a dry run, a later failure): then they go.
     pub fn keep(mut self) {
-        self.written.clear();
+        let written = std::mem::take(&mut self.written);
+        let handed = cork_store::pipeline::on_rollback({
+            let written = written.clone();
+            move || remove_paths(written)
+        });
+        if !handed {
+            drop(written);
+        }
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        // Synchronous on purpose: Drop cannot await, and unlinking is quick.
-        for path in self.written.drain(..) {
-            if let Err(error) = std::fs::remove_file(&path) {
-                if error.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(path = %path.display(), %error, "cannot remove the upload of a failed command");
-                }
+        remove_paths(std::mem::take(&mut self.written));
+    }
+}
+
+/// Synchronous on purpose: Drop cannot await, and unlinking is quick.
+fn remove_paths(paths: Vec<PathBuf>) {
+    for path in paths {
+        if let Err(error) = std::fs::remove_file(&path) {
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), %error, "cannot remove the upload of a failed command");
             }
         }
     }

@@ -14,6 +14,8 @@ pub(crate) trait Stored: Serialize + DeserializeOwned {
     fn id(&self) -> &str;
     /// The indexed columns besides `id` and `doc`.
     fn columns(&self) -> Vec<(&'static str, Arg)>;
+    /// Takes the value of the table's live column (see `cork_store::DocRow`).
+    fn set_live(&mut self, _live: String) {}
     /// What the full-text index keeps of it, if it is searchable.
     fn search_entry(&self) -> Option<SearchEntry> {
         None
@@ -35,10 +37,11 @@ pub(crate) async fn insert<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     Ok(())
 }
 
-/// Writes an object back over its row.
+/// Writes an object back over its row: a compare-and-set on the version this
+/// transaction read, so a concurrent writer's change is never silently undone.
 pub(crate) async fn save<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     let values = row(object)?;
-    tx.update(T::TABLE, &values[1..], &[Cond::eq("id", object.id())]).await?;
+    tx.save_row(T::TABLE, object.id(), &values[1..]).await?;
     if let Some(entry) = object.search_entry() {
         tx.index(&entry).await?;
     }
@@ -54,19 +57,27 @@ pub(crate) async fn remove<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     Ok(())
 }
 
+fn parse<T: Stored>(row: cork_store::DocRow) -> Result<T> {
+    let mut object: T = serde_json::from_str(&row.doc)?;
+    if let Some(live) = row.live {
+        object.set_live(live);
+    }
+    Ok(object)
+}
+
 /// One object by id.
 pub(crate) async fn get<T: Stored>(tx: &mut Tx, id: &str) -> Result<Option<T>> {
-    tx.doc(T::TABLE, id).await?.map(|doc| Ok(serde_json::from_str(&doc)?)).transpose()
+    tx.docs_live(T::TABLE, &[Cond::eq("id", id)], Order::None, Some(1)).await?.pop().map(parse).transpose()
 }
 
 /// One object by id, locked for the rest of the transaction where the backend can.
 pub(crate) async fn get_for_update<T: Stored>(tx: &mut Tx, id: &str) -> Result<Option<T>> {
-    tx.doc_for_update(T::TABLE, id).await?.map(|doc| Ok(serde_json::from_str(&doc)?)).transpose()
+    tx.doc_live_for_update(T::TABLE, id).await?.map(parse).transpose()
 }
 
 /// Every matching object.
 pub(crate) async fn find<T: Stored>(tx: &mut Tx, conds: &[Cond], order: Order, limit: Option<i64>) -> Result<Vec<T>> {
-    tx.docs(T::TABLE, conds, order, limit).await?.iter().map(|doc| Ok(serde_json::from_str(doc)?)).collect()
+    tx.docs_live(T::TABLE, conds, order, limit).await?.into_iter().map(parse).collect()
 }
 
 /// Objects by id, in no particular order; an empty id list costs no query.
@@ -140,6 +151,13 @@ impl Stored for Board {
             ("org_id", Arg::opt(self.id_organization.clone())),
             ("closed", Arg::flag(self.closed)),
         ]
+    }
+    /// The activity column is written by `touch_board` alone; dates in Trello's one
+    /// format compare as text, and the later of column and document wins.
+    fn set_live(&mut self, live: String) {
+        if live > self.date_last_activity {
+            self.date_last_activity = live;
+        }
     }
     fn search_entry(&self) -> Option<SearchEntry> {
         Some(SearchEntry {

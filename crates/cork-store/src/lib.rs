@@ -5,10 +5,13 @@
 //! All access goes through a [`Tx`]: reads run in a read-only snapshot, writes in one
 //! transaction that holds the change and its action rows together.
 
+mod idempotency;
 mod outbox;
+pub mod pipeline;
 mod query;
 mod search;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -17,6 +20,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
+pub use idempotency::StoredAnswer;
 pub use outbox::ClaimedDelivery;
 pub use query::{Arg, Cond, Order, Table};
 pub use search::{words, SearchEntry, SearchHit};
@@ -33,6 +37,11 @@ pub enum StoreError {
     /// Anything else from the driver; logged, never shown to clients.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A write lost a race that another attempt can win: a serialization failure or
+    /// deadlock on PostgreSQL, or an object whose version moved since it was read.
+    /// Inside a pipeline the request is tried again.
+    #[error("write conflict, retry: {0}")]
+    Retry(String),
     /// Migrations failed at start.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -130,25 +139,49 @@ impl Store {
         self.dialect
     }
 
-    /// A read-only snapshot: every query in it sees the same state.
+    /// A read-only snapshot: every query in it sees the same state. Inside a
+    /// [`pipeline`] that already wrote, it is the request's own transaction, so a read
+    /// after a write sees the write.
     pub async fn read(&self) -> Result<Tx> {
+        if let Some(pipeline) = pipeline::current() {
+            if let Some((_, Some(mut inner))) = pipeline::take_parked() {
+                inner.settle().await?;
+                return Ok(Tx { inner: Some(inner), dialect: self.dialect, mode: Mode::Borrowed(pipeline) });
+            }
+        }
         let statement = match self.dialect {
             Dialect::Sqlite => "BEGIN",
             Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
-        let inner = self.pool.begin_with(statement).await?;
-        Ok(Tx { inner, dialect: self.dialect })
+        let inner = TxInner::new(self.pool.begin_with(statement).await?);
+        Ok(Tx::own(inner, self.dialect))
     }
 
     /// A write transaction. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so a read-then-write transaction never fails on upgrade.
+    /// Inside a [`pipeline`] it continues the request's transaction (behind a savepoint,
+    /// so a command that fails undoes only itself) and its `commit` parks it.
     pub async fn write(&self) -> Result<Tx> {
+        if let Some((pipeline, parked)) = pipeline::take_parked() {
+            let inner = match parked {
+                Some(mut inner) => {
+                    inner.settle().await?;
+                    inner.open_savepoint().await?;
+                    inner
+                }
+                None => self.begin_write().await?,
+            };
+            return Ok(Tx { inner: Some(inner), dialect: self.dialect, mode: Mode::Write(pipeline) });
+        }
+        Ok(Tx::own(self.begin_write().await?, self.dialect))
+    }
+
+    pub(crate) async fn begin_write(&self) -> Result<TxInner> {
         let statement = match self.dialect {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        let inner = self.pool.begin_with(statement).await?;
-        Ok(Tx { inner, dialect: self.dialect })
+        Ok(TxInner::new(self.pool.begin_with(statement).await?))
     }
 
     /// Closes the pool, waiting for connections to be returned.
@@ -182,35 +215,179 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A document and, for boards, the live column laid over it (`last_activity`, kept out
+/// of the document so that activity never rewrites the board).
+#[derive(Debug, Clone)]
+pub struct DocRow {
+    pub doc: String,
+    pub live: Option<String>,
+}
+
+/// Whether a savepoint guards the running command of a resumed pipeline transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Savepoint {
+    None,
+    Open,
+    /// The command behind it failed: roll back to it before the next statement.
+    Abandoned,
+}
+
+/// The transaction itself and what it knows of the rows it read: their versions, the
+/// base of every compare-and-set save.
+pub(crate) struct TxInner {
+    tx: Transaction<'static, Any>,
+    versions: HashMap<(Table, String), i64>,
+    /// Boards' documents as read, so that a write can tell whether it changed the board
+    /// itself or only its activity.
+    board_docs: HashMap<String, String>,
+    savepoint: Savepoint,
+    /// `versions` as they were when the savepoint was taken.
+    saved_versions: Option<HashMap<(Table, String), i64>>,
+}
+
+impl TxInner {
+    fn new(tx: Transaction<'static, Any>) -> TxInner {
+        TxInner { tx, versions: HashMap::new(), board_docs: HashMap::new(), savepoint: Savepoint::None, saved_versions: None }
+    }
+
+    /// Rolls back an abandoned command's part before the transaction is used again.
+    pub(crate) async fn settle(&mut self) -> Result<()> {
+        if self.savepoint == Savepoint::Abandoned {
+            sqlx::query("ROLLBACK TO SAVEPOINT cork_step").execute(&mut *self.tx).await?;
+            sqlx::query("RELEASE SAVEPOINT cork_step").execute(&mut *self.tx).await?;
+            self.savepoint = Savepoint::None;
+            if let Some(versions) = self.saved_versions.take() {
+                self.versions = versions;
+            }
+        }
+        Ok(())
+    }
+
+    async fn open_savepoint(&mut self) -> Result<()> {
+        sqlx::query("SAVEPOINT cork_step").execute(&mut *self.tx).await?;
+        self.savepoint = Savepoint::Open;
+        self.saved_versions = Some(self.versions.clone());
+        Ok(())
+    }
+
+    async fn release_savepoint(&mut self) -> Result<()> {
+        if self.savepoint == Savepoint::Open {
+            sqlx::query("RELEASE SAVEPOINT cork_step").execute(&mut *self.tx).await?;
+            self.savepoint = Savepoint::None;
+            self.saved_versions = None;
+        }
+        Ok(())
+    }
+}
+
+/// Who ends a [`Tx`].
+enum Mode {
+    /// The holder: `commit` commits, dropping rolls back.
+    Own,
+    /// A command's part of a pipeline's transaction: `commit` parks it for the pipeline.
+    Write(Arc<pipeline::Pipeline>),
+    /// A read inside a pipeline that had written: handed back when done.
+    Borrowed(Arc<pipeline::Pipeline>),
+}
+
 /// One transaction. Dropping it without [`Tx::commit`] rolls back, which is how a
 /// failed request leaves nothing half-written.
 pub struct Tx {
-    inner: Transaction<'static, Any>,
+    inner: Option<TxInner>,
     dialect: Dialect,
+    mode: Mode,
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        let Some(mut inner) = self.inner.take() else { return };
+        match &self.mode {
+            // sqlx rolls the transaction back when it is dropped.
+            Mode::Own => drop(inner),
+            Mode::Borrowed(pipeline) => drop(pipeline::park(pipeline, inner, false)),
+            Mode::Write(pipeline) => {
+                if inner.savepoint == Savepoint::Open {
+                    // Earlier commands of the request stay; this one is undone on next use.
+                    inner.savepoint = Savepoint::Abandoned;
+                    drop(pipeline::park(pipeline, inner, false));
+                }
+                // A fresh transaction holds only this command's work: rolled back.
+            }
+        }
+    }
+}
+
+fn classify(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(e) = &error {
+        if e.is_unique_violation() {
+            return StoreError::Conflict(e.message().to_string());
+        }
+        // serialization_failure, deadlock_detected: another attempt can succeed.
+        if matches!(e.code().as_deref(), Some("40001") | Some("40P01")) {
+            pipeline::flag_retry();
+            return StoreError::Retry(e.message().to_string());
+        }
+    }
+    error.into()
 }
 
 impl Tx {
-    /// Makes every write of this transaction durable at once.
-    pub async fn commit(self) -> Result<()> {
-        self.inner.commit().await?;
+    pub(crate) fn own(inner: TxInner, dialect: Dialect) -> Tx {
+        Tx { inner: Some(inner), dialect, mode: Mode::Own }
+    }
+
+    fn inner(&mut self) -> &mut TxInner {
+        self.inner.as_mut().expect("a Tx holds its transaction until it ends")
+    }
+
+    /// Makes every write of this transaction durable at once; inside a pipeline, hands
+    /// it to the pipeline, which commits it when the request is answered.
+    pub async fn commit(mut self) -> Result<()> {
+        let mut inner = self.inner.take().expect("a Tx holds its transaction until it ends");
+        let pipeline = match std::mem::replace(&mut self.mode, Mode::Own) {
+            Mode::Own => {
+                inner.tx.commit().await.map_err(classify)?;
+                return Ok(());
+            }
+            Mode::Write(pipeline) => {
+                inner.release_savepoint().await?;
+                pipeline
+            }
+            Mode::Borrowed(pipeline) => pipeline,
+        };
+        if let Some(extra) = pipeline::park(&pipeline, inner, true) {
+            // Two transactions at once in one request: this one cannot wait for the other.
+            if pipeline.dry_run {
+                drop(extra);
+                return Err(StoreError::Retry("a dry run cannot hold two transactions".into()));
+            }
+            extra.tx.commit().await.map_err(classify)?;
+        }
+        Ok(())
+    }
+
+    /// Undoes the transaction now.
+    pub(crate) async fn rollback(mut self) -> Result<()> {
+        if let Some(inner) = self.inner.take() {
+            inner.tx.rollback().await?;
+        }
         Ok(())
     }
 
     async fn fetch(&mut self, sql: &str, args: Vec<Arg>) -> Result<Vec<AnyRow>> {
         note_query();
         let sql = self.adapt(sql);
-        let rows = query::bind(sqlx::query(&sql), args).fetch_all(&mut *self.inner).await?;
+        let inner = self.inner();
+        let rows = query::bind(sqlx::query(&sql), args).fetch_all(&mut *inner.tx).await.map_err(classify)?;
         Ok(rows)
     }
 
     async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64> {
         note_query();
         let sql = self.adapt(sql);
-        match query::bind(sqlx::query(&sql), args).execute(&mut *self.inner).await {
-            Ok(done) => Ok(done.rows_affected()),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(StoreError::Conflict(e.message().to_string())),
-            Err(e) => Err(e.into()),
-        }
+        let inner = self.inner();
+        let done = query::bind(sqlx::query(&sql), args).execute(&mut *inner.tx).await.map_err(classify)?;
+        Ok(done.rows_affected())
     }
 
     /// Runs a statement the builder cannot express (the search index).
@@ -230,9 +407,51 @@ impl Tx {
 
     /// The documents of `table` matching every condition, in `order`, at most `limit`.
     pub async fn docs(&mut self, table: Table, conds: &[Cond], order: Order, limit: Option<i64>) -> Result<Vec<String>> {
-        let (sql, args) = query::select(table, "doc", conds, order, limit, false);
+        Ok(self.doc_rows(table, conds, order, limit, false).await?.into_iter().map(|row| row.doc).collect())
+    }
+
+    /// Like [`Tx::docs`], with each row's live column (see [`DocRow::live`]).
+    pub async fn docs_live(&mut self, table: Table, conds: &[Cond], order: Order, limit: Option<i64>) -> Result<Vec<DocRow>> {
+        self.doc_rows(table, conds, order, limit, false).await
+    }
+
+    /// Reads documents, noting the version of every versioned row for the saves that
+    /// may follow in this transaction.
+    async fn doc_rows(&mut self, table: Table, conds: &[Cond], order: Order, limit: Option<i64>, lock: bool) -> Result<Vec<DocRow>> {
+        let what = match (table.versioned(), table == Table::Boards) {
+            (false, _) => "doc",
+            (true, false) => "doc, version, id",
+            (true, true) => "doc, version, id, last_activity",
+        };
+        let (sql, args) = query::select(table, what, conds, order, limit, lock);
         let rows = self.fetch(&sql, args).await?;
-        rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+        let mut docs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let doc: String = row.try_get(0)?;
+            let mut live = None;
+            if table.versioned() {
+                let version: i64 = row.try_get(1)?;
+                let id: String = row.try_get(2)?;
+                // On PostgreSQL a later statement may see a newer row than an earlier one
+                // did. The first read is what a command works from, so it is the base of
+                // the compare-and-set — unless a locking read replaced it: from then on
+                // the row cannot move, and the command works from that copy.
+                let inner = self.inner();
+                if table == Table::Boards {
+                    live = row.try_get::<Option<String>, _>(3)?;
+                    if lock || !inner.board_docs.contains_key(&id) {
+                        inner.board_docs.insert(id.clone(), doc.clone());
+                    }
+                }
+                if lock {
+                    inner.versions.insert((table, id), version);
+                } else {
+                    inner.versions.entry((table, id)).or_insert(version);
+                }
+            }
+            docs.push(DocRow { doc, live });
+        }
+        Ok(docs)
     }
 
     /// One document by primary key.
@@ -242,9 +461,66 @@ impl Tx {
 
     /// One document by primary key, locked until the transaction ends (PostgreSQL).
     pub async fn doc_for_update(&mut self, table: Table, id: &str) -> Result<Option<String>> {
-        let (sql, args) = query::select(table, "doc", &[Cond::eq("id", id)], Order::None, Some(1), true);
-        let rows = self.fetch(&sql, args).await?;
-        rows.first().map(|r| Ok(r.try_get::<String, _>(0)?)).transpose()
+        Ok(self.doc_rows(table, &[Cond::eq("id", id)], Order::None, Some(1), true).await?.pop().map(|row| row.doc))
+    }
+
+    /// One row by primary key with its live column, locked until the transaction ends.
+    pub async fn doc_live_for_update(&mut self, table: Table, id: &str) -> Result<Option<DocRow>> {
+        Ok(self.doc_rows(table, &[Cond::eq("id", id)], Order::None, Some(1), true).await?.pop())
+    }
+
+    /// Writes an object's row back. On a versioned table the write is a compare-and-set
+    /// on the version this transaction read, and bumps it: an object changed by another
+    /// writer since it was read is never overwritten — the write fails with
+    /// [`StoreError::Retry`] and the pipeline tries the request again.
+    pub async fn save_row(&mut self, table: Table, id: &str, values: &[(&'static str, Arg)]) -> Result<()> {
+        if !table.versioned() {
+            self.update(table, values, &[Cond::eq("id", id)]).await?;
+            return Ok(());
+        }
+        let key = (table, id.to_string());
+        let known = self.inner().versions.get(&key).copied();
+        let (sql, args) = query::update_versioned(table, values, id, known);
+        let changed = self.exec(&sql, args).await?;
+        if changed == 0 && known.is_some() {
+            pipeline::flag_retry();
+            return Err(StoreError::Retry(format!("{} {id} changed since it was read", table.name())));
+        }
+        if let Some(version) = known {
+            self.inner().versions.insert(key, version + 1);
+        }
+        Ok(())
+    }
+
+    /// Moves a board's activity date without rewriting (or re-indexing) its document:
+    /// the date lives in a column that reads lay over the document. Activity is no
+    /// field a client edits, so it leaves the board's version (and `ETag`) alone, and a
+    /// card write never makes a concurrent board edit start over.
+    pub async fn touch_board(&mut self, id: &str, at: &str) -> Result<()> {
+        self.exec("UPDATE boards SET last_activity = $1 WHERE id = $2", vec![Arg::text(at), Arg::text(id)]).await?;
+        Ok(())
+    }
+
+    /// A board's document as this transaction last read it.
+    pub fn board_doc_as_read(&mut self, id: &str) -> Option<String> {
+        self.inner().board_docs.get(id).cloned()
+    }
+
+    /// Locks rows of `table` by id, in id order, until the transaction ends (PostgreSQL;
+    /// SQLite's write transaction holds the whole file already). Commands that write
+    /// several boards take them here first, so two opposite moves cannot deadlock.
+    pub async fn lock_in_order(&mut self, table: Table, ids: &[String]) -> Result<()> {
+        if self.dialect == Dialect::Sqlite || ids.is_empty() {
+            return Ok(());
+        }
+        let (sql, args) = query::select(table, "id", &[Cond::any_of("id", ids)], Order::Asc("id"), None, true);
+        self.fetch(&sql, args).await?;
+        Ok(())
+    }
+
+    /// The version of a row this transaction read (its `ETag`).
+    pub fn version_of(&mut self, table: Table, id: &str) -> Option<i64> {
+        self.inner().versions.get(&(table, id.to_string())).copied()
     }
 
     /// The values of one text column for the matching rows.
@@ -275,6 +551,11 @@ impl Tx {
     pub async fn insert(&mut self, table: Table, values: &[(&'static str, Arg)]) -> Result<()> {
         let (sql, args) = query::insert(table, values);
         self.exec(&sql, args).await?;
+        if table.versioned() {
+            if let Some((_, Arg::Text(id))) = values.iter().find(|(column, _)| *column == "id") {
+                self.inner().versions.insert((table, id.clone()), 0);
+            }
+        }
         Ok(())
     }
 

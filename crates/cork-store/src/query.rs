@@ -6,7 +6,7 @@ use sqlx::query::Query;
 use sqlx::Any;
 
 /// The tables of the schema (see migrations/*/0001_core.sql).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Table {
     Members,
     Organizations,
@@ -52,10 +52,29 @@ pub enum Table {
     OauthNonces,
     /// Access audit events (issue 4, migration 0008).
     AccessAudit,
+    /// Stored answers of writes sent with an `Idempotency-Key` (migration 0010).
+    IdempotencyKeys,
 }
 
 impl Table {
-    fn name(self) -> &'static str {
+    /// Tables whose rows carry a `version` (migration 0010): saves are compare-and-set.
+    pub fn versioned(self) -> bool {
+        matches!(
+            self,
+            Table::Members
+                | Table::Organizations
+                | Table::Boards
+                | Table::Lists
+                | Table::Cards
+                | Table::Labels
+                | Table::Checklists
+                | Table::Attachments
+                | Table::CustomFields
+                | Table::CustomFieldItems
+        )
+    }
+
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Table::Members => "members",
             Table::Organizations => "organizations",
@@ -98,6 +117,7 @@ impl Table {
             Table::OauthRequestTokens => "oauth_request_tokens",
             Table::OauthNonces => "oauth_nonces",
             Table::AccessAudit => "access_audit",
+            Table::IdempotencyKeys => "idempotency_keys",
         }
     }
 }
@@ -228,6 +248,20 @@ pub(crate) fn update(table: Table, values: &[(&'static str, Arg)], conds: &[Cond
     let sets: Vec<String> = values.iter().map(|(c, v)| format!("{c} = {}", b.placeholder(v.clone()))).collect();
     b.sql = format!("UPDATE {} SET {}", table.name(), sets.join(", "));
     b.conds(conds);
+    (b.sql, b.args)
+}
+
+/// `UPDATE t SET ..., version = version + 1 WHERE id = $ [AND version = $]`.
+pub(crate) fn update_versioned(table: Table, values: &[(&'static str, Arg)], id: &str, known: Option<i64>) -> (String, Vec<Arg>) {
+    let mut b = Builder::new(String::new());
+    let mut sets: Vec<String> = values.iter().map(|(c, v)| format!("{c} = {}", b.placeholder(v.clone()))).collect();
+    sets.push("version = version + 1".to_string());
+    b.sql = format!("UPDATE {} SET {}", table.name(), sets.join(", "));
+    let mut conds = vec![Cond::eq("id", id)];
+    if let Some(version) = known {
+        conds.push(Cond::Eq("version", Arg::Int(version)));
+    }
+    b.conds(&conds);
     (b.sql, b.args)
 }
 

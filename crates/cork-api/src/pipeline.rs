@@ -1,0 +1,317 @@
+//! The wire side of the write pipeline: every request runs in a task of its own, and
+//! every write request (anything but GET, HEAD, OPTIONS) runs inside a
+//! [`cork_store::pipeline::Pipeline`], which owns the ending of its transaction:
+//!
+//! - the commands of the request share one transaction, committed once the response is
+//!   built, so a response is sent only after its commit. Each command is atomic (a
+//!   failed one is undone to its savepoint); what the commands that finished wrote is
+//!   committed whatever the status, as when each committed alone (a wrong OAuth
+//!   verifier must still burn its request token);
+//! - a dry run (`X-Cork-Dry-Run: true` or `dryRun=true`) runs the same validation,
+//!   permissions and statements, answers what the write would answer, and rolls back;
+//! - a write that lost a race (PostgreSQL serialization failure or deadlock, a stale
+//!   compare-and-set) is tried again from the start, never answered with a 500;
+//! - with an `Idempotency-Key`, the first success is stored in the same transaction and
+//!   replayed to retries for 24 hours.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use cork_store::pipeline::{Ending, Pipeline};
+use cork_store::StoredAnswer;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::App;
+
+/// Attempts of one write before Cork answers 503.
+const ATTEMPTS: u32 = 12;
+/// How long an idempotency key's answer is replayed.
+const KEY_LIFETIME_SECS: i64 = 24 * 3600;
+/// Longest `Idempotency-Key` accepted.
+const KEY_MAX_LEN: usize = 255;
+/// Most actions listed in `X-Cork-Actions` (the count is always in `X-Cork-Action-Count`).
+const LISTED_ACTIONS: usize = 100;
+
+/// Runs the request in a task of its own. A client that disconnects drops the
+/// connection's future, and with it whatever the request was awaiting; a transaction
+/// cut off between two statements could leave a pooled connection inside it. In its own
+/// task the request always runs to its end. A panic in a handler becomes a plain 500.
+pub(crate) async fn detach(request: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(error) => {
+            tracing::error!(%error, "a request handler panicked");
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+        }
+    }
+}
+
+fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn truthy(value: &str) -> bool {
+    matches!(value.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+}
+
+/// Whether the request asks for a dry run.
+fn wants_dry_run(request: &Request) -> bool {
+    if let Some(value) = request.headers().get("x-cork-dry-run").and_then(|v| v.to_str().ok()) {
+        return truthy(value.trim());
+    }
+    request
+        .uri()
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).any(|(name, value)| name == "dryRun" && truthy(&value)))
+        .unwrap_or(false)
+}
+
+/// The parts of a request needed to send it again.
+struct Replayable {
+    method: Method,
+    uri: axum::http::Uri,
+    version: axum::http::Version,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    body: Bytes,
+}
+
+impl Replayable {
+    fn request(&self) -> Request {
+        let mut request = Request::new(Body::from(self.body.clone()));
+        *request.method_mut() = self.method.clone();
+        *request.uri_mut() = self.uri.clone();
+        *request.version_mut() = self.version;
+        *request.headers_mut() = self.headers.clone();
+        *request.extensions_mut() = self.extensions.clone();
+        request
+    }
+}
+
+fn hex_sha256(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hex_lower(&hasher.finalize())
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whose key it is: a hash of the credentials the request presents (its token in the
+/// query, body or `Authorization` header, or its session cookie). Keys of different
+/// callers never meet.
+fn key_scope(request: &Replayable) -> String {
+    let mut material: Vec<Vec<u8>> = Vec::new();
+    for name in [header::AUTHORIZATION, header::COOKIE] {
+        if let Some(value) = request.headers.get(&name) {
+            material.push(value.as_bytes().to_vec());
+        }
+    }
+    let mut params: Vec<(String, String)> = Vec::new();
+    if let Some(query) = request.uri.query() {
+        params.extend(form_urlencoded::parse(query.as_bytes()).into_owned());
+    }
+    let content_type = request.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if content_type.starts_with("application/x-www-form-urlencoded") {
+        params.extend(form_urlencoded::parse(&request.body).into_owned());
+    } else if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice::<serde_json::Value>(&request.body) {
+        for name in ["key", "token"] {
+            if let Some(value) = object.get(name).and_then(|v| v.as_str()) {
+                params.push((name.to_string(), value.to_string()));
+            }
+        }
+    }
+    for (name, value) in params {
+        if name == "key" || name == "token" {
+            material.push(format!("{name}={value}").into_bytes());
+        }
+    }
+    let parts: Vec<&[u8]> = material.iter().map(Vec::as_slice).collect();
+    hex_sha256(&parts)
+}
+
+/// What a retry must repeat exactly: method, target and body.
+fn fingerprint(request: &Replayable) -> String {
+    let target = request.uri.path_and_query().map(|p| p.as_str()).unwrap_or("");
+    hex_sha256(&[request.method.as_str().as_bytes(), target.as_bytes(), &request.body])
+}
+
+/// Keys whose first request is still running in this process.
+fn in_flight() -> &'static Mutex<HashSet<(String, String)>> {
+    static KEYS: OnceLock<Mutex<HashSet<(String, String)>>> = OnceLock::new();
+    KEYS.get_or_init(Default::default)
+}
+
+/// Holds a key as in flight until dropped.
+struct InFlight((String, String));
+
+impl InFlight {
+    fn claim(scope: &str, key: &str) -> Option<InFlight> {
+        let entry = (scope.to_string(), key.to_string());
+        let fresh = in_flight().lock().unwrap_or_else(|p| p.into_inner()).insert(entry.clone());
+        // Built only when claimed: a guard dropped here would release another's claim.
+        fresh.then(|| InFlight(entry))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        in_flight().lock().unwrap_or_else(|p| p.into_inner()).remove(&self.0);
+    }
+}
+
+fn replay(answer: StoredAnswer) -> Response {
+    let mut response = Response::new(Body::from(answer.body));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    if let Some(value) = answer.content_type.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn error(status: StatusCode, text: &str) -> Response {
+    ApiError::new(status, text).into_response()
+}
+
+/// The write pipeline around every write request (see the module documentation).
+pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, next: Next) -> Response {
+    if !is_write(request.method()) {
+        return next.run(request).await;
+    }
+    let dry_run = wants_dry_run(&request);
+    let (parts, body) = request.into_parts();
+    let limit = app.config.upload_limit.saturating_add(app.config.body_limit).saturating_add(64 << 10);
+    let Ok(body) = axum::body::to_bytes(body, limit).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large");
+    };
+    let replayable = Replayable {
+        method: parts.method,
+        uri: parts.uri,
+        version: parts.version,
+        headers: parts.headers,
+        extensions: parts.extensions,
+        body,
+    };
+
+    // Idempotency: a key names one request of one caller.
+    let key = match replayable.headers.get("idempotency-key").map(|v| v.to_str().map(str::trim)) {
+        None => None,
+        Some(Ok(key)) if !key.is_empty() && key.len() <= KEY_MAX_LEN => Some(key.to_string()),
+        Some(_) => return error(StatusCode::BAD_REQUEST, "invalid value for Idempotency-Key"),
+    };
+    let keyed = key.map(|key| (key_scope(&replayable), key, fingerprint(&replayable)));
+    let mut _held = None;
+    if let Some((scope, key, print)) = &keyed {
+        match app.cork.store.idempotent_answer(scope, key, unix_now() - KEY_LIFETIME_SECS).await {
+            Ok(Some(answer)) if &answer.fingerprint == print => return replay(answer),
+            Ok(Some(_)) => return error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency key reused with a different request"),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "reading an idempotency key");
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            }
+        }
+        match InFlight::claim(scope, key) {
+            Some(held) => _held = Some(held),
+            None => return error(StatusCode::CONFLICT, "idempotency key in use"),
+        }
+    }
+
+    let pipeline = Pipeline::new(cork_core::ids::new_id(), dry_run);
+    for attempt in 1..=ATTEMPTS {
+        let response = pipeline.scope(next.clone().run(replayable.request())).await;
+        if pipeline.take_retry() {
+            tracing::debug!(attempt, "write conflict; trying the request again");
+            pipeline.reset().await;
+            backoff(attempt).await;
+            continue;
+        }
+        let success = response.status().is_success() || response.status().is_redirection();
+        // The answer to store goes into the write's own transaction, so it needs the body now.
+        let (response, final_row) = match &keyed {
+            Some((scope, key, print)) if success && !dry_run => {
+                let (head, body) = response.into_parts();
+                let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+                    pipeline.reset().await;
+                    return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+                };
+                let row = std::str::from_utf8(&bytes).ok().map(|text| {
+                    StoredAnswer {
+                        fingerprint: print.clone(),
+                        status: head.status.as_u16(),
+                        content_type: head.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string),
+                        body: text.to_string(),
+                    }
+                    .row(scope, key, unix_now())
+                });
+                (Response::from_parts(head, Body::from(bytes)), row)
+            }
+            _ => (response, None),
+        };
+        let actions = pipeline.actions();
+        match pipeline.finish(&app.cork.store, true, final_row).await {
+            Ok(ending) => return finished(response, dry_run, ending, &actions),
+            Err(cork_store::StoreError::Retry(_)) => {
+                pipeline.take_retry();
+                backoff(attempt).await;
+                continue;
+            }
+            Err(cork_store::StoreError::Conflict(_)) if keyed.is_some() => {
+                // Another node stored an answer for this key first; this attempt is undone.
+                let (scope, key, print) = keyed.as_ref().expect("checked above");
+                return match app.cork.store.idempotent_answer(scope, key, unix_now() - KEY_LIFETIME_SECS).await {
+                    Ok(Some(answer)) if &answer.fingerprint == print => replay(answer),
+                    Ok(Some(_)) => error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency key reused with a different request"),
+                    _ => error(StatusCode::CONFLICT, "idempotency key in use"),
+                };
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "committing a request");
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+            }
+        }
+    }
+    tracing::warn!(attempts = ATTEMPTS, "a write lost every race; answered 503");
+    let mut busy = error(StatusCode::SERVICE_UNAVAILABLE, "The server is busy; try again.");
+    busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    busy
+}
+
+/// A short, growing, jittered pause between attempts, so racing writers spread out.
+async fn backoff(attempt: u32) {
+    use rand::Rng;
+    let ceiling = 2u64.saturating_pow(attempt.min(7)).min(100);
+    let pause = rand::thread_rng().gen_range(0..=ceiling);
+    tokio::time::sleep(Duration::from_millis(pause)).await;
+}
+
+fn finished(mut response: Response, dry_run: bool, ending: Ending, actions: &[cork_store::pipeline::RecordedAction]) -> Response {
+    if dry_run {
+        debug_assert_ne!(ending, Ending::Committed);
+        let headers = response.headers_mut();
+        headers.insert("x-cork-dry-run", HeaderValue::from_static("applied-nothing"));
+        let listed: Vec<serde_json::Value> =
+            actions.iter().take(LISTED_ACTIONS).map(|a| serde_json::json!({"id": a.id, "type": a.kind})).collect();
+        if let Ok(value) = HeaderValue::from_str(&serde_json::Value::Array(listed).to_string()) {
+            headers.insert("x-cork-actions", value);
+        }
+        headers.insert("x-cork-action-count", HeaderValue::from(actions.len()));
+    }
+    response
+}

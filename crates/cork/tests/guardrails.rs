@@ -1,0 +1,485 @@
+//! The write pipeline and the guardrails built on it, through HTTP on both backends:
+//! dry runs that change nothing (every table compared before and after, no webhook
+//! sent), idempotency keys under concurrent retries, requests cut off by their clients
+//! mid-flight, actions stamped with their command and token, and concurrent writers on
+//! one database (two Cork nodes on PostgreSQL) that never undo each other.
+
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{s, Body, Client, Resp, Server};
+use cork_api::webhooks::AllowList;
+use cork_api::{ApiConfig, App};
+use cork_core::Cork;
+use cork_store::{Order, Store, Table};
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+
+/// Every table's documents, sorted: the whole stored state a client can reach.
+async fn snapshot(store: &Store) -> BTreeMap<String, Vec<String>> {
+    use Table::*;
+    let tables = [
+        Members,
+        Organizations,
+        Memberships,
+        Boards,
+        Lists,
+        Cards,
+        Labels,
+        Checklists,
+        Attachments,
+        BoardStars,
+        BoardMemberData,
+        Actions,
+        AppKeys,
+        Tokens,
+        CustomFields,
+        CustomFieldItems,
+        Notifications,
+        Stickers,
+        Reactions,
+    ];
+    let mut tx = store.read().await.unwrap();
+    let mut all = BTreeMap::new();
+    for table in tables {
+        let mut docs = tx.docs(table, &[], Order::None, None).await.unwrap();
+        docs.sort();
+        all.insert(format!("{table:?}"), docs);
+    }
+    let mut cards = tx.column(Table::CardMembers, "card_id", &[]).await.unwrap();
+    cards.sort();
+    all.insert("CardMembers".into(), cards);
+    // The delivery worker updates webhooks and their outbox rows as it sends, so these
+    // are compared by their rows: a dry run must add none.
+    for table in [Table::Webhooks, Table::WebhookDeliveries] {
+        let mut ids = tx.column(table, "id", &[]).await.unwrap();
+        ids.sort();
+        all.insert(format!("{table:?}"), ids);
+    }
+    all
+}
+
+/// A receiver that counts the webhook deliveries it gets.
+async fn counting_receiver() -> (String, Arc<AtomicUsize>) {
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let app = axum::Router::new().fallback(move |method: axum::http::Method| {
+        let seen = seen.clone();
+        async move {
+            if method == axum::http::Method::POST {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), count)
+}
+
+fn local_webhooks(c: &mut ApiConfig) {
+    c.webhooks.allowed_hosts = AllowList::parse("127.0.0.1").unwrap();
+    c.webhooks.poll = Duration::from_millis(100);
+}
+
+fn header(resp: &Resp, name: &str) -> String {
+    resp.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// Sends `method path body` as a dry run (alternating the header and the parameter).
+async fn dry(client: &Client, method: &str, path: &str, body: Value, by_header: bool) -> Resp {
+    if by_header {
+        let url = format!(
+            "{}{}{}key={}&token={}",
+            client.base,
+            path,
+            if path.contains('?') { "&" } else { "?" },
+            client.key.as_ref().unwrap(),
+            client.token.as_ref().unwrap()
+        );
+        let request = client
+            .http
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
+            .header("x-cork-dry-run", "true")
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let content_type = header_of(&headers, "content-type");
+        let text = response.text().await.unwrap();
+        Resp { status, text, content_type, headers }
+    } else {
+        let path = format!("{path}{}dryRun=true", if path.contains('?') { "&" } else { "?" });
+        client.send(method, &path, Body::Json(body)).await
+    }
+}
+
+fn header_of(headers: &reqwest::header::HeaderMap, name: &str) -> String {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
+}
+
+/// Drops the moments a write stamps (`dateLastActivity`, `dateLastEdited`): a preview
+/// and the real write a moment later differ only there.
+fn strip_dates(value: &mut Value) {
+    match value {
+        Value::Object(object) => {
+            object.retain(|key, _| !key.starts_with("dateLast"));
+            object.values_mut().for_each(strip_dates);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_dates),
+        _ => {}
+    }
+}
+
+/// The keys of a JSON object (creates answer new ids, so only the shape is compared).
+fn shape(value: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = value.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+both_backends!(a_dry_run_of_every_kind_of_write_changes_nothing, config = local_webhooks, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let board = alice.board("Dry").await;
+    let board_id = s(&board, "id");
+    alice.put(&format!("/1/boards/{board_id}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let todo = alice.list(&board_id, "To do").await;
+    let done = alice.list(&board_id, "Done").await;
+    let card = alice.post("/1/cards", json!({"idList": s(&todo, "id"), "name": "Write the plan", "desc": "first"})).await.ok();
+    let card_id = s(&card, "id");
+    let label = alice.post("/1/labels", json!({"idBoard": board_id, "name": "urgent", "color": "red"})).await.ok();
+    let checklist = alice.post(&format!("/1/cards/{card_id}/checklists"), json!({"name": "Steps"})).await.ok();
+    let item = alice.post(&format!("/1/checklists/{}/checkItems", s(&checklist, "id")), json!({"name": "one"})).await.ok();
+    let comment = alice.post(&format!("/1/cards/{card_id}/actions/comments"), json!({"text": "hello"})).await.ok();
+    let link = alice.post(&format!("/1/cards/{card_id}/attachments"), json!({"url": "https://example.com/spec"})).await.ok();
+    let (callback, deliveries) = counting_receiver().await;
+    alice.post("/1/webhooks", json!({"callbackURL": callback, "idModel": board_id, "description": "watch"})).await.ok();
+    let delivered = deliveries.load(Ordering::SeqCst);
+
+    let checklist_id = s(&checklist, "id");
+    let writes: Vec<(&str, String, Value)> = vec![
+        ("POST", "/1/cards".into(), json!({"idList": s(&todo, "id"), "name": "New"})),
+        ("PUT", format!("/1/cards/{card_id}"), json!({"name": "Renamed", "desc": "second"})),
+        ("PUT", format!("/1/cards/{card_id}"), json!({"idList": s(&done, "id")})),
+        ("PUT", format!("/1/cards/{card_id}"), json!({"closed": true})),
+        ("PUT", format!("/1/cards/{card_id}"), json!({"due": "2031-01-01T00:00:00.000Z"})),
+        ("POST", format!("/1/cards/{card_id}/idLabels"), json!({"value": s(&label, "id")})),
+        ("POST", format!("/1/cards/{card_id}/idMembers"), json!({"value": bob.id})),
+        ("POST", format!("/1/cards/{card_id}/actions/comments"), json!({"text": "a dry comment"})),
+        ("PUT", format!("/1/actions/{}", s(&comment, "id")), json!({"text": "edited"})),
+        ("DELETE", format!("/1/actions/{}", s(&comment, "id")), json!({})),
+        ("POST", format!("/1/cards/{card_id}/checklists"), json!({"name": "More"})),
+        ("PUT", format!("/1/cards/{card_id}/checkItem/{}", s(&item, "id")), json!({"state": "complete"})),
+        ("DELETE", format!("/1/checklists/{checklist_id}"), json!({})),
+        ("DELETE", format!("/1/cards/{card_id}/attachments/{}", s(&link, "id")), json!({})),
+        ("POST", "/1/lists".into(), json!({"idBoard": board_id, "name": "Later"})),
+        ("PUT", format!("/1/lists/{}/closed", s(&todo, "id")), json!({"value": true})),
+        ("POST", format!("/1/lists/{}/archiveAllCards", s(&todo, "id")), json!({})),
+        ("PUT", format!("/1/labels/{}", s(&label, "id")), json!({"color": "blue"})),
+        ("DELETE", format!("/1/labels/{}", s(&label, "id")), json!({})),
+        ("PUT", format!("/1/boards/{board_id}"), json!({"name": "Wet", "prefs/permissionLevel": "public"})),
+        ("DELETE", format!("/1/boards/{board_id}/members/{}", bob.id), json!({})),
+        ("POST", "/1/boards".into(), json!({"name": "Another"})),
+        ("DELETE", format!("/1/cards/{card_id}"), json!({})),
+        ("DELETE", format!("/1/boards/{board_id}"), json!({})),
+    ];
+    let view_path = format!("/1/boards/{board_id}?fields=all&lists=all&cards=all&card_fields=all&labels=all&checklists=all&members=all&actions=all&attachments=true");
+    let first = snapshot(&server.cork.store).await;
+    let mut kinds = Vec::new();
+    for (n, (method, path, body)) in writes.iter().enumerate() {
+        let before = snapshot(&server.cork.store).await;
+        let view_before = alice.get(&view_path).await;
+        let preview = dry(&alice, method, path, body.clone(), n % 2 == 0).await;
+        assert_eq!(preview.status, 200, "{method} {path}: {}", preview.text);
+        assert_eq!(header(&preview, "x-cork-dry-run"), "applied-nothing", "{method} {path}");
+        let actions: Value = serde_json::from_str(&header(&preview, "x-cork-actions")).unwrap();
+        kinds.push(actions[0]["type"].as_str().unwrap_or("").to_string());
+        let after = snapshot(&server.cork.store).await;
+        for (table, docs) in &before {
+            assert_eq!(&after[table], docs, "the dry run of {method} {path} changed {table}");
+        }
+        let view_after = alice.get(&view_path).await;
+        assert_eq!((view_after.status, view_after.text), (view_before.status, view_before.text), "{method} {path}");
+        // The real write answers what its dry run answered, and records the actions it named.
+        let real = alice.send(method, path, Body::Json(body.clone())).await;
+        assert_eq!(real.status, preview.status, "{method} {path}: {}", real.text);
+        let (mut real, mut preview) = (real.json(), preview.json());
+        strip_dates(&mut real);
+        strip_dates(&mut preview);
+        assert_eq!(shape(&real), shape(&preview), "{method} {path}");
+        if *method == "PUT" {
+            assert_eq!(real, preview, "{method} {path}");
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    println!("{}: {} dry runs, each leaving every table as it was", server.backend(), writes.len());
+    assert_eq!(&kinds[..4], ["createCard", "updateCard", "updateCard", "updateCard"]);
+    assert_eq!(kinds[7], "commentCard");
+    assert!(deliveries.load(Ordering::SeqCst) > delivered, "the real writes were delivered");
+    assert_ne!(snapshot(&server.cork.store).await, first);
+});
+
+both_backends!(a_dry_run_of_a_refused_write_answers_the_refusal, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let mallory = server.user("mallory").await;
+    let board = alice.board("Private").await;
+    let list = alice.list(&s(&board, "id"), "L").await;
+    let before = snapshot(&server.cork.store).await;
+    let refused = dry(&mallory, "POST", "/1/cards", json!({"idList": s(&list, "id"), "name": "x"}), true).await;
+    refused.err(401, "unauthorized card permission requested");
+    assert_eq!(header(&refused, "x-cork-dry-run"), "applied-nothing");
+    let invalid = dry(&alice, "POST", "/1/cards", json!({"idList": "nope"}), false).await;
+    invalid.err(400, "invalid value for idList");
+    assert_eq!(snapshot(&server.cork.store).await, before);
+});
+
+async fn keyed(client: &Client, key: &str, body: Value) -> Resp {
+    let url = format!("{}/1/cards?key={}&token={}", client.base, client.key.as_ref().unwrap(), client.token.as_ref().unwrap());
+    let response = client
+        .http
+        .post(url)
+        .header("idempotency-key", key)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let content_type = header_of(&headers, "content-type");
+    let text = response.text().await.unwrap();
+    Resp { status, text, content_type, headers }
+}
+
+both_backends!(an_idempotency_key_makes_one_card_out_of_fifty_concurrent_retries, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = alice.board("Keys").await;
+    let list = alice.list(&s(&board, "id"), "Inbox").await;
+    let body = json!({"idList": s(&list, "id"), "name": "Exactly once"});
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let (alice, body) = (alice.clone(), body.clone());
+        tasks.push(tokio::spawn(async move { keyed(&alice, "create-7f3a", body).await }));
+    }
+    let mut created = HashSet::new();
+    let mut in_use = 0;
+    for task in tasks {
+        let resp = task.await.unwrap();
+        match resp.status {
+            200 => {
+                created.insert(s(&resp.json(), "id"));
+            }
+            409 => {
+                resp.err(409, "idempotency key in use");
+                in_use += 1;
+            }
+            other => panic!("unexpected {other}: {}", resp.text),
+        }
+    }
+    let cards = alice.get(&format!("/1/lists/{}/cards", s(&list, "id"))).await.ok();
+    assert_eq!(cards.as_array().unwrap().len(), 1, "one key, one card: {cards}");
+    assert_eq!(created.len(), 1, "every success names the same card");
+    // A later retry replays the first answer.
+    let again = keyed(&alice, "create-7f3a", body.clone()).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(header(&again, "idempotent-replayed"), "true");
+    assert!(created.contains(&s(&again.json(), "id")));
+    println!("50 concurrent retries: 1 card, {} answers replayed or first, {in_use} told the key is in use", 50 - in_use);
+    // The same key with another body is refused; another caller's same key is its own.
+    keyed(&alice, "create-7f3a", json!({"idList": s(&list, "id"), "name": "Different"}))
+        .await
+        .err(422, "idempotency key reused with a different request");
+    let other = server.token_for(&alice, &["read", "write"]).await;
+    let separate = keyed(&other, "create-7f3a", body).await;
+    assert_eq!(separate.status, 200);
+    assert!(!created.contains(&s(&separate.json(), "id")));
+    // A failed request stores nothing: its retry runs again.
+    keyed(&alice, "bad-1", json!({"idList": "x"})).await.err(400, "invalid value for idList");
+    assert_eq!(keyed(&alice, "bad-1", json!({"idList": s(&list, "id")})).await.status, 200);
+});
+
+/// Sends a request on a raw connection and hangs up before the answer.
+async fn hang_up(addr: &str, request: String, after: Duration) {
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else { return };
+    let _ = stream.write_all(request.as_bytes()).await;
+    tokio::time::sleep(after).await;
+    drop(stream);
+}
+
+both_backends!(clients_that_hang_up_mid_request_leave_every_later_write_working, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = alice.board("Cut").await;
+    let board_id = s(&board, "id");
+    let list = alice.list(&board_id, "L").await;
+    let list_id = s(&list, "id");
+    for n in 0..30 {
+        alice.card(&list_id, &format!("Card {n}")).await;
+    }
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let auth = format!("key={}&token={}", alice.key.as_ref().unwrap(), alice.token.as_ref().unwrap());
+    let mut tasks = Vec::new();
+    for n in 0..500u64 {
+        let request = if n % 2 == 0 {
+            format!("GET /1/boards/{board_id}?cards=all&lists=all&checklists=all&{auth} HTTP/1.1\r\nHost: {addr}\r\n\r\n")
+        } else {
+            let body = format!("{{\"idList\":\"{list_id}\",\"name\":\"cut {n}\"}}");
+            format!(
+                "POST /1/cards?{auth} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let addr = addr.clone();
+        // Hang up at different points: before the answer, while the statements run.
+        tasks.push(tokio::spawn(hang_up_owned(addr, request, Duration::from_micros((n * 37) % 3000))));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for n in 0..40 {
+        let resp = alice.post("/1/cards", json!({"idList": list_id, "name": format!("after {n}")})).await;
+        assert_eq!(resp.status, 200, "write {n} after the hang-ups: {}", resp.text);
+        alice.put(&format!("/1/boards/{board_id}"), json!({"name": format!("Cut {n}")})).await.ok();
+    }
+    let view = alice.get(&format!("/1/boards/{board_id}?cards=open")).await.ok();
+    assert_eq!(s(&view, "name"), "Cut 39");
+    // Every cut write either committed whole (card and action) or not at all.
+    let cards = view["cards"].as_array().unwrap().len();
+    let created = alice.get(&format!("/1/boards/{board_id}/actions?filter=createCard&limit=1000")).await.ok();
+    assert_eq!(created.as_array().unwrap().len(), cards, "each card has its createCard action");
+});
+
+async fn hang_up_owned(addr: String, request: String, after: Duration) {
+    hang_up(&addr, request, after).await
+}
+
+both_backends!(actions_are_stamped_with_their_command_and_token, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = alice.board("Stamps").await;
+    let list = alice.list(&s(&board, "id"), "L").await;
+    let card = alice.card(&s(&list, "id"), "c").await;
+    // One request that records two actions (a move across lists records one; archiveAllCards one per card).
+    alice.card(&s(&list, "id"), "d").await;
+    alice.post(&format!("/1/lists/{}/archiveAllCards", s(&list, "id")), json!({})).await.ok();
+    let token_id = alice.get(&format!("/1/tokens/{}", alice.token.as_ref().unwrap())).await.ok()["id"].as_str().unwrap().to_string();
+    let pool = sqlx::AnyPool::connect(&any_url(server.database_url())).await.unwrap();
+    let rows: Vec<Stamp> = sqlx::query_as("SELECT type, command_id, token_id, app_key FROM actions WHERE card_id = $1 ORDER BY id")
+        .bind(s(&card, "id"))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    for (kind, command, token, key) in &rows {
+        assert!(command.as_deref().is_some_and(|c| c.len() == 24), "{kind} has no command id");
+        assert_eq!(token.as_deref(), Some(token_id.as_str()), "{kind}");
+        assert_eq!(key.as_deref(), alice.key.as_deref(), "{kind}");
+    }
+    assert_ne!(rows[0].1, rows[1].1, "two requests, two command ids");
+    let archived: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT command_id FROM actions WHERE type = 'updateCard' AND board_id = $1")
+        .bind(s(&board, "id"))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(archived.len(), 1, "archiveAllCards is one command: {archived:?}");
+    pool.close().await;
+});
+
+/// An action's type and its stamps: command id, token id, application key.
+type Stamp = (String, Option<String>, Option<String>, Option<String>);
+
+fn any_url(url: &str) -> String {
+    sqlx::any::install_default_drivers();
+    url.to_string()
+}
+
+/// A second Cork node on the server's database (PostgreSQL) or file (SQLite).
+async fn second_node(server: &Server) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let store = Store::open(server.database_url()).await.expect("second node's store");
+    let cork = Cork::new(store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = ApiConfig { public_url: base.clone(), ..ApiConfig::default() };
+    unlimited(&mut config);
+    let app = App::new(cork, config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        cork_api::serve(listener, app, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("second node");
+    });
+    (base, stop)
+}
+
+/// 32 clients on one token: the rate limit is not what this measures.
+fn unlimited(c: &mut ApiConfig) {
+    c.rate_limits.enabled = false;
+}
+
+both_backends!(concurrent_writers_on_two_nodes_never_undo_each_other, config = unlimited, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = alice.board("Busy").await;
+    let board_id = s(&board, "id");
+    let other = alice.board("Elsewhere").await;
+    let other_id = s(&other, "id");
+    let mut lists = Vec::new();
+    for name in ["A", "B", "C"] {
+        lists.push(s(&alice.list(&board_id, name).await, "id"));
+    }
+    let far = s(&alice.list(&other_id, "Far").await, "id");
+    let mut cards = Vec::new();
+    for n in 0..24 {
+        cards.push(s(&alice.card(&lists[n % 3], &format!("Card {n}")).await, "id"));
+    }
+    let (second, _stop) = second_node(&server).await;
+    let on_second = Client { base: second, ..alice.clone() };
+    let statuses = Arc::new(std::sync::Mutex::new(BTreeMap::<u16, usize>::new()));
+    let mut tasks = Vec::new();
+    for worker in 0..32usize {
+        let client = if worker % 2 == 0 { alice.clone() } else { on_second.clone() };
+        let (board_id, lists, far, cards, statuses) = (board_id.clone(), lists.clone(), far.clone(), cards.clone(), statuses.clone());
+        tasks.push(tokio::spawn(async move {
+            for step in 0..12usize {
+                let resp = if worker % 4 == 0 {
+                    client.put(&format!("/1/boards/{board_id}"), json!({"name": format!("Busy {worker}.{step}")})).await
+                } else {
+                    let card = &cards[(worker * 7 + step) % cards.len()];
+                    let target = if step % 5 == 4 { far.clone() } else { lists[(worker + step) % 3].clone() };
+                    client.put(&format!("/1/cards/{card}"), json!({"idList": target, "pos": "top"})).await
+                };
+                *statuses.lock().unwrap().entry(resp.status).or_default() += 1;
+                assert!(resp.status < 500, "{}: {}", resp.status, resp.text);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    println!("{} statuses: {:?}", server.backend(), statuses.lock().unwrap());
+    // The board's name is the one its newest rename set: no card move wrote an older board over it.
+    let view = alice.get(&format!("/1/boards/{board_id}?cards=all&lists=all")).await.ok();
+    let renames = alice.get(&format!("/1/boards/{board_id}/actions?filter=updateBoard&limit=1000")).await.ok();
+    let renames = renames.as_array().unwrap();
+    assert_eq!(renames.len(), 8 * 12, "every rename has its action");
+    assert_eq!(s(&view, "name"), renames[0]["data"]["board"]["name"].as_str().unwrap(), "the newest rename holds");
+    // Each card is in exactly one list, and its list is where its newest move put it.
+    let far_cards = alice.get(&format!("/1/lists/{far}/cards")).await.ok();
+    let mut seen = HashSet::new();
+    for card in view["cards"].as_array().unwrap().iter().chain(far_cards.as_array().unwrap()) {
+        assert!(seen.insert(s(card, "id")), "a card is listed twice");
+        let moves = alice.get(&format!("/1/cards/{}/actions?filter=updateCard,moveCardToBoard&limit=1", s(card, "id"))).await.ok();
+        if let Some(newest) = moves.as_array().unwrap().first() {
+            let list = newest["data"]["listAfter"]["id"].as_str().or(newest["data"]["list"]["id"].as_str()).unwrap();
+            assert_eq!(list, s(card, "idList"), "card {} is where its newest move put it", s(card, "id"));
+        }
+    }
+    assert_eq!(seen.len(), cards.len());
+});
