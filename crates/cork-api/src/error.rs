@@ -41,6 +41,8 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound(_) => StatusCode::NOT_FOUND,
             DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
+            DomainError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            DomainError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");

@@ -182,8 +182,22 @@ fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::any())
         .allow_methods([Method::GET, Method::PUT, Method::POST, Method::DELETE, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::ACCEPT, header::CONTENT_TYPE])
-        .expose_headers(access::RATE_LIMIT_HEADERS.map(axum::http::HeaderName::from_static))
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::ACCEPT,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            axum::http::HeaderName::from_static("idempotency-key"),
+            axum::http::HeaderName::from_static("x-cork-dry-run"),
+        ])
+        .expose_headers(
+            access::RATE_LIMIT_HEADERS
+                .iter()
+                .chain(&["etag", "x-cork-dry-run", "x-cork-actions", "x-cork-action-count", "idempotent-replayed"])
+                .map(|name| axum::http::HeaderName::from_static(name))
+                .collect::<Vec<_>>(),
+        )
 }
 
 /// The whole HTTP application as a service: normalisation runs before routing.
@@ -228,6 +242,8 @@ pub fn router(state: App) -> Router {
         .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .fallback(unknown_route)
+        // ETag / If-Match / If-None-Match from objects' versions, checked on every attempt.
+        .layer(axum::middleware::from_fn(pipeline::versions))
         // The write pipeline owns every write request's transaction ending (dry runs,
         // retries, idempotency keys), inside the outbox wake-up so that wakes follow commits.
         .layer(axum::middleware::from_fn_with_state(state.clone(), pipeline::write_pipeline))

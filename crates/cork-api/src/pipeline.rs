@@ -315,3 +315,85 @@ fn finished(mut response: Response, dry_run: bool, ending: Ending, actions: &[co
     }
     response
 }
+
+/// The table behind a single-object route (`/1/cards/{id}`), if the path is one.
+fn object_table(path: &str) -> Option<cork_store::Table> {
+    use cork_store::Table;
+    let rest = path.strip_prefix("/1/")?;
+    let (model, id) = rest.split_once('/')?;
+    if id.is_empty() || id.contains('/') {
+        return None;
+    }
+    Some(match model {
+        "cards" => Table::Cards,
+        "lists" => Table::Lists,
+        "boards" => Table::Boards,
+        "labels" => Table::Labels,
+        "checklists" => Table::Checklists,
+        "customFields" => Table::CustomFields,
+        _ => return None,
+    })
+}
+
+fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+}
+
+/// `"12"`, `W/"12"` or `12` → 12; anything else names no version of ours (-1); `*` → none.
+fn named_version(value: &str) -> Option<i64> {
+    let value = value.trim();
+    if value == "*" {
+        return None;
+    }
+    let bare = value.trim_start_matches("W/").trim_matches('"');
+    Some(bare.parse().unwrap_or(-1))
+}
+
+/// Whether a GET asks for the object alone (its fields), so that its version says
+/// everything about the answer. Nested collections change without the object.
+fn object_alone(query: Option<&str>) -> bool {
+    query.map(|q| form_urlencoded::parse(q.as_bytes()).all(|(name, _)| matches!(&*name, "key" | "token" | "fields"))).unwrap_or(true)
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes")
+}
+
+/// `ETag`, `If-Match` and `If-None-Match` on single-object routes, from the object's
+/// version (see `cork_store::precondition`). Inside the write pipeline, so each attempt
+/// of a write checks again.
+pub(crate) async fn versions(request: Request, next: Next) -> Response {
+    let Some(table) = object_table(request.uri().path()) else { return next.run(request).await };
+    let method = request.method().clone();
+    let reading = matches!(method, Method::GET | Method::HEAD);
+    let (expected, if_none_match) = if reading {
+        (None, header_text(request.headers(), header::IF_NONE_MATCH))
+    } else {
+        (header_text(request.headers(), header::IF_MATCH).and_then(|v| named_version(&v)), None)
+    };
+    let alone = object_alone(request.uri().query());
+    let probe = cork_store::precondition::Probe::new(table, expected);
+    let mut response = probe.scope(next.run(request)).await;
+    if let Some(current) = probe.failed() {
+        let mut refused = error(
+            StatusCode::PRECONDITION_FAILED,
+            &format!("precondition failed: the object changed since it was read (now at version {current})"),
+        );
+        refused.headers_mut().insert(header::ETAG, etag(current));
+        return refused;
+    }
+    let Some(version) = probe.version().filter(|_| response.status().is_success() && method != Method::DELETE) else { return response };
+    if reading && !alone {
+        return response;
+    }
+    if let Some(wanted) = if_none_match {
+        if wanted.split(',').any(|tag| named_version(tag) == Some(version) || tag.trim() == "*") {
+            let mut unchanged = Response::new(Body::empty());
+            *unchanged.status_mut() = StatusCode::NOT_MODIFIED;
+            unchanged.headers_mut().insert(header::ETAG, etag(version));
+            return unchanged;
+        }
+    }
+    response.headers_mut().insert(header::ETAG, etag(version));
+    response
+}

@@ -64,6 +64,12 @@ pub enum DomainError {
     /// A request that cannot be carried out as sent.
     #[error("{0}")]
     BadRequest(String),
+    /// `If-Match` named another version than the object's (the current one inside).
+    #[error("precondition failed")]
+    PreconditionFailed(i64),
+    /// The write lost a race with another; the write pipeline tries it again.
+    #[error("the server is busy; try again")]
+    Busy,
     /// Something broke inside; logged, shown to clients as a plain 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -76,6 +82,8 @@ impl From<StoreError> for DomainError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(what) => DomainError::BadRequest(format!("already exists: {what}")),
+            StoreError::PreconditionFailed(version) => DomainError::PreconditionFailed(version),
+            StoreError::Retry(_) => DomainError::Busy,
             other => DomainError::Internal(other.to_string()),
         }
     }

@@ -8,6 +8,7 @@
 mod idempotency;
 mod outbox;
 pub mod pipeline;
+pub mod precondition;
 mod query;
 mod search;
 
@@ -42,6 +43,9 @@ pub enum StoreError {
     /// Inside a pipeline the request is tried again.
     #[error("write conflict, retry: {0}")]
     Retry(String),
+    /// `If-Match` named a version the object no longer has (the current one inside).
+    #[error("precondition failed: the object is at version {0}")]
+    PreconditionFailed(i64),
     /// Migrations failed at start.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -432,6 +436,7 @@ impl Tx {
             if table.versioned() {
                 let version: i64 = row.try_get(1)?;
                 let id: String = row.try_get(2)?;
+                precondition::read(table, &id, version)?;
                 // On PostgreSQL a later statement may see a newer row than an earlier one
                 // did. The first read is what a command works from, so it is the base of
                 // the compare-and-set — unless a locking read replaced it: from then on
@@ -487,6 +492,7 @@ impl Tx {
             return Err(StoreError::Retry(format!("{} {id} changed since it was read", table.name())));
         }
         if let Some(version) = known {
+            precondition::wrote(table, id, version + 1);
             self.inner().versions.insert(key, version + 1);
         }
         Ok(())

@@ -483,3 +483,76 @@ both_backends!(concurrent_writers_on_two_nodes_never_undo_each_other, config = u
     }
     assert_eq!(seen.len(), cards.len());
 });
+
+/// Sends `method path body` with credentials in the query and extra headers.
+async fn send_with(client: &Client, method: &str, path: &str, body: Value, headers: &[(&str, &str)]) -> Resp {
+    let url = format!(
+        "{}{}{}key={}&token={}",
+        client.base,
+        path,
+        if path.contains('?') { "&" } else { "?" },
+        client.key.as_ref().unwrap(),
+        client.token.as_ref().unwrap()
+    );
+    let mut request = client.http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if method != "GET" {
+        request = request.header("content-type", "application/json").body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let content_type = header_of(&headers, "content-type");
+    let text = response.text().await.unwrap();
+    Resp { status, text, content_type, headers }
+}
+
+both_backends!(the_second_of_two_editors_from_one_read_gets_412, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let board = alice.board("Tags").await;
+    let board_id = s(&board, "id");
+    alice.put(&format!("/1/boards/{board_id}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let list = alice.list(&board_id, "L").await;
+    let card = alice.card(&s(&list, "id"), "Shared").await;
+    let path = format!("/1/cards/{}", s(&card, "id"));
+    // Both read the card and keep its ETag.
+    let read = alice.get(&path).await;
+    let tag = header(&read, "etag");
+    assert!(tag.starts_with('"') && tag.len() > 2, "a card answer carries an ETag: {tag:?}");
+    assert_eq!(header(&bob.get(&path).await, "etag"), tag);
+    // Alice writes first: her answer carries the new version.
+    let first = send_with(&alice, "PUT", &path, json!({"name": "Alice's"}), &[("if-match", &tag)]).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let newer = header(&first, "etag");
+    assert_ne!(newer, tag);
+    // Bob's write from the same read is refused, names the current version, and changes nothing.
+    let second = send_with(&bob, "PUT", &path, json!({"desc": "Bob's"}), &[("if-match", &tag)]).await;
+    assert_eq!(second.status, 412, "{}", second.text);
+    assert!(second.text.starts_with("precondition failed"), "{}", second.text);
+    assert_eq!(header(&second, "etag"), newer);
+    let now = alice.get(&path).await;
+    assert_eq!((s(&now.json(), "name"), s(&now.json(), "desc")), ("Alice's".to_string(), String::new()));
+    assert_eq!(header(&now, "etag"), newer);
+    // Bob reads again and his write goes through; `*` and no If-Match always do.
+    let third = send_with(&bob, "PUT", &path, json!({"desc": "Bob's"}), &[("if-match", &newer)]).await;
+    assert_eq!(third.status, 200, "{}", third.text);
+    assert_eq!(send_with(&bob, "PUT", &path, json!({"pos": "top"}), &[("if-match", "*")]).await.status, 200);
+    // The refused write recorded no action: three writes went through, three actions.
+    let updates = alice.get(&format!("{path}/actions?filter=updateCard")).await.ok();
+    assert_eq!(updates.as_array().unwrap().len(), 3, "{updates}");
+    // If-None-Match: 304 while the version holds, the object again once it moved.
+    let current = header(&alice.get(&path).await, "etag");
+    let unchanged = send_with(&alice, "GET", &path, json!({}), &[("if-none-match", &current)]).await;
+    assert_eq!((unchanged.status, unchanged.text.as_str()), (304, ""));
+    assert_eq!(send_with(&alice, "GET", &path, json!({}), &[("if-none-match", &tag)]).await.status, 200);
+    // Lists, labels and boards carry theirs; a read with nested collections carries none.
+    let list_read = alice.get(&format!("/1/lists/{}", s(&list, "id"))).await;
+    assert!(!header(&list_read, "etag").is_empty());
+    let renamed = send_with(&alice, "PUT", &format!("/1/boards/{board_id}"), json!({"name": "Tags 2"}), &[("if-match", "\"999\"")]).await;
+    assert_eq!(renamed.status, 412, "{}", renamed.text);
+    assert_eq!(s(&alice.get(&format!("/1/boards/{board_id}")).await.ok(), "name"), "Tags");
+    assert!(header(&alice.get(&format!("/1/boards/{board_id}?cards=all")).await, "etag").is_empty());
+});
