@@ -408,8 +408,9 @@ pub fn signature(secret: &str, body: &[u8], callback: &str) -> String {
 }
 
 /// Trello's webhook object.
+/// Cork's `cork.filter` appears only on webhooks that have one.
 pub fn webhook_json(hook: &Webhook) -> Value {
-    json!({
+    let mut out = json!({
         "id": hook.id,
         "description": hook.description,
         "idModel": hook.id_model,
@@ -417,7 +418,11 @@ pub fn webhook_json(hook: &Webhook) -> Value {
         "active": hook.active,
         "consecutiveFailures": hook.consecutive_failures,
         "firstConsecutiveFailDate": hook.first_consecutive_fail_date,
-    })
+    });
+    if let Some(filter) = &hook.filter {
+        out["cork"] = json!({ "filter": filter });
+    }
+    out
 }
 
 /// A delivery as the log shows it (the action by id; the attempts in full).

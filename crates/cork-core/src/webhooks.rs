@@ -51,6 +51,50 @@ pub struct Webhook {
     /// `Board`, `List`, `Card`, `Member` or `Organization`.
     pub model_type: String,
     pub date_created: String,
+    /// Cork's extension: which actions the receiver wants (none: every action, as Trello).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<WebhookFilter>,
+}
+
+/// A webhook's filter (`cork.filter`): an action is delivered when it matches every
+/// non-empty dimension, and a dimension when any of its values does.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookFilter {
+    /// Action types (`updateCard`, `commentCard`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<String>,
+    /// Lists the action is in, left or entered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lists: Vec<String>,
+    /// Labels the action is about, or that its card carries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Members who did the action or whom it is about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+}
+
+impl WebhookFilter {
+    /// No dimension set: the same as no filter.
+    pub fn is_empty(&self) -> bool {
+        self.types.is_empty() && self.lists.is_empty() && self.labels.is_empty() && self.members.is_empty()
+    }
+
+    /// Whether `action` passes; `card_labels` are the labels of the card it is about.
+    fn admits(&self, action: &Action, card_labels: &[String]) -> bool {
+        let named = |pointers: &[&str], wanted: &[String]| {
+            pointers.iter().filter_map(|p| action.data.pointer(p).and_then(Value::as_str)).any(|id| wanted.iter().any(|w| w == id))
+        };
+        (self.types.is_empty() || self.types.contains(&action.kind))
+            && (self.lists.is_empty() || named(&["/list/id", "/listBefore/id", "/listAfter/id"], &self.lists))
+            && (self.labels.is_empty()
+                || named(&["/label/id"], &self.labels)
+                || card_labels.iter().any(|label| self.labels.contains(label)))
+            && (self.members.is_empty()
+                || self.members.contains(&action.id_member_creator)
+                || named(&["/idMember", "/member/id"], &self.members))
+    }
 }
 
 impl Stored for Webhook {
@@ -75,6 +119,8 @@ pub struct WebhookInput {
     pub callback_url: Option<String>,
     pub id_model: Option<String>,
     pub active: Option<bool>,
+    /// `cork.filter`: `Some` sets it (an empty filter removes it), `None` keeps it.
+    pub filter: Option<WebhookFilter>,
 }
 
 /// Which token a webhook route acts for: the request's own, or the one named in the
@@ -338,7 +384,20 @@ pub(crate) async fn enqueue(tx: &mut Tx, action: &Action, refs: &Refs) -> Result
     ids.dedup();
     let hooks: Vec<Webhook> =
         find(tx, &[Cond::any_of("model_id", &ids), Cond::Eq("active", Arg::flag(true))], Order::Asc("id"), None).await?;
+    let mut card_labels: Option<Vec<String>> = None;
     for hook in hooks {
+        if let Some(filter) = &hook.filter {
+            if card_labels.is_none() && !filter.labels.is_empty() {
+                let card: Option<crate::model::Card> = match action.data.pointer("/card/id").and_then(Value::as_str) {
+                    Some(id) => get(tx, id).await?,
+                    None => None,
+                };
+                card_labels = Some(card.map(|c| c.id_labels).unwrap_or_default());
+            }
+            if !filter.admits(action, card_labels.as_deref().unwrap_or_default()) {
+                continue;
+            }
+        }
         // Locking the webhook (PostgreSQL; in id order, so two writers cannot deadlock)
         // until this transaction ends makes `seq` follow commit order: a concurrent
         // action for the same webhook waits, takes a later `seq` and commits later, so
@@ -717,6 +776,7 @@ async fn new_webhook(tx: &mut Tx, actor: &Actor, token: TokenRef<'_>, input: &We
         id_member: token.id_member.clone(),
         model_type: model_type.to_string(),
         date_created: now(),
+        filter: input.filter.clone().filter(|f| !f.is_empty()),
     })
 }
 
@@ -735,6 +795,9 @@ async fn updated_webhook(tx: &mut Tx, actor: &Actor, token: TokenRef<'_>, id: &s
         let (id_model, model_type) = watched_model(tx, &owner, id_model).await?;
         hook.id_model = id_model;
         hook.model_type = model_type.to_string();
+    }
+    if let Some(filter) = &input.filter {
+        hook.filter = Some(filter.clone()).filter(|f| !f.is_empty());
     }
     if let Some(active) = input.active {
         if active && !hook.active {

@@ -556,3 +556,85 @@ both_backends!(the_second_of_two_editors_from_one_read_gets_412, |server: Server
     assert_eq!(s(&alice.get(&format!("/1/boards/{board_id}")).await.ok(), "name"), "Tags");
     assert!(header(&alice.get(&format!("/1/boards/{board_id}?cards=all")).await, "etag").is_empty());
 });
+
+/// A receiver that keeps the action type and card of every delivery, per path.
+async fn recording_receiver() -> (String, Arc<std::sync::Mutex<Vec<(String, String, String)>>>) {
+    let seen: Arc<std::sync::Mutex<Vec<(String, String, String)>>> = Arc::default();
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            if method == axum::http::Method::POST {
+                let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let kind = value["action"]["type"].as_str().unwrap_or_default().to_string();
+                let card = value["action"]["data"]["card"]["name"].as_str().unwrap_or_default().to_string();
+                log.lock().unwrap().push((uri.path().to_string(), kind, card));
+            }
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), seen)
+}
+
+both_backends!(webhook_filters_deliver_only_what_the_receiver_asked_for, config = local_webhooks, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = alice.board("Filtered").await;
+    let board_id = s(&board, "id");
+    let doing = s(&alice.list(&board_id, "Doing").await, "id");
+    let done = s(&alice.list(&board_id, "Done").await, "id");
+    let red = s(&alice.post("/1/labels", json!({"idBoard": board_id, "name": "red", "color": "red"})).await.ok(), "id");
+    let (base, seen) = recording_receiver().await;
+    // Trello's registration: no filter, no `cork` key.
+    let plain = alice.post("/1/webhooks", json!({"callbackURL": format!("{base}/all"), "idModel": board_id})).await.ok();
+    assert!(plain.get("cork").is_none(), "{plain}");
+    // Comments in Doing only, by the JSON form.
+    let comments = alice
+        .post(
+            "/1/webhooks",
+            json!({"callbackURL": format!("{base}/comments"), "idModel": board_id, "cork": {"filter": {"types": ["commentCard"], "lists": [doing]}}}),
+        )
+        .await
+        .ok();
+    assert_eq!(comments["cork"]["filter"], json!({"types": ["commentCard"], "lists": [doing]}));
+    // Anything about red cards, by the flat form.
+    let reds = alice
+        .send(
+            "POST",
+            &format!("/1/webhooks?cork.filter.labels={red}"),
+            Body::Json(json!({"callbackURL": format!("{base}/red"), "idModel": board_id})),
+        )
+        .await
+        .ok();
+    assert_eq!(reds["cork"]["filter"], json!({"labels": [red]}));
+    alice
+        .post("/1/webhooks", json!({"callbackURL": format!("{base}/bad"), "idModel": board_id, "cork": {"filter": {"lists": ["nope"]}}}))
+        .await
+        .err(400, "invalid value for cork.filter.lists");
+
+    let a = s(&alice.card(&doing, "A").await, "id");
+    let b = s(&alice.card(&done, "B").await, "id");
+    alice.post(&format!("/1/cards/{a}/actions/comments"), json!({"text": "on A"})).await.ok();
+    alice.post(&format!("/1/cards/{b}/actions/comments"), json!({"text": "on B"})).await.ok();
+    alice.post(&format!("/1/cards/{b}/idLabels"), json!({"value": red})).await.ok();
+    alice.put(&format!("/1/cards/{b}"), json!({"name": "B2"})).await.ok();
+    for _ in 0..100 {
+        if seen.lock().unwrap().iter().filter(|(path, _, _)| path == "/all").count() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = seen.lock().unwrap().clone();
+    let at = |path: &str| -> Vec<(String, String)> {
+        seen.iter().filter(|(p, _, _)| p == path).map(|(_, k, c)| (k.clone(), c.clone())).collect()
+    };
+    assert_eq!(at("/all").len(), 6, "{seen:?}");
+    assert_eq!(at("/comments"), vec![("commentCard".to_string(), "A".to_string())]);
+    assert_eq!(at("/red"), vec![("addLabelToCard".to_string(), "B".to_string()), ("updateCard".to_string(), "B2".to_string())]);
+    // Clearing the filter makes it a Trello webhook again.
+    let cleared = alice.put(&format!("/1/webhooks/{}", s(&comments, "id")), json!({"cork": {"filter": {}}})).await.ok();
+    assert!(cleared.get("cork").is_none(), "{cleared}");
+});

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
-use cork_core::webhooks::{TokenRef, WebhookInput};
+use cork_core::webhooks::{TokenRef, WebhookFilter, WebhookInput};
 use serde_json::{json, Value};
 
 use super::{field_value, json_ok};
@@ -41,7 +41,57 @@ fn input(req: &Req) -> ApiResult<WebhookInput> {
         callback_url: p.str("callbackURL").or_else(|| p.str("callbackUrl")),
         id_model: p.str("idModel"),
         active: p.bool("active")?,
+        filter: filter(req)?,
     })
+}
+
+/// Cork's `cork.filter`: a JSON body's `{"cork": {"filter": {"types": [...], ...}}}`, or
+/// the flat parameters `cork.filter.types=updateCard,commentCard` (and `lists`, `labels`,
+/// `members`) of a query or form. Ids must be ids, types words.
+fn filter(req: &Req) -> ApiResult<Option<WebhookFilter>> {
+    let nested = req.params.raw("cork").and_then(|c| c.get("filter")).cloned();
+    let dimensions = ["types", "lists", "labels", "members"];
+    let flat: Vec<(&str, String)> =
+        dimensions.iter().filter_map(|d| req.params.str(&format!("cork.filter.{d}")).map(|v| (*d, v))).collect();
+    if nested.is_none() && flat.is_empty() {
+        return Ok(None);
+    }
+    let invalid = |d: &str| ApiError::invalid_value(&format!("cork.filter.{d}"));
+    let mut filter = WebhookFilter::default();
+    for dimension in dimensions {
+        let values: Vec<String> = match nested.as_ref().and_then(|n| n.get(dimension)) {
+            Some(Value::Array(items)) => {
+                items.iter().map(|v| v.as_str().map(str::to_string).ok_or_else(|| invalid(dimension))).collect::<ApiResult<_>>()?
+            }
+            Some(Value::String(text)) => text.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect(),
+            Some(Value::Null) | None => flat
+                .iter()
+                .filter(|(d, _)| *d == dimension)
+                .flat_map(|(_, v)| v.split(','))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect(),
+            Some(_) => return Err(invalid(dimension)),
+        };
+        let well_formed = |v: &String| {
+            if dimension == "types" {
+                !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == ':')
+            } else {
+                v.len() == 24 && v.chars().all(|c| c.is_ascii_hexdigit())
+            }
+        };
+        if !values.iter().all(well_formed) {
+            return Err(invalid(dimension));
+        }
+        let values = values.into_iter().map(|v| if dimension == "types" { v } else { v.to_ascii_lowercase() }).collect();
+        match dimension {
+            "types" => filter.types = values,
+            "lists" => filter.lists = values,
+            "labels" => filter.labels = values,
+            _ => filter.members = values,
+        }
+    }
+    Ok(Some(filter))
 }
 
 /// Checks, then HEADs the callback, then stores: nothing is written unless the
