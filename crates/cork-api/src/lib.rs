@@ -23,6 +23,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use cork_core::Cork;
 use tower::Layer;
+
+pub use routes::audit::{export_lines, ExportFormat, CSV_COLUMNS as EXPORT_CSV_COLUMNS};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Settings the wire layer needs.

@@ -6,6 +6,7 @@ pub mod access;
 pub mod accounts;
 pub mod actions;
 pub mod audit;
+pub mod audit_export;
 pub mod board_extras;
 pub mod boards;
 pub mod cards;

@@ -219,6 +219,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// An action's document and the stamps of the request that wrote it.
+#[derive(Debug, Clone)]
+pub struct StampedAction {
+    pub doc: String,
+    pub command_id: Option<String>,
+    pub token_id: Option<String>,
+    pub app_key: Option<String>,
+}
+
 /// A document and, for boards, the live column laid over it (`last_activity`, kept out
 /// of the document so that activity never rewrites the board).
 #[derive(Debug, Clone)]
@@ -522,6 +531,17 @@ impl Tx {
         let (sql, args) = query::select(table, "id", &[Cond::any_of("id", ids)], Order::Asc("id"), None, true);
         self.fetch(&sql, args).await?;
         Ok(())
+    }
+
+    /// Actions with the write pipeline's stamps, oldest first (the audit export).
+    pub async fn stamped_actions(&mut self, conds: &[Cond], limit: i64) -> Result<Vec<StampedAction>> {
+        let (sql, args) = query::select(Table::Actions, "doc, command_id, token_id, app_key", conds, Order::Asc("id"), Some(limit), false);
+        let rows = self.fetch(&sql, args).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StampedAction { doc: row.try_get(0)?, command_id: row.try_get(1)?, token_id: row.try_get(2)?, app_key: row.try_get(3)? })
+            })
+            .collect()
     }
 
     /// The version of a row this transaction read (its `ETag`).

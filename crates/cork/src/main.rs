@@ -42,7 +42,10 @@ enum Command {
     },
     /// Print the access audit (token issuance, revoked-token uses, 401s and 429s) as
     /// JSON lines, oldest first.
+    #[command(args_conflicts_with_subcommands = true)]
     Audit {
+        #[command(subcommand)]
+        command: Option<AuditCommand>,
         /// How many events (at most 1000): the newest, or with --since the first after it.
         #[arg(long, default_value_t = 100)]
         limit: i64,
@@ -56,6 +59,40 @@ enum Command {
     Webhooks {
         #[command(subcommand)]
         command: WebhooksCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Export every action of a board, workspace, member, token or application key, with
+    /// the command, token and key of each, oldest first (NDJSON or CSV on stdout).
+    #[command(group(clap::ArgGroup::new("scope").required(true).args(["board", "org", "member", "token", "key"])))]
+    Actions {
+        /// A board's id or shortLink.
+        #[arg(long)]
+        board: Option<String>,
+        /// A workspace's id or name.
+        #[arg(long = "org")]
+        org: Option<String>,
+        /// A member's username or id.
+        #[arg(long)]
+        member: Option<String>,
+        /// A token's id (as GET /1/tokens/{token} shows it).
+        #[arg(long)]
+        token: Option<String>,
+        /// An application key.
+        #[arg(long)]
+        key: Option<String>,
+        /// Only actions at or after this date (or after this action id).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only actions before this date (or action id).
+        #[arg(long)]
+        before: Option<String>,
+        #[arg(long, default_value = "ndjson", value_parser = ["ndjson", "csv"])]
+        format: String,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -402,7 +439,53 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
-        Command::Audit { limit, since, data } => {
+        Command::Audit { command: Some(AuditCommand::Actions { board, org, member, token, key, since, before, format, data }), .. } => {
+            use cork_core::audit_export::ExportScope;
+            let scope = match (board, org, member, token, key) {
+                (Some(board), ..) => ExportScope::Board(board),
+                (_, Some(org), ..) => ExportScope::Organization(org),
+                (_, _, Some(member), ..) => ExportScope::Member(member),
+                (.., Some(token), _) => ExportScope::Token(token),
+                (.., Some(key)) => ExportScope::Key(key),
+                _ => anyhow::bail!("name one of --board, --org, --member, --token, --key"),
+            };
+            let bound = |value: Option<String>| -> anyhow::Result<Option<String>> {
+                value
+                    .map(|v| {
+                        if cork_core::ids::is_id(&v) {
+                            Ok(v.to_ascii_lowercase())
+                        } else {
+                            cork_core::parse_date(&v)
+                                .map(cork_core::ids::floor_id)
+                                .ok_or_else(|| anyhow::anyhow!("not a date or an action id: {v}"))
+                        }
+                    })
+                    .transpose()
+            };
+            let (since, before) = (bound(since)?, bound(before)?);
+            let format = cork_api::ExportFormat::parse(Some(&format)).expect("checked by clap");
+            let cork = data.open().await?;
+            let grant = cork.audit_export_grant_local(&scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = std::io::stdout().lock();
+            use std::io::Write;
+            if format == cork_api::ExportFormat::Csv {
+                writeln!(out, "{}", cork_api::EXPORT_CSV_COLUMNS.join(","))?;
+            }
+            let mut after = since;
+            loop {
+                let rows =
+                    cork.audit_export_page(&grant, after.as_deref(), before.as_deref(), 1000).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                out.write_all(&cork_api::export_lines(&rows, format))?;
+                match rows.last() {
+                    Some(last) if rows.len() == 1000 => after = Some(last.action.id.clone()),
+                    _ => break,
+                }
+            }
+            out.flush()?;
+            cork.store.close().await;
+            Ok(())
+        }
+        Command::Audit { limit, since, data, .. } => {
             let cork = data.open().await?;
             let events = cork.audit_events_local(limit, since.as_deref()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             for event in events {

@@ -638,3 +638,57 @@ both_backends!(webhook_filters_deliver_only_what_the_receiver_asked_for, config 
     let cleared = alice.put(&format!("/1/webhooks/{}", s(&comments, "id")), json!({"cork": {"filter": {}}})).await.ok();
     assert!(cleared.get("cork").is_none(), "{cleared}");
 });
+
+both_backends!(the_audit_export_streams_every_action_with_its_stamps_to_admins_only, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let board = alice.board("Audited").await;
+    let board_id = s(&board, "id");
+    alice.put(&format!("/1/boards/{board_id}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let list = s(&alice.list(&board_id, "L").await, "id");
+    // More than one page of 1,000: 1,100 cards created by Bob in one batch of requests.
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (bob, list) = (bob.clone(), list.clone());
+        tasks.push(tokio::spawn(async move {
+            for n in 0..275 {
+                bob.card(&list, &format!("c{worker}.{n}")).await;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let export = alice.get(&format!("/cork/audit/actions?idBoard={board_id}&format=ndjson")).await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert_eq!(export.content_type, "application/x-ndjson; charset=utf-8");
+    let lines: Vec<Value> = export.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    // createBoard, addMemberToBoard, createList and 1,100 createCard, oldest first.
+    assert_eq!(lines.len(), 1103);
+    assert!(lines.windows(2).all(|w| s(&w[0], "id") < s(&w[1], "id")), "oldest first, no duplicates");
+    let bobs_token = bob.get(&format!("/1/tokens/{}", bob.token.as_ref().unwrap())).await.ok();
+    let cards: Vec<&Value> = lines.iter().filter(|l| l["type"] == "createCard").collect();
+    assert_eq!(cards.len(), 1100);
+    for line in &cards {
+        assert_eq!(line["cork"]["idToken"], bobs_token["id"]);
+        assert_eq!(line["cork"]["key"].as_str(), bob.key.as_deref());
+        assert_eq!(line["cork"]["idCommand"].as_str().unwrap().len(), 24);
+    }
+    // CSV: a header and one row per action; a period narrows it.
+    let csv = alice.get(&format!("/cork/audit/actions?idBoard={board_id}&format=csv&since={}", s(cards[99], "id"))).await;
+    assert_eq!(csv.content_type, "text/csv; charset=utf-8");
+    let rows: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(rows[0], "id,date,type,idMemberCreator,idBoard,idList,idCard,idCommand,idToken,key,data");
+    assert_eq!(rows.len(), 1 + 1000, "the actions after the 100th card");
+    assert!(rows[1].starts_with(&s(cards[100], "id")));
+    // The token's and the member's own exports; a normal member or an outsider may not read the board's.
+    let by_token = bob.get(&format!("/cork/audit/actions?idToken={}", s(&bobs_token, "id"))).await;
+    assert_eq!(by_token.text.lines().count(), 1100);
+    assert_eq!(bob.get(&format!("/cork/audit/actions?idMember={}", bob.id)).await.text.lines().count(), 1100);
+    bob.get(&format!("/cork/audit/actions?idBoard={board_id}")).await.err(401, "unauthorized permission requested");
+    bob.get(&format!("/cork/audit/actions?idMember={}", alice.id)).await.err(401, "unauthorized permission requested");
+    let mallory = server.user("mallory").await;
+    mallory.get(&format!("/cork/audit/actions?idToken={}", s(&bobs_token, "id"))).await.err(401, "unauthorized permission requested");
+    alice.get("/cork/audit/actions").await.err(400, "name exactly one of idBoard, idOrganization, idMember, idToken, appKey");
+    alice.get(&format!("/cork/audit/actions?idBoard={board_id}&format=xml")).await.err(400, "invalid value for format");
+});

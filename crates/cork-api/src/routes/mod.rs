@@ -2,7 +2,7 @@
 
 mod actions;
 mod applications;
-mod audit;
+pub mod audit;
 mod batch;
 mod board_extras;
 mod boards;
@@ -115,7 +115,7 @@ pub(crate) fn many(values: impl IntoIterator<Item = Value>, fields: &Fields) -> 
 }
 
 /// A `since`/`before` bound: an id, or a date turned into the smallest id of its second.
-fn id_bound(params: &Params, key: &str) -> ApiResult<Option<String>> {
+pub(crate) fn id_bound(params: &Params, key: &str) -> ApiResult<Option<String>> {
     match params.str(key).filter(|s| !s.is_empty() && s != "null") {
         None => Ok(None),
         Some(text) if is_id(&text) => Ok(Some(text.to_ascii_lowercase())),
