@@ -42,6 +42,7 @@ impl From<DomainError> for ApiError {
             DomainError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
             DomainError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            DomainError::Conflict(_) => StatusCode::CONFLICT,
             DomainError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");

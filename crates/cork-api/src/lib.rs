@@ -25,6 +25,7 @@ use cork_core::Cork;
 use tower::Layer;
 
 pub use routes::audit::{export_lines, ExportFormat, CSV_COLUMNS as EXPORT_CSV_COLUMNS};
+pub use routes::guardrails::report_json as rollback_report_json;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Settings the wire layer needs.

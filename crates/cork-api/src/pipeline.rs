@@ -302,10 +302,14 @@ async fn backoff(attempt: u32) {
 }
 
 fn finished(mut response: Response, dry_run: bool, ending: Ending, actions: &[cork_store::pipeline::RecordedAction]) -> Response {
+    let headers = response.headers_mut();
     if dry_run {
         debug_assert_ne!(ending, Ending::Committed);
-        let headers = response.headers_mut();
         headers.insert("x-cork-dry-run", HeaderValue::from_static("applied-nothing"));
+    }
+    // Every write names the actions it recorded (a dry run: would record), so an
+    // automation knows what to revert.
+    if dry_run || !actions.is_empty() {
         let listed: Vec<serde_json::Value> =
             actions.iter().take(LISTED_ACTIONS).map(|a| serde_json::json!({"id": a.id, "type": a.kind})).collect();
         if let Ok(value) = HeaderValue::from_str(&serde_json::Value::Array(listed).to_string()) {

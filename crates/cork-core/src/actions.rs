@@ -54,7 +54,11 @@ pub fn org_ref(org: &Organization) -> Value {
 
 /// Writes one action in `tx`. `data` holds Trello's `data` object, including `old`
 /// values for updates and the removed object for deletions, so the log can undo it.
-pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, data: Value, refs: Refs) -> Result<Action> {
+pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Value, refs: Refs) -> Result<Action> {
+    // A revert's actions name the action they undo.
+    if let (Ok(reverted), Some(map)) = (crate::revert::REVERT_OF.try_with(Clone::clone), data.as_object_mut()) {
+        map.insert("revertOf".into(), Value::String(reverted));
+    }
     let member_id = actor.member_id().ok_or(DomainError::Unauthorized(UNAUTHORIZED))?.to_string();
     let action = Action {
         id: new_id(),

@@ -30,6 +30,7 @@ pub mod plugins;
 pub mod pos;
 pub mod prefs;
 pub mod reactions;
+pub mod revert;
 pub mod search;
 pub mod sessions;
 pub mod stickers;
@@ -65,6 +66,10 @@ pub enum DomainError {
     /// A request that cannot be carried out as sent.
     #[error("{0}")]
     BadRequest(String),
+    /// The change cannot be made as asked because of the object's state (a revert of an
+    /// action whose object changed since); Cork's 409.
+    #[error("{0}")]
+    Conflict(String),
     /// `If-Match` named another version than the object's (the current one inside).
     #[error("precondition failed")]
     PreconditionFailed(i64),

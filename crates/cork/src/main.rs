@@ -40,6 +40,38 @@ enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Revert everything one token, application key or member did in a period, newest
+    /// first, as one transaction; a later edit by someone else is kept and reported.
+    /// Prints the report (JSON).
+    #[command(group(clap::ArgGroup::new("whose").required(true).args(["token", "key", "member"])))]
+    Rollback {
+        /// A token's id (as GET /1/tokens/{token} shows it).
+        #[arg(long)]
+        token: Option<String>,
+        /// An application key.
+        #[arg(long)]
+        key: Option<String>,
+        /// A member's username or id.
+        #[arg(long)]
+        member: Option<String>,
+        /// From this date (or after this action id).
+        #[arg(long)]
+        since: String,
+        /// Until this date (or action id), exclusive.
+        #[arg(long)]
+        before: Option<String>,
+        /// Only on this board (id or shortLink).
+        #[arg(long)]
+        board: Option<String>,
+        /// The member the reverts are made as (needs write access to the boards).
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: String,
+        /// Report what would be reverted, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Print the access audit (token issuance, revoked-token uses, 401s and 429s) as
     /// JSON lines, oldest first.
     #[command(args_conflicts_with_subcommands = true)]
@@ -114,6 +146,19 @@ enum WebhooksCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+}
+
+/// A `--since`/`--before` bound: an action id, or a date as the smallest id of its second.
+fn id_bound(value: Option<String>) -> anyhow::Result<Option<String>> {
+    value
+        .map(|v| {
+            if cork_core::ids::is_id(&v) {
+                Ok(v.to_ascii_lowercase())
+            } else {
+                cork_core::parse_date(&v).map(cork_core::ids::floor_id).ok_or_else(|| anyhow::anyhow!("not a date or an action id: {v}"))
+            }
+        })
+        .transpose()
 }
 
 /// Where the data lives; shared by every command.
@@ -439,6 +484,31 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
+        Command::Rollback { token, key, member, since, before, board, as_user, dry_run, data } => {
+            use cork_core::revert::RollbackScope;
+            let scope = match (token, key, member) {
+                (Some(token), ..) => RollbackScope::Token(token),
+                (_, Some(key), _) => RollbackScope::Key(key),
+                (.., Some(member)) => RollbackScope::Member(member),
+                _ => anyhow::bail!("name one of --token, --key, --member"),
+            };
+            let since = id_bound(Some(since))?.expect("given");
+            let before = id_bound(before)?;
+            let cork = data.open().await?;
+            let actor =
+                cork_core::Actor::member(cork.member_by_username(&as_user).await.map_err(|e| anyhow::anyhow!("--as {as_user}: {e}"))?);
+            // The same write pipeline as the API: one transaction, rolled back for a dry run.
+            let pipeline = cork_store::pipeline::Pipeline::new(cork_core::ids::new_id(), dry_run);
+            let report = pipeline.scope(cork.rollback(&actor, &scope, &since, before.as_deref(), board.as_deref())).await;
+            let committed = report.is_ok();
+            pipeline.finish(&cork.store, committed, None).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let report = report.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = cork_api::rollback_report_json(&report);
+            out["dryRun"] = serde_json::json!(dry_run);
+            println!("{out}");
+            cork.store.close().await;
+            Ok(())
+        }
         Command::Audit { command: Some(AuditCommand::Actions { board, org, member, token, key, since, before, format, data }), .. } => {
             use cork_core::audit_export::ExportScope;
             let scope = match (board, org, member, token, key) {
@@ -449,20 +519,7 @@ async fn main() -> Result<()> {
                 (.., Some(key)) => ExportScope::Key(key),
                 _ => anyhow::bail!("name one of --board, --org, --member, --token, --key"),
             };
-            let bound = |value: Option<String>| -> anyhow::Result<Option<String>> {
-                value
-                    .map(|v| {
-                        if cork_core::ids::is_id(&v) {
-                            Ok(v.to_ascii_lowercase())
-                        } else {
-                            cork_core::parse_date(&v)
-                                .map(cork_core::ids::floor_id)
-                                .ok_or_else(|| anyhow::anyhow!("not a date or an action id: {v}"))
-                        }
-                    })
-                    .transpose()
-            };
-            let (since, before) = (bound(since)?, bound(before)?);
+            let (since, before) = (id_bound(since)?, id_bound(before)?);
             let format = cork_api::ExportFormat::parse(Some(&format)).expect("checked by clap");
             let cork = data.open().await?;
             let grant = cork.audit_export_grant_local(&scope).await.map_err(|e| anyhow::anyhow!("{e}"))?;

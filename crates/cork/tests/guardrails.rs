@@ -692,3 +692,272 @@ both_backends!(the_audit_export_streams_every_action_with_its_stamps_to_admins_o
     alice.get("/cork/audit/actions").await.err(400, "name exactly one of idBoard, idOrganization, idMember, idToken, appKey");
     alice.get(&format!("/cork/audit/actions?idBoard={board_id}&format=xml")).await.err(400, "invalid value for format");
 });
+
+/// The id of the first action a write recorded (`X-Cork-Actions`).
+fn action_of(resp: &Resp) -> String {
+    assert!(resp.status == 200, "{}: {}", resp.status, resp.text);
+    let actions: Value = serde_json::from_str(&header(resp, "x-cork-actions")).expect("X-Cork-Actions");
+    s(&actions[0], "id")
+}
+
+fn stripped(mut value: Value) -> Value {
+    strip_dates(&mut value);
+    value
+}
+
+both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let board = alice.board("Undo").await;
+    let board_id = s(&board, "id");
+    alice.put(&format!("/1/boards/{board_id}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let todo = s(&alice.list(&board_id, "To do").await, "id");
+    let done = s(&alice.list(&board_id, "Done").await, "id");
+    let label = s(&alice.post("/1/labels", json!({"idBoard": board_id, "name": "red", "color": "red"})).await.ok(), "id");
+    let card = s(&alice.post("/1/cards", json!({"idList": todo, "name": "Plan", "desc": "d", "idLabels": label})).await.ok(), "id");
+    let checklist = s(&alice.post(&format!("/1/cards/{card}/checklists"), json!({"name": "Steps"})).await.ok(), "id");
+    let item = s(&alice.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": "one"})).await.ok(), "id");
+    alice.post(&format!("/1/cards/{card}/attachments"), json!({"url": "https://example.com/a", "name": "spec"})).await.ok();
+    let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true");
+    let board_view = format!("/1/boards/{board_id}?lists=all&labels=all&cards=all&card_fields=all");
+    let revert = |id: String| {
+        let bob = bob.clone();
+        async move { bob.post(&format!("/cork/actions/{id}/revert"), json!({})).await }
+    };
+
+    // Each write by Bob, then its undo: the card (or board) is as it was before, exactly.
+    let writes: Vec<(&str, String, Value)> = vec![
+        ("PUT", format!("/1/cards/{card}"), json!({"name": "Renamed", "desc": "other", "due": "2031-01-01T00:00:00.000Z"})),
+        ("PUT", format!("/1/cards/{card}"), json!({"idList": done, "pos": "top"})),
+        ("PUT", format!("/1/cards/{card}"), json!({"closed": true})),
+        ("DELETE", format!("/1/cards/{card}/idLabels/{label}"), json!({})),
+        ("POST", format!("/1/cards/{card}/idMembers"), json!({"value": alice.id})),
+        ("POST", format!("/1/cards/{card}/actions/comments"), json!({"text": "note"})),
+        ("PUT", format!("/1/cards/{card}/checkItem/{item}"), json!({"state": "complete"})),
+        ("POST", format!("/1/cards/{card}/checklists"), json!({"name": "More"})),
+        ("PUT", format!("/1/lists/{todo}"), json!({"name": "Backlog"})),
+        ("POST", "/1/lists".into(), json!({"idBoard": board_id, "name": "Extra"})),
+        ("PUT", format!("/1/boards/{board_id}"), json!({"name": "Undone", "desc": "x"})),
+        ("PUT", format!("/1/labels/{label}"), json!({"name": "blue", "color": "blue"})),
+        ("POST", "/1/labels".into(), json!({"idBoard": board_id, "name": "new", "color": "green"})),
+        ("POST", "/1/cards".into(), json!({"idList": todo, "name": "Fresh"})),
+        ("DELETE", format!("/1/cards/{card}"), json!({})),
+    ];
+    for (method, path, body) in &writes {
+        let card_before = stripped(alice.get(&card_view).await.ok());
+        let board_before = stripped(alice.get(&board_view).await.ok());
+        let write = bob.send(method, path, Body::Json(body.clone())).await;
+        let id = action_of(&write);
+        let undo = revert(id.clone()).await;
+        assert_eq!(undo.status, 200, "undo of {method} {path}: {}", undo.text);
+        assert_eq!(undo.json()["revertOf"], json!(id));
+        // The revert is an ordinary action naming what it undoes.
+        let undo_action = s(&undo.json()["actions"][0], "id");
+        let shown = alice.get(&format!("/1/actions/{undo_action}")).await.ok();
+        assert_eq!(shown["data"]["revertOf"], json!(id), "{shown}");
+        assert_eq!(stripped(alice.get(&card_view).await.ok()), card_before, "card after undoing {method} {path}");
+        let mut board_after = stripped(alice.get(&board_view).await.ok());
+        let mut board_before = board_before;
+        if path == "/1/lists" {
+            // A list cannot be deleted in Trello: its undo archives it.
+            let lists = board_after["lists"].as_array_mut().unwrap();
+            let extra = lists.iter().position(|l| l["name"] == "Extra").expect("the list stays, archived");
+            assert_eq!(lists[extra]["closed"], json!(true));
+            lists.remove(extra);
+        }
+        for view in [&mut board_after, &mut board_before] {
+            view.as_object_mut().unwrap().remove("cards");
+        }
+        assert_eq!(board_after, board_before, "board after undoing {method} {path}");
+    }
+
+    // Undoing an undo applies the change again.
+    let rename = action_of(&bob.put(&format!("/1/cards/{card}"), json!({"name": "Again"})).await);
+    let undo = revert(rename).await.json();
+    revert(s(&undo["actions"][0], "id")).await.ok();
+    assert_eq!(s(&alice.get(&format!("/1/cards/{card}")).await.ok(), "name"), "Again");
+
+    // A stale undo: Alice edited the name since Bob's rename, so it is refused and nothing changes.
+    let stale = action_of(&bob.put(&format!("/1/cards/{card}"), json!({"name": "Bob's"})).await);
+    alice.put(&format!("/1/cards/{card}"), json!({"name": "Alice's"})).await.ok();
+    let before = alice.get(&card_view).await.ok();
+    revert(stale).await.err(409, "changed since the action: name");
+    assert_eq!(alice.get(&card_view).await.ok(), before);
+    // Outsiders cannot undo; an unknown action is 404.
+    let mallory = server.user("mallory").await;
+    let edit = action_of(&bob.put(&format!("/1/cards/{card}"), json!({"desc": "late"})).await);
+    mallory.post(&format!("/cork/actions/{edit}/revert"), json!({})).await.err(401, "unauthorized permission requested");
+    bob.post("/cork/actions/0123456789abcdef01234567/revert", json!({})).await.err(404, "The requested resource was not found.");
+});
+
+both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bot_member = server.user("bot").await;
+    let mut boards = Vec::new();
+    for name in ["One", "Two"] {
+        let board = s(&alice.board(name).await, "id");
+        alice.put(&format!("/1/boards/{board}/members/{}", bot_member.id), json!({"type": "normal"})).await.ok();
+        let lists = vec![s(&alice.list(&board, "A").await, "id"), s(&alice.list(&board, "B").await, "id")];
+        let mut cards = Vec::new();
+        for n in 0..50 {
+            let card =
+                s(&alice.post("/1/cards", json!({"idList": lists[0], "name": format!("{name} {n}"), "desc": "as made"})).await.ok(), "id");
+            if n % 4 == 0 {
+                let checklist = s(&alice.post(&format!("/1/cards/{card}/checklists"), json!({"name": "c"})).await.ok(), "id");
+                alice.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": "i"})).await.ok();
+            }
+            cards.push(card);
+        }
+        boards.push((board, lists, cards));
+    }
+    let view = |board: &str| format!("/1/boards/{board}?lists=all&cards=all&card_fields=all&checklists=all&labels=all");
+    let mut before = Vec::new();
+    for (board, _, _) in &boards {
+        before.push(stripped(alice.get(&view(board)).await.ok()));
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let started = chrono_now();
+    // The runaway: a token of the bot's that edits, moves, comments on, archives and deletes.
+    let bot = server.token_for(&bot_member, &["read", "write"]).await;
+    let mut operations = 0;
+    let mut human_edits = Vec::new();
+    for (board, lists, cards) in &boards {
+        for (n, card) in cards.iter().enumerate() {
+            bot.put(&format!("/1/cards/{card}"), json!({"name": format!("spam {n}"), "desc": "overwritten"})).await.ok();
+            bot.put(&format!("/1/cards/{card}"), json!({"idList": lists[1], "pos": "top"})).await.ok();
+            bot.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": "bot was here"})).await.ok();
+            operations += 3;
+            if n % 10 == 3 {
+                // A human fixes the name in between; that edit must survive the rollback.
+                let fixed = format!("fixed by alice {n}");
+                alice.put(&format!("/1/cards/{card}"), json!({"name": fixed})).await.ok();
+                human_edits.push((card.clone(), fixed));
+            }
+            match n % 5 {
+                1 => {
+                    bot.put(&format!("/1/cards/{card}"), json!({"closed": true})).await.ok();
+                    operations += 1;
+                }
+                2 => {
+                    bot.delete(&format!("/1/cards/{card}")).await.ok();
+                    operations += 1;
+                }
+                _ => {}
+            }
+        }
+        bot.put(&format!("/1/boards/{board}"), json!({"desc": "bot board"})).await.ok();
+        operations += 1;
+    }
+    let bot_token = s(&bot.get(&format!("/1/tokens/{}", bot.token.as_ref().unwrap())).await.ok(), "id");
+    // Preview (over HTTP and with the command line), then the real thing.
+    let path = format!("/cork/rollback?idToken={bot_token}&since={started}");
+    let preview = alice.send("POST", &format!("{path}&dryRun=true"), Body::Json(json!({}))).await;
+    assert_eq!(header(&preview, "x-cork-dry-run"), "applied-nothing");
+    let dir = tempfile::tempdir().unwrap();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
+        .args(["rollback", "--token", &bot_token, "--since", &started, "--as", "alice", "--dry-run", "--database", server.database_url()])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run cork rollback");
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let mut printed: Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(printed["dryRun"], json!(true));
+    printed.as_object_mut().unwrap().remove("dryRun");
+    assert_eq!(printed["counts"], preview.json()["counts"], "the command line previews the same rollback");
+    let report = alice.post(&path, json!({})).await.ok();
+    assert_eq!(preview.json(), report, "the preview reports what the rollback did");
+    let counts = &report["counts"];
+    println!("{}: runaway of {operations} operations rolled back: {counts}", server.backend());
+    assert_eq!(counts["skipped"], 0, "{report}");
+    // The human's fixes are kept: the bot's renames of those cards are the conflicts.
+    let conflicts: Vec<&Value> = report["conflicts"].as_array().unwrap().iter().collect();
+    assert_eq!(conflicts.len(), human_edits.len(), "{report}");
+    for conflict in &conflicts {
+        assert_eq!(conflict["reason"], "changed since the action: name");
+        assert_eq!(conflict["changedBy"], json!([alice.id]));
+    }
+    // Everything else is as before the runaway.
+    for ((board, _, _), before) in boards.iter().zip(&before) {
+        let mut expected = before.clone();
+        for card in expected["cards"].as_array_mut().unwrap() {
+            if let Some((_, fixed)) = human_edits.iter().find(|(id, _)| *id == s(card, "id")) {
+                card["name"] = json!(fixed);
+                let short = card["idShort"].as_i64().unwrap();
+                card["url"] = json!(format!("{}/c/{}/{short}-{}", server.base, s(card, "shortLink"), fixed.replace(' ', "-")));
+            }
+        }
+        let mut differences = Vec::new();
+        json_diff(&stripped(alice.get(&view(board)).await.ok()), &expected, "", &mut differences);
+        assert!(differences.is_empty(), "board {board} after the rollback differs: {differences:#?}");
+    }
+});
+
+/// Where two JSON values differ, as `path: got != expected` lines.
+fn json_diff(got: &Value, expected: &Value, path: &str, out: &mut Vec<String>) {
+    match (got, expected) {
+        (Value::Object(a), Value::Object(b)) => {
+            for key in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
+                json_diff(a.get(key).unwrap_or(&Value::Null), b.get(key).unwrap_or(&Value::Null), &format!("{path}.{key}"), out);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+            // Objects with ids are matched by id (then their order is compared apart).
+            let ids =
+                |items: &[Value]| items.iter().map(|x| x.get("id").and_then(Value::as_str).map(str::to_string)).collect::<Option<Vec<_>>>();
+            match (ids(a), ids(b)) {
+                (Some(left), Some(right)) => {
+                    if left != right {
+                        out.push(format!("{path}: order {left:?} != {right:?}"));
+                    }
+                    for x in a {
+                        let id = x["id"].as_str().unwrap();
+                        match b.iter().find(|y| y["id"] == x["id"]) {
+                            Some(y) => json_diff(x, y, &format!("{path}[{id}]"), out),
+                            None => out.push(format!("{path}[{id}]: unexpected")),
+                        }
+                    }
+                }
+                _ => {
+                    for (n, (x, y)) in a.iter().zip(b).enumerate() {
+                        json_diff(x, y, &format!("{path}[{n}]"), out);
+                    }
+                }
+            }
+        }
+        _ if got != expected => out.push(format!("{path}: {} != {}", truncate(got), truncate(expected))),
+        _ => {}
+    }
+}
+
+fn truncate(value: &Value) -> String {
+    let text = value.to_string();
+    if text.len() > 200 {
+        format!("{}...", &text[..200])
+    } else {
+        text
+    }
+}
+
+/// Now as an ISO date (the rollback's `since`).
+fn chrono_now() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    // A whole second is enough: ids sort by their second, and `since` takes its floor.
+    let days = secs / 86_400;
+    let (h, m, s) = ((secs % 86_400) / 3600, (secs % 3600) / 60, secs % 60);
+    let (y, mo, d) = civil(days as i64);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.000Z")
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}

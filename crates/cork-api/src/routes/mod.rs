@@ -11,6 +11,7 @@ mod checklists;
 mod custom_fields;
 mod emoji;
 mod enterprises;
+pub mod guardrails;
 mod labels;
 mod legacy;
 mod lists;
@@ -77,6 +78,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(prefs::routes())
         .merge(applications::routes())
         .merge(audit::routes())
+        .merge(guardrails::routes())
         .merge(enterprises::routes())
         .merge(plugins::routes())
         .merge(organization_extras::routes())
