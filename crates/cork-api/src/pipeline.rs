@@ -23,6 +23,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use cork_core::gates::{ChangeRequest, HeldCommand, Verdict};
 use cork_store::pipeline::{Ending, Pipeline};
 use cork_store::StoredAnswer;
 use sha2::{Digest, Sha256};
@@ -44,6 +45,10 @@ const LISTED_ACTIONS: usize = 100;
 /// cut off between two statements could leave a pooled connection inside it. In its own
 /// task the request always runs to its end. A panic in a handler becomes a plain 500.
 pub(crate) async fn detach(request: Request, next: Next) -> Response {
+    // An approved change runs inside its approval's task, pipeline and transaction.
+    if request.extensions().get::<Approved>().is_some() {
+        return next.run(request).await;
+    }
     match tokio::spawn(next.run(request)).await {
         Ok(response) => response,
         Err(error) => {
@@ -189,9 +194,14 @@ fn error(status: StatusCode, text: &str) -> Response {
     ApiError::new(status, text).into_response()
 }
 
+/// Marks the request an approval runs for a change request: it joins the approval's
+/// pipeline (one transaction with the request's new state) and is not judged again.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Approved;
+
 /// The write pipeline around every write request (see the module documentation).
 pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, next: Next) -> Response {
-    if !is_write(request.method()) {
+    if !is_write(request.method()) || request.extensions().get::<Approved>().is_some() {
         return next.run(request).await;
     }
     let dry_run = wants_dry_run(&request);
@@ -243,6 +253,37 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
             continue;
         }
         let success = response.status().is_success() || response.status().is_redirection();
+        // Review gates and source-of-truth rules judge the write by what it recorded. A
+        // decision on a change request runs a change already judged.
+        if success && !dry_run && !replayable.uri.path().starts_with("/cork/changeRequests/") {
+            let recorded = pipeline.actions();
+            // Inside the scope, its reads borrow the request's own transaction: a second
+            // connection here could wait forever on a pool held by waiting writers.
+            match pipeline.scope(app.cork.judge_write(replayable.uri.path(), &recorded)).await {
+                Ok(None) => {}
+                Ok(Some(verdict)) => {
+                    let (head, body) = response.into_parts();
+                    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+                    if let Err(e) = pipeline.finish(&app.cork.store, false, None).await {
+                        tracing::error!(error = %e, "rolling back a held write");
+                    }
+                    return match verdict {
+                        Verdict::Refuse(text) => error(StatusCode::CONFLICT, &text),
+                        Verdict::Hold { board, reason } => {
+                            let held = hold(&app, &replayable, head.status, &body, board, reason, &recorded).await;
+                            let id = held.headers().get("x-cork-change-request").and_then(|v| v.to_str().ok()).map(str::to_string);
+                            store_held_answer(&app, keyed.as_ref(), id).await;
+                            held
+                        }
+                    };
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "judging a write");
+                    pipeline.reset().await;
+                    return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+                }
+            }
+        }
         // The answer to store goes into the write's own transaction, so it needs the body now.
         let (response, final_row) = match &keyed {
             Some((scope, key, print)) if success && !dry_run => {
@@ -291,6 +332,91 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
     let mut busy = error(StatusCode::SERVICE_UNAVAILABLE, "The server is busy; try again.");
     busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     busy
+}
+
+/// The query or form pairs of a request less its credentials.
+fn without_credentials(pairs: &[u8]) -> String {
+    let kept: Vec<(String, String)> =
+        form_urlencoded::parse(pairs).into_owned().filter(|(name, _)| name != "key" && name != "token" && name != "dryRun").collect();
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish()
+}
+
+/// The request as a change request keeps it: no key, token or OAuth header.
+fn held_command(request: &Replayable) -> HeldCommand {
+    let path = request.uri.path();
+    let query = request.uri.query().map(|q| without_credentials(q.as_bytes())).unwrap_or_default();
+    let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+    let content_type = request.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let body = match content_type.as_deref() {
+        Some(t) if t.starts_with("application/x-www-form-urlencoded") => without_credentials(&request.body),
+        _ => match serde_json::from_slice::<serde_json::Value>(&request.body) {
+            Ok(serde_json::Value::Object(mut object)) => {
+                object.remove("key");
+                object.remove("token");
+                serde_json::Value::Object(object).to_string()
+            }
+            _ => String::from_utf8_lossy(&request.body).into_owned(),
+        },
+    };
+    HeldCommand { method: request.method.to_string(), target, content_type, body }
+}
+
+/// Keeps a held write as a pending change request and answers 202 with it; the preview
+/// is the answer the write gave before it was rolled back.
+async fn hold(
+    app: &App,
+    request: &Replayable,
+    status: StatusCode,
+    body: &[u8],
+    board: Option<String>,
+    reason: String,
+    recorded: &[cork_store::pipeline::RecordedAction],
+) -> Response {
+    let preview_body = serde_json::from_slice::<serde_json::Value>(body).unwrap_or_else(|_| String::from_utf8_lossy(body).into());
+    let actions: Vec<serde_json::Value> = recorded
+        .iter()
+        .map(|a| {
+            let data = serde_json::from_str::<serde_json::Value>(&a.doc).map(|d| d["data"].clone()).unwrap_or_default();
+            serde_json::json!({"type": a.kind, "data": data})
+        })
+        .collect();
+    let preview = serde_json::json!({"status": status.as_u16(), "body": preview_body, "actions": actions});
+    match app.cork.hold_change(board, reason, recorded, held_command(request), preview).await {
+        Ok(change) => {
+            let mut response =
+                (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], change_json(&change).to_string())
+                    .into_response();
+            response.headers_mut().insert("x-cork-change-request", HeaderValue::from_str(&change.id).expect("an id"));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "storing a change request");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+    }
+}
+
+/// A held write's 202 is its answer for its idempotency key too: a retry finds the same
+/// change request instead of making another.
+async fn store_held_answer(app: &App, keyed: Option<&(String, String, String)>, id: Option<String>) {
+    let (Some((scope, key, print)), Some(id)) = (keyed, id) else { return };
+    let Ok(change) = app.cork.change_request_unchecked(&id).await else { return };
+    let Ok(mut tx) = app.cork.store.write().await else { return };
+    let answer = StoredAnswer {
+        fingerprint: print.clone(),
+        status: 202,
+        content_type: Some("application/json; charset=utf-8".into()),
+        body: change_json(&change).to_string(),
+    };
+    let row = answer.row(scope, key, unix_now());
+    if tx.insert(row.table, &row.values).await.is_ok() {
+        let _ = tx.commit().await;
+    }
+}
+
+/// A change request as the API shows it.
+pub(crate) fn change_json(change: &ChangeRequest) -> serde_json::Value {
+    serde_json::to_value(change).unwrap_or_default()
 }
 
 /// A short, growing, jittered pause between attempts, so racing writers spread out.

@@ -55,9 +55,12 @@ pub fn org_ref(org: &Organization) -> Value {
 /// Writes one action in `tx`. `data` holds Trello's `data` object, including `old`
 /// values for updates and the removed object for deletions, so the log can undo it.
 pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Value, refs: Refs) -> Result<Action> {
-    // A revert's actions name the action they undo.
+    // A revert's actions name the action they undo; an approved change, its approver.
     if let (Ok(reverted), Some(map)) = (crate::revert::REVERT_OF.try_with(Clone::clone), data.as_object_mut()) {
         map.insert("revertOf".into(), Value::String(reverted));
+    }
+    if let (Ok(approver), Some(map)) = (crate::gates::APPROVED_BY.try_with(Clone::clone), data.as_object_mut()) {
+        map.insert("approvedBy".into(), Value::String(approver));
     }
     let member_id = actor.member_id().ok_or(DomainError::Unauthorized(UNAUTHORIZED))?.to_string();
     let action = Action {
@@ -71,7 +74,16 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Val
     let outbox_refs = refs.clone();
     // The stamps that let an integration's changes be found again (and rolled back).
     let command_id = cork_store::pipeline::command_id();
-    cork_store::pipeline::note_action(&action.id, kind);
+    let doc = serde_json::to_string(&action)?;
+    cork_store::pipeline::note_action(cork_store::pipeline::RecordedAction {
+        id: action.id.clone(),
+        kind: kind.to_string(),
+        board: refs.board.clone(),
+        member: member_id.clone(),
+        token: actor.token.as_ref().map(|t| t.id.clone()),
+        key: actor.token.as_ref().map(|t| t.app_key.clone()),
+        doc: doc.clone(),
+    });
     tx.insert(
         Table::Actions,
         &[
@@ -86,7 +98,7 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Val
             ("command_id", Arg::opt(command_id)),
             ("token_id", Arg::opt(actor.token.as_ref().map(|t| t.id.clone()))),
             ("app_key", Arg::opt(actor.token.as_ref().map(|t| t.app_key.clone()))),
-            ("doc", Arg::Text(serde_json::to_string(&action)?)),
+            ("doc", Arg::Text(doc)),
         ],
     )
     .await?;

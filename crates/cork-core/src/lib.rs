@@ -15,6 +15,7 @@ pub mod custom_fields;
 pub mod emoji;
 pub mod enterprise;
 pub mod files;
+pub mod gates;
 pub mod ids;
 pub mod labels;
 pub mod legacy;

@@ -256,3 +256,18 @@ impl Cork {
         Ok(Vec::new())
     }
 }
+
+/// The actor a token makes, by the token's id, if it still works (an approved change
+/// request runs as its requester's token).
+pub(crate) async fn actor_for_token_id(tx: &mut Tx, token_id: &str) -> Result<Option<crate::access::Actor>> {
+    if !crate::ids::is_id(token_id) {
+        return Ok(None);
+    }
+    let Some(doc) = tx.doc(Table::Tokens, token_id).await? else { return Ok(None) };
+    let record = TokenRecord::from_doc(&doc)?;
+    if !record.is_live() {
+        return Ok(None);
+    }
+    let member: Option<crate::model::Member> = crate::store_ext::get(tx, &record.token.id_member).await?;
+    Ok(member.map(|member| crate::access::Actor { member: Some(member), token: Some(record.token) }))
+}

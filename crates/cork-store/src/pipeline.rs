@@ -25,11 +25,19 @@ tokio::task_local! {
     static CURRENT: Arc<Pipeline>;
 }
 
-/// An action a command recorded inside the pipeline (shown by dry runs).
+/// An action a command recorded inside the pipeline: named in `X-Cork-Actions`, and what
+/// review gates and source-of-truth rules judge a request by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedAction {
     pub id: String,
     pub kind: String,
+    pub board: Option<String>,
+    /// The member, token and application key it was made by.
+    pub member: String,
+    pub token: Option<String>,
+    pub key: Option<String>,
+    /// The action as stored (Trello's JSON).
+    pub doc: String,
 }
 
 #[derive(Default)]
@@ -44,6 +52,9 @@ struct State {
     after_commit: Vec<Deferred>,
     on_rollback: Vec<Undo>,
     actions: Vec<RecordedAction>,
+    /// Set by a handler that answers an error after commands finished and must not
+    /// commit them (an approval whose preview no longer holds).
+    aborted: bool,
 }
 
 /// One request's write pipeline (see the module documentation).
@@ -92,6 +103,11 @@ impl Pipeline {
         std::mem::take(&mut self.state().retry)
     }
 
+    /// Makes [`Pipeline::finish`] roll back whatever the request did.
+    pub fn abort(&self) {
+        self.state().aborted = true;
+    }
+
     /// Whether a command finished a write in this request.
     pub fn wrote(&self) -> bool {
         self.state().wrote
@@ -106,8 +122,11 @@ impl Pipeline {
     /// `commit` is true and this is no dry run, else rolls it back. Without a parked
     /// transaction, a `final_row` gets a transaction of its own.
     pub async fn finish(&self, store: &Store, commit: bool, final_row: Option<FinalRow>) -> crate::Result<Ending> {
-        let parked = self.state().parked.take();
-        let commit = commit && !self.dry_run;
+        let (parked, aborted) = {
+            let mut state = self.state();
+            (state.parked.take(), state.aborted)
+        };
+        let commit = commit && !self.dry_run && !aborted;
         let (after, undo) = {
             let mut state = self.state();
             (std::mem::take(&mut state.after_commit), std::mem::take(&mut state.on_rollback))
@@ -158,6 +177,7 @@ impl Pipeline {
             state.after_commit.clear();
             state.actions.clear();
             state.wrote = false;
+            state.aborted = false;
             (state.parked.take(), std::mem::take(&mut state.on_rollback))
         };
         drop(parked);
@@ -204,9 +224,9 @@ pub fn on_rollback(undo: impl FnOnce() + Send + 'static) -> bool {
 }
 
 /// Notes an action recorded by the running request.
-pub fn note_action(id: &str, kind: &str) {
+pub fn note_action(action: RecordedAction) {
     if let Some(pipeline) = current() {
-        pipeline.state().actions.push(RecordedAction { id: id.to_string(), kind: kind.to_string() });
+        pipeline.state().actions.push(action);
     }
 }
 

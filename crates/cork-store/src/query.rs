@@ -54,6 +54,9 @@ pub enum Table {
     AccessAudit,
     /// Stored answers of writes sent with an `Idempotency-Key` (migration 0010).
     IdempotencyKeys,
+    /// Review gates and source-of-truth rules per board, and held changes (0011).
+    BoardPolicies,
+    ChangeRequests,
 }
 
 impl Table {
@@ -71,6 +74,7 @@ impl Table {
                 | Table::Attachments
                 | Table::CustomFields
                 | Table::CustomFieldItems
+                | Table::ChangeRequests
         )
     }
 
@@ -118,6 +122,8 @@ impl Table {
             Table::OauthNonces => "oauth_nonces",
             Table::AccessAudit => "access_audit",
             Table::IdempotencyKeys => "idempotency_keys",
+            Table::BoardPolicies => "board_policies",
+            Table::ChangeRequests => "change_requests",
         }
     }
 }

@@ -367,6 +367,10 @@ enum TokenCommand {
         /// Narrow the token to this workspace and its boards (repeatable).
         #[arg(long = "org", value_name = "ID[:read|write]")]
         orgs: Vec<String>,
+        /// Hold the token's destructive changes, or all its writes, for a board admin's
+        /// approval (change requests).
+        #[arg(long, value_parser = ["destructive", "writes"])]
+        gate: Option<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -551,7 +555,7 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
-        Command::Token { command: TokenCommand::Create { user, scope, expiration, app, boards, orgs, data } } => {
+        Command::Token { command: TokenCommand::Create { user, scope, expiration, app, boards, orgs, gate, data } } => {
             let Some(expires) = cork_core::accounts::expiration(&expiration) else {
                 bail!("expiration must be 1hour, 1day, 30days or never")
             };
@@ -571,6 +575,9 @@ async fn main() -> Result<()> {
             }
             let grant = cork_core::accounts::TokenGrant { key: None, app: app.clone(), scopes, expires, models };
             let issued = cork.issue(&member, grant).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            if let Some(gate) = gate.as_deref().and_then(cork_core::gates::GateKind::parse) {
+                cork.set_token_gate(&issued.id_token, Some(gate)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             println!("{}", serde_json::to_string(&issued)?);
             cork.store.close().await;
             Ok(())

@@ -961,3 +961,86 @@ fn civil(days: i64) -> (i64, u32, u32) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
+
+both_backends!(gated_deletes_wait_for_one_approval_and_owned_fields_stay_with_their_owner, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let carol = server.user("carol").await;
+    let bot = server.user("bot").await;
+    let mallory = server.user("mallory").await;
+    let board = s(&alice.board("Gated").await, "id");
+    alice.put(&format!("/1/boards/{board}/members/{}", carol.id), json!({"type": "admin"})).await.ok();
+    alice.put(&format!("/1/boards/{board}/members/{}", bot.id), json!({"type": "normal"})).await.ok();
+    let list = s(&alice.list(&board, "L").await, "id");
+    let bot_token = s(&bot.get(&format!("/1/tokens/{}", bot.token.as_ref().unwrap())).await.ok(), "id");
+    server.cork.set_token_gate(&bot_token, Some(cork_core::gates::GateKind::Destructive)).await.unwrap();
+    let card = s(&alice.card(&list, "Keep me").await, "id");
+
+    // A rename is not destructive: applied at once.
+    assert_eq!(s(&bot.put(&format!("/1/cards/{card}"), json!({"name": "Renamed by bot"})).await.ok(), "name"), "Renamed by bot");
+    // A delete is held: 202, a pending change request with the dry run's answer, nothing changed.
+    let held = bot.delete(&format!("/1/cards/{card}")).await;
+    assert_eq!(held.status, 202, "{}", held.text);
+    let change = held.json();
+    assert_eq!((change["state"].as_str(), change["requester"].as_str()), (Some("pending"), Some(bot.id.as_str())));
+    assert_eq!(change["preview"]["status"], 200);
+    assert_eq!(change["preview"]["body"], json!({"limits": {}}));
+    assert_eq!(change["preview"]["actions"][0]["type"], "deleteCard");
+    assert!(!change["command"]["target"].as_str().unwrap().contains("token"), "no credentials kept: {change}");
+    let id = s(&change, "id");
+    assert_eq!(alice.get(&format!("/1/cards/{card}")).await.status, 200, "the card is still there");
+    assert_eq!(s(&bot.get(&format!("/cork/changeRequests/{id}")).await.ok(), "state"), "pending");
+    mallory.get(&format!("/cork/changeRequests/{id}")).await.err(401, "unauthorized permission requested");
+    let pending = alice.get(&format!("/cork/changeRequests?idBoard={board}&state=pending")).await.ok();
+    assert_eq!(pending.as_array().unwrap().len(), 1);
+    bot.post(&format!("/cork/changeRequests/{id}/approve"), json!({})).await.err(401, "unauthorized permission requested");
+
+    // Two admins approve at the same moment: it is applied once.
+    let approve = format!("/cork/changeRequests/{id}/approve");
+    let (a, c) = tokio::join!(alice.post(&approve, json!({"comment": "ok"})), carol.post(&approve, json!({})));
+    let mut statuses = [a.status, c.status];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{} / {}", a.text, c.text);
+    let winner = if a.status == 200 { &alice } else { &carol };
+    assert_eq!(alice.get(&format!("/1/cards/{card}")).await.status, 404, "applied");
+    let deletes = alice.get(&format!("/1/boards/{board}/actions?filter=deleteCard")).await.ok();
+    let deletes = deletes.as_array().unwrap();
+    assert_eq!(deletes.len(), 1, "applied once");
+    assert_eq!(deletes[0]["idMemberCreator"], json!(bot.id), "as the requester");
+    assert_eq!(deletes[0]["data"]["approvedBy"], json!(winner.id));
+    assert_eq!(s(&alice.get(&format!("/cork/changeRequests/{id}")).await.ok(), "state"), "applied");
+
+    // Rejected: nothing happens, and the rejection is an action on the board.
+    let other = s(&alice.card(&list, "Other").await, "id");
+    let rejected = s(&bot.delete(&format!("/1/cards/{other}")).await.json(), "id");
+    let answer = alice.post(&format!("/cork/changeRequests/{rejected}/reject"), json!({"comment": "no"})).await.ok();
+    assert_eq!((answer["state"].as_str(), answer["comment"].as_str()), (Some("rejected"), Some("no")));
+    assert_eq!(alice.get(&format!("/1/cards/{other}")).await.status, 200);
+    let rejections = alice.get(&format!("/1/boards/{board}/actions?filter=rejectChangeRequest")).await.ok();
+    assert_eq!(rejections.as_array().unwrap().len(), 1);
+    alice.post(&format!("/cork/changeRequests/{rejected}/approve"), json!({})).await.err(409, "the change request is rejected");
+
+    // A preview that no longer holds: the card changed since; 409, and the request stays pending.
+    let stale = s(&bot.delete(&format!("/1/cards/{other}")).await.json(), "id");
+    alice.put(&format!("/1/cards/{other}"), json!({"desc": "edited since"})).await.ok();
+    alice
+        .post(&format!("/cork/changeRequests/{stale}/approve"), json!({}))
+        .await
+        .err(409, "the change no longer does what its preview showed; it stays pending");
+    assert_eq!(s(&alice.get(&format!("/cork/changeRequests/{stale}")).await.ok(), "state"), "pending");
+    assert_eq!(alice.get(&format!("/1/cards/{other}")).await.status, 200);
+
+    // Source of truth: the bot's application owns `due`; a lock refuses anyone else's edit of it.
+    let policy = json!({"owners": [{"name": "Sync bot", "key": bot.key, "mode": "lock", "cardFields": ["due"]}]});
+    bot.put(&format!("/cork/boards/{board}/policy"), policy.clone()).await.err(401, "unauthorized permission requested");
+    alice.put(&format!("/cork/boards/{board}/policy"), policy).await.ok();
+    alice
+        .put(&format!("/1/cards/{other}"), json!({"due": "2031-01-01T00:00:00.000Z"}))
+        .await
+        .err(409, "owned by Sync bot: change it there");
+    assert_eq!(alice.get(&format!("/1/cards/{other}")).await.ok()["due"], Value::Null, "refused, nothing changed");
+    assert_eq!(alice.put(&format!("/1/cards/{other}"), json!({"name": "Not owned"})).await.status, 200);
+    let owned = bot.put(&format!("/1/cards/{other}"), json!({"due": "2031-01-01T00:00:00.000Z"})).await.ok();
+    assert_eq!(owned["due"], "2031-01-01T00:00:00.000Z", "the owner writes freely");
+    let read = alice.get(&format!("/cork/boards/{board}/policy")).await.ok();
+    assert_eq!(read["owners"][0]["name"], "Sync bot");
+});
