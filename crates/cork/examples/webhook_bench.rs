@@ -23,7 +23,6 @@ use cork_api::{ApiConfig, App};
 use cork_core::Cork;
 use cork_store::Store;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
 
@@ -67,24 +66,16 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+#[path = "shared/mod.rs"]
+mod shared;
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let n: usize = std::env::var("CORK_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut drop_database = None;
-    let (url, backend) = match std::env::var("CORK_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("cork_bench_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
-            let slash = admin.rfind('/').expect("a database in the url");
-            drop_database = Some((admin.clone(), name.clone()));
-            (format!("{}/{name}", &admin[..slash]), "PostgreSQL")
-        }
-        Err(_) => (format!("sqlite://{}", dir.path().join("cork.db").display()), "SQLite"),
-    };
-    let store = Store::open(&url).await.expect("open store");
-    let cork = Cork::new(store);
+    let database = shared::BenchDatabase::create("cork_bench").await;
+    let backend = database.backend;
+    let store = Store::open(&database.url).await.expect("open store");
+    let cork = Cork::new(store).with_data_dir(database.files());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let mut config = ApiConfig { public_url: base.clone(), ..ApiConfig::default() };
@@ -182,9 +173,5 @@ async fn main() {
         lags.last().unwrap().as_secs_f64() * 1000.0,
     );
     cork.store.close().await;
-    if let Some((admin, name)) = drop_database {
-        if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
-        }
-    }
+    database.drop_database().await;
 }

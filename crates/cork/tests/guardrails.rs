@@ -94,26 +94,7 @@ fn header(resp: &Resp, name: &str) -> String {
 /// Sends `method path body` as a dry run (alternating the header and the parameter).
 async fn dry(client: &Client, method: &str, path: &str, body: Value, by_header: bool) -> Resp {
     if by_header {
-        let url = format!(
-            "{}{}{}key={}&token={}",
-            client.base,
-            path,
-            if path.contains('?') { "&" } else { "?" },
-            client.key.as_ref().unwrap(),
-            client.token.as_ref().unwrap()
-        );
-        let request = client
-            .http
-            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), url)
-            .header("x-cork-dry-run", "true")
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let content_type = header_of(&headers, "content-type");
-        let text = response.text().await.unwrap();
-        Resp { status, text, content_type, headers }
+        send_with(client, method, path, body, &[("x-cork-dry-run", "true")]).await
     } else {
         let path = format!("{path}{}dryRun=true", if path.contains('?') { "&" } else { "?" });
         client.send(method, &path, Body::Json(body)).await
@@ -241,21 +222,7 @@ both_backends!(a_dry_run_of_a_refused_write_answers_the_refusal, |server: Server
 });
 
 async fn keyed(client: &Client, key: &str, body: Value) -> Resp {
-    let url = format!("{}/1/cards?key={}&token={}", client.base, client.key.as_ref().unwrap(), client.token.as_ref().unwrap());
-    let response = client
-        .http
-        .post(url)
-        .header("idempotency-key", key)
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let content_type = header_of(&headers, "content-type");
-    let text = response.text().await.unwrap();
-    Resp { status, text, content_type, headers }
+    send_with(client, "POST", "/1/cards", body, &[("idempotency-key", key)]).await
 }
 
 both_backends!(an_idempotency_key_makes_one_card_out_of_fifty_concurrent_retries, |server: Server| async move {
