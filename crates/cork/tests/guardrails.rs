@@ -685,7 +685,13 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     let checklist = s(&alice.post(&format!("/1/cards/{card}/checklists"), json!({"name": "Steps"})).await.ok(), "id");
     let item = s(&alice.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": "one"})).await.ok(), "id");
     alice.post(&format!("/1/cards/{card}/attachments"), json!({"url": "https://example.com/a", "name": "spec"})).await.ok();
+    let field = alice
+        .post("/1/customFields", json!({"idModel": board_id, "modelType": "board", "name": "Customer", "type": "text", "pos": "bottom"}))
+        .await
+        .ok();
+    alice.put(&format!("/1/cards/{card}/customField/{}/item", s(&field, "id")), json!({"value": {"text": "ACME"}})).await.ok();
     let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true");
+    assert_eq!(alice.get(&card_view).await.ok()["customFieldItems"][0]["value"]["text"], "ACME");
     let board_view = format!("/1/boards/{board_id}?lists=all&labels=all&cards=all&card_fields=all");
     let revert = |id: String| {
         let bob = bob.clone();
@@ -761,9 +767,11 @@ both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept,
     let alice = server.user("alice").await;
     let bot_member = server.user("bot").await;
     let mut boards = Vec::new();
+    let mut labels = Vec::new();
     for name in ["One", "Two"] {
         let board = s(&alice.board(name).await, "id");
         alice.put(&format!("/1/boards/{board}/members/{}", bot_member.id), json!({"type": "normal"})).await.ok();
+        labels.push(s(&alice.post("/1/labels", json!({"idBoard": board, "name": "bot", "color": "purple"})).await.ok(), "id"));
         let lists = vec![s(&alice.list(&board, "A").await, "id"), s(&alice.list(&board, "B").await, "id")];
         let mut cards = Vec::new();
         for n in 0..50 {
@@ -788,12 +796,14 @@ both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept,
     let bot = server.token_for(&bot_member, &["read", "write"]).await;
     let mut operations = 0;
     let mut human_edits = Vec::new();
-    for (board, lists, cards) in &boards {
+    for ((board, lists, cards), label) in boards.iter().zip(&labels) {
         for (n, card) in cards.iter().enumerate() {
             bot.put(&format!("/1/cards/{card}"), json!({"name": format!("spam {n}"), "desc": "overwritten"})).await.ok();
             bot.put(&format!("/1/cards/{card}"), json!({"idList": lists[1], "pos": "top"})).await.ok();
             bot.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": "bot was here"})).await.ok();
-            operations += 3;
+            bot.put(&format!("/1/cards/{card}"), json!({"due": "2031-03-03T12:00:00.000Z"})).await.ok();
+            bot.post(&format!("/1/cards/{card}/idLabels"), json!({"value": label})).await.ok();
+            operations += 5;
             if n % 10 == 3 {
                 // A human fixes the name in between; that edit must survive the rollback.
                 let fixed = format!("fixed by alice {n}");
