@@ -88,7 +88,10 @@ pub const NOT_FOUND: &str = "The requested resource was not found.";
 impl From<StoreError> for DomainError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(what) => DomainError::BadRequest(format!("already exists: {what}")),
+            // The same words on both backends: which kind of record, never the driver's text.
+            StoreError::Conflict(table) => {
+                DomainError::BadRequest(format!("that {} already exists", table.trim_end_matches('s').replace('_', " ")))
+            }
             StoreError::PreconditionFailed(version) => DomainError::PreconditionFailed(version),
             StoreError::Retry(_) => DomainError::Busy,
             other => DomainError::Internal(other.to_string()),

@@ -29,7 +29,8 @@ pub use search::{words, SearchEntry, SearchHit};
 /// Errors the store reports; the domain maps them to its own.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// A unique constraint refused the write (duplicate username, shortLink, ...).
+    /// A unique constraint refused the write (duplicate username, shortLink, ...): the
+    /// table's name, never the driver's message, so both backends say the same.
     #[error("conflict: {0}")]
     Conflict(String),
     /// The database URL is not one Cork accepts.
@@ -333,7 +334,8 @@ impl Drop for Tx {
 fn classify(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(e) = &error {
         if e.is_unique_violation() {
-            return StoreError::Conflict(e.message().to_string());
+            tracing::debug!(message = e.message(), "unique constraint");
+            return StoreError::Conflict("record".into());
         }
         // serialization_failure, deadlock_detected: another attempt can succeed.
         if matches!(e.code().as_deref(), Some("40001") | Some("40P01")) {
@@ -401,6 +403,14 @@ impl Tx {
         let inner = self.inner();
         let done = query::bind(sqlx::query(&sql), args).execute(&mut *inner.tx).await.map_err(classify)?;
         Ok(done.rows_affected())
+    }
+
+    /// Names the table in a unique-constraint refusal, in place of the driver's text.
+    fn conflict_on(table: Table) -> impl Fn(StoreError) -> StoreError {
+        move |error| match error {
+            StoreError::Conflict(_) => StoreError::Conflict(table.name().to_string()),
+            other => other,
+        }
     }
 
     /// Runs a statement the builder cannot express (the search index).
@@ -495,7 +505,7 @@ impl Tx {
         let key = (table, id.to_string());
         let known = self.inner().versions.get(&key).copied();
         let (sql, args) = query::update_versioned(table, values, id, known);
-        let changed = self.exec(&sql, args).await?;
+        let changed = self.exec(&sql, args).await.map_err(Tx::conflict_on(table))?;
         if changed == 0 && known.is_some() {
             pipeline::flag_retry();
             return Err(StoreError::Retry(format!("{} {id} changed since it was read", table.name())));
@@ -576,7 +586,7 @@ impl Tx {
     /// Inserts one row; `Conflict` when a unique column already holds the value.
     pub async fn insert(&mut self, table: Table, values: &[(&'static str, Arg)]) -> Result<()> {
         let (sql, args) = query::insert(table, values);
-        self.exec(&sql, args).await?;
+        self.exec(&sql, args).await.map_err(Tx::conflict_on(table))?;
         if table.versioned() {
             if let Some((_, Arg::Text(id))) = values.iter().find(|(column, _)| *column == "id") {
                 self.inner().versions.insert((table, id.clone()), 0);
@@ -588,7 +598,7 @@ impl Tx {
     /// Sets columns on the matching rows; returns how many changed.
     pub async fn update(&mut self, table: Table, values: &[(&'static str, Arg)], conds: &[Cond]) -> Result<u64> {
         let (sql, args) = query::update(table, values, conds);
-        self.exec(&sql, args).await
+        self.exec(&sql, args).await.map_err(Tx::conflict_on(table))
     }
 
     /// Deletes the matching rows; returns how many went.
