@@ -193,6 +193,7 @@ impl Cork {
             date_expires: expires.map(|d| format_date(Utc::now() + d)),
             scopes: scopes.to_vec(),
             permissions: token_permissions(member, scopes, models),
+            gate: None,
         };
         let issued = crate::audit::AuditEvent::new("token.issued")
             .with("idToken", token.id.as_str())

@@ -82,6 +82,7 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Val
         member: member_id.clone(),
         token: actor.token.as_ref().map(|t| t.id.clone()),
         key: actor.token.as_ref().map(|t| t.app_key.clone()),
+        gate: actor.token.as_ref().and_then(|t| t.gate.clone()),
         doc: doc.clone(),
     });
     tx.insert(

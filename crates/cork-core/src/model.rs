@@ -287,4 +287,7 @@ pub struct Token {
     pub date_expires: Option<String>,
     pub scopes: Vec<String>,
     pub permissions: Vec<TokenPermission>,
+    /// Cork's review gate on the token's writes (`destructive` or `writes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate: Option<String>,
 }

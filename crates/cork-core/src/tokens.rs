@@ -211,6 +211,7 @@ impl Cork {
             date_expires: expires.map(format_date),
             scopes: parent.scopes.clone(),
             permissions,
+            gate: None,
         };
         let mut doc = serde_json::to_value(&token)?;
         if let Some(map) = doc.as_object_mut() {

@@ -36,6 +36,8 @@ pub struct RecordedAction {
     pub member: String,
     pub token: Option<String>,
     pub key: Option<String>,
+    /// The review gate on that token, if any (`destructive`, `writes`).
+    pub gate: Option<String>,
     /// The action as stored (Trello's JSON).
     pub doc: String,
 }
