@@ -269,6 +269,10 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
                     }
                     return match verdict {
                         Verdict::Refuse(text) => error(StatusCode::CONFLICT, &text),
+                        Verdict::Hold { .. } if is_multipart(&replayable.headers) => {
+                            // An upload's bytes are not kept for later: refuse rather than hold.
+                            error(StatusCode::CONFLICT, "this upload needs a board admin's review, and uploads cannot be held: ask one")
+                        }
                         Verdict::Hold { board, reason } => {
                             let held = hold(&app, &replayable, head.status, &body, board, reason, &recorded).await;
                             let id = held.headers().get("x-cork-change-request").and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -334,6 +338,10 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
     let mut busy = error(StatusCode::SERVICE_UNAVAILABLE, "The server is busy; try again.");
     busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     busy
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("multipart/"))
 }
 
 /// The query or form pairs of a request less its credentials.

@@ -195,7 +195,14 @@ fn is_destructive(path: &str, action: &Action) -> bool {
     match action.kind.as_str() {
         kind if kind.starts_with("delete") || kind.starts_with("remove") => true,
         "updateList" => closing("list"),
-        "updateBoard" => closing("board") || old.is_some_and(|o| o.get("prefs").is_some() || o.get("idOrganization").is_some()),
+        "updateBoard" => {
+            // Who may see, join, comment or vote: the board's permissions and visibility.
+            let permissions = ["permissionLevel", "invitations", "selfJoin", "comments", "voting"];
+            let prefs = old.and_then(|o| o.get("prefs")).and_then(Value::as_object);
+            closing("board")
+                || prefs.is_some_and(|p| p.keys().any(|k| permissions.contains(&k.as_str())))
+                || old.is_some_and(|o| o.get("idOrganization").is_some())
+        }
         "makeNormalMemberOfBoard" | "makeObserverOfBoard" | "disablePlugin" => true,
         _ => false,
     }
