@@ -372,7 +372,8 @@ impl Cork {
         match inverse {
             Inverse::UpdateCard(id, patch) => self.update_card(actor, &id, *patch).await.map(drop),
             Inverse::DeleteCard(id) => self.delete_card(actor, &id).await,
-            Inverse::RestoreCard(_) => unreachable!("restored in revert_action"),
+            // Restored in `revert`, inside the checking transaction; never sent here.
+            Inverse::RestoreCard(_) => Err(DomainError::Internal("a card restore outside its revert".into())),
             Inverse::AddLabel(card, label) => self.add_card_label(actor, &card, &label).await.map(drop),
             Inverse::RemoveLabel(card, label) => self.remove_card_label(actor, &card, &label).await,
             Inverse::AddMember(card, member) => self.add_card_member(actor, &card, &member).await.map(drop),
