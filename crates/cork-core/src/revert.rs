@@ -48,6 +48,8 @@ enum Inverse {
     DeleteLabel(String),
     UpdateLabel { id: String, name: Option<String>, color: Option<Option<String>> },
     DeleteChecklist(String),
+    DeleteAttachment(String, String),
+    RestoreAttachment(Box<Attachment>),
 }
 
 fn text(value: &Value, pointer: &str) -> Option<String> {
@@ -295,6 +297,24 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
             let old = settle_fields(old, changed, partial, &mut kept)?;
             Inverse::UpdateLabel { id, name: old.get("name").and_then(opt_text), color: old.get("color").map(opt_text) }
         }
+        "addAttachmentToCard" => {
+            let id = need_card()?;
+            let attachment = text(d, "/attachment/id").ok_or_else(|| unsupported(&action.kind))?;
+            get_for_update::<Attachment>(tx, &attachment).await?.ok_or_else(|| gone("attachment"))?;
+            Inverse::DeleteAttachment(id, attachment)
+        }
+        "deleteAttachmentFromCard" => {
+            let deleted = d.get("deleted").cloned().ok_or_else(|| unsupported("deleteAttachmentFromCard (without its record)"))?;
+            let attachment: Attachment = serde_json::from_value(deleted)?;
+            if attachment.is_upload {
+                return Err(unsupported("deleteAttachmentFromCard (an uploaded file: its bytes went with it)"));
+            }
+            if get::<Attachment>(tx, &attachment.id).await?.is_some() {
+                return Err(DomainError::Conflict("the attachment exists again".into()));
+            }
+            get_for_update::<Card>(tx, &attachment.id_card).await?.ok_or_else(|| gone("card"))?;
+            Inverse::RestoreAttachment(Box::new(attachment))
+        }
         "addChecklistToCard" => {
             let id = text(d, "/checklist/id").ok_or_else(|| unsupported(&action.kind))?;
             get_for_update::<Checklist>(tx, &id).await?.ok_or_else(|| gone("checklist"))?;
@@ -336,6 +356,25 @@ async fn restore_card(tx: &mut Tx, actor: &Actor, deleted: &Value) -> Result<()>
     Ok(())
 }
 
+/// Puts a deleted link attachment back with its id, and records an `addAttachmentToCard`
+/// naming the deletion it undoes.
+async fn restore_attachment(tx: &mut Tx, actor: &Actor, attachment: &Attachment) -> Result<()> {
+    let mut card: Card = get_for_update(tx, &attachment.id_card).await?.ok_or_else(|| gone("card"))?;
+    let mut board: Board = get(tx, &card.id_board).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
+    insert(tx, attachment).await?;
+    card.counts.attachments += 1;
+    card.date_last_activity = crate::now();
+    crate::store_ext::save(tx, &card).await?;
+    touch_board(tx, &mut board).await?;
+    let context = [
+        ("board", board_ref(&board)),
+        ("card", card_ref(&card)),
+        ("attachment", json!({"id": attachment.id, "name": attachment.name, "url": attachment.url})),
+    ];
+    record(tx, actor, "addAttachmentToCard", data(&context), Refs::card(&board, &card)).await?;
+    Ok(())
+}
+
 impl Cork {
     /// `POST /cork/actions/{id}/revert`: undoes one action (see the module docs). Needs
     /// write access to the action's board.
@@ -355,8 +394,15 @@ impl Cork {
         let board_id = text(&action.data, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
         crate::boards::board_with_role(&mut tx, actor, &board_id, Role::Write, UNAUTHORIZED).await?;
         let (inverse, kept) = plan(&mut tx, &action, partial).await?;
-        if let Inverse::RestoreCard(deleted) = &inverse {
-            let outcome = REVERT_OF.scope(action.id.clone(), restore_card(&mut tx, actor, deleted)).await;
+        // Restores write in the checking transaction itself.
+        let restored = match &inverse {
+            Inverse::RestoreCard(deleted) => Some(REVERT_OF.scope(action.id.clone(), restore_card(&mut tx, actor, deleted)).await),
+            Inverse::RestoreAttachment(attachment) => {
+                Some(REVERT_OF.scope(action.id.clone(), restore_attachment(&mut tx, actor, attachment)).await)
+            }
+            _ => None,
+        };
+        if let Some(outcome) = restored {
             outcome?;
             tx.commit().await?;
             return Ok(kept);
@@ -373,7 +419,8 @@ impl Cork {
             Inverse::UpdateCard(id, patch) => self.update_card(actor, &id, *patch).await.map(drop),
             Inverse::DeleteCard(id) => self.delete_card(actor, &id).await,
             // Restored in `revert`, inside the checking transaction; never sent here.
-            Inverse::RestoreCard(_) => Err(DomainError::Internal("a card restore outside its revert".into())),
+            Inverse::RestoreCard(_) | Inverse::RestoreAttachment(_) => Err(DomainError::Internal("a restore outside its revert".into())),
+            Inverse::DeleteAttachment(card, attachment) => self.delete_attachment(actor, &card, &attachment).await,
             Inverse::AddLabel(card, label) => self.add_card_label(actor, &card, &label).await.map(drop),
             Inverse::RemoveLabel(card, label) => self.remove_card_label(actor, &card, &label).await,
             Inverse::AddMember(card, member) => self.add_card_member(actor, &card, &member).await.map(drop),

@@ -684,7 +684,8 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     let card = s(&alice.post("/1/cards", json!({"idList": todo, "name": "Plan", "desc": "d", "idLabels": label})).await.ok(), "id");
     let checklist = s(&alice.post(&format!("/1/cards/{card}/checklists"), json!({"name": "Steps"})).await.ok(), "id");
     let item = s(&alice.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": "one"})).await.ok(), "id");
-    alice.post(&format!("/1/cards/{card}/attachments"), json!({"url": "https://example.com/a", "name": "spec"})).await.ok();
+    let link =
+        s(&alice.post(&format!("/1/cards/{card}/attachments"), json!({"url": "https://example.com/a", "name": "spec"})).await.ok(), "id");
     let field = alice
         .post("/1/customFields", json!({"idModel": board_id, "modelType": "board", "name": "Customer", "type": "text", "pos": "bottom"}))
         .await
@@ -708,6 +709,8 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         ("POST", format!("/1/cards/{card}/actions/comments"), json!({"text": "note"})),
         ("PUT", format!("/1/cards/{card}/checkItem/{item}"), json!({"state": "complete"})),
         ("POST", format!("/1/cards/{card}/checklists"), json!({"name": "More"})),
+        ("POST", format!("/1/cards/{card}/attachments"), json!({"url": "https://example.com/b", "name": "two"})),
+        ("DELETE", format!("/1/cards/{card}/attachments/{link}"), json!({})),
         ("PUT", format!("/1/lists/{todo}"), json!({"name": "Backlog"})),
         ("POST", "/1/lists".into(), json!({"idBoard": board_id, "name": "Extra"})),
         ("PUT", format!("/1/boards/{board_id}"), json!({"name": "Undone", "desc": "x"})),
