@@ -1024,3 +1024,37 @@ both_backends!(gated_deletes_wait_for_one_approval_and_owned_fields_stay_with_th
     let read = alice.get(&format!("/cork/boards/{board}/policy")).await.ok();
     assert_eq!(read["owners"][0]["name"], "Sync bot");
 });
+
+both_backends!(a_gated_tokens_board_colour_applies_and_its_visibility_change_waits, |server: Server| async move {
+    let bot = server.user("bot").await;
+    let board = s(&bot.board("Own board").await, "id");
+    let bot_token = s(&bot.get(&format!("/1/tokens/{}", bot.token.as_ref().unwrap())).await.ok(), "id");
+    server.cork.set_token_gate(&bot_token, Some(cork_core::gates::GateKind::Destructive)).await.unwrap();
+    // A background is no permission: applied.
+    let coloured = bot.put(&format!("/1/boards/{board}"), json!({"prefs/background": "red"})).await;
+    assert_eq!(coloured.status, 200, "{}", coloured.text);
+    // Who may see the board is: held, and nothing changes until approval.
+    let held = bot.put(&format!("/1/boards/{board}"), json!({"prefs/permissionLevel": "public"})).await;
+    assert_eq!(held.status, 202, "{}", held.text);
+    assert_eq!(held.json()["reason"], "a destructive change by a gated token");
+    let now = bot.get(&format!("/1/boards/{board}")).await.ok();
+    assert_eq!((now["prefs"]["background"].as_str(), now["prefs"]["permissionLevel"].as_str()), (Some("red"), Some("private")));
+    // An upload a gate would hold is refused instead (its bytes are not kept for later).
+    let list = s(&bot.list(&board, "L").await, "id");
+    let card = s(&bot.card(&list, "c").await, "id");
+    let policy = json!({"gates": [{"kinds": "writes"}]});
+    bot.put(&format!("/cork/boards/{board}/policy"), policy).await.ok();
+    let boundary = "corkboundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n"
+    );
+    let upload = bot
+        .send(
+            "POST",
+            &format!("/1/cards/{card}/attachments"),
+            Body::Raw(Box::leak(format!("multipart/form-data; boundary={boundary}").into_boxed_str()), body.into_bytes()),
+        )
+        .await;
+    upload.err(409, "this upload needs a board admin's review, and uploads cannot be held: ask one");
+    assert_eq!(bot.get(&format!("/1/cards/{card}/attachments")).await.ok(), json!([]));
+});
