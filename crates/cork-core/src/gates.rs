@@ -420,6 +420,9 @@ impl Cork {
             };
         }
         tx.update(Table::Tokens, &[("doc", Arg::Text(value.to_string()))], &[Cond::eq("id", token_id)]).await?;
+        // Tokens are not Trello-visible objects: the change is recorded in the access audit.
+        let event = crate::audit::AuditEvent::new("token.gate").with("idToken", token_id).with("gate", serde_json::to_value(gate)?);
+        crate::audit::insert_in(&mut tx, &event).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -45,6 +45,16 @@ pub fn is_id(value: &str) -> bool {
     value.len() == 24 && value.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// A `since`/`before` bound as clients give it: an id, or a date turned into the
+/// smallest id of its second. `None` when it is neither.
+pub fn id_bound(text: &str) -> Option<String> {
+    if is_id(text) {
+        Some(text.to_ascii_lowercase())
+    } else {
+        crate::parse_date(text).map(floor_id)
+    }
+}
+
 /// The creation time encoded in an id.
 pub fn id_time(id: &str) -> Option<DateTime<Utc>> {
     let seconds = u32::from_str_radix(id.get(0..8)?, 16).ok()?;

@@ -150,15 +150,7 @@ enum WebhooksCommand {
 
 /// A `--since`/`--before` bound: an action id, or a date as the smallest id of its second.
 fn id_bound(value: Option<String>) -> anyhow::Result<Option<String>> {
-    value
-        .map(|v| {
-            if cork_core::ids::is_id(&v) {
-                Ok(v.to_ascii_lowercase())
-            } else {
-                cork_core::parse_date(&v).map(cork_core::ids::floor_id).ok_or_else(|| anyhow::anyhow!("not a date or an action id: {v}"))
-            }
-        })
-        .transpose()
+    value.map(|v| cork_core::ids::id_bound(&v).ok_or_else(|| anyhow::anyhow!("not a date or an action id: {v}"))).transpose()
 }
 
 /// Where the data lives; shared by every command.

@@ -34,8 +34,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use cork_core::actions::ActionQuery;
-use cork_core::ids::{floor_id, is_id};
-use cork_core::parse_date;
 use serde_json::{json, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -120,8 +118,7 @@ pub(crate) fn many(values: impl IntoIterator<Item = Value>, fields: &Fields) -> 
 pub(crate) fn id_bound(params: &Params, key: &str) -> ApiResult<Option<String>> {
     match params.str(key).filter(|s| !s.is_empty() && s != "null") {
         None => Ok(None),
-        Some(text) if is_id(&text) => Ok(Some(text.to_ascii_lowercase())),
-        Some(text) => parse_date(&text).map(|d| Some(floor_id(d))).ok_or_else(|| ApiError::invalid_value(key)),
+        Some(text) => cork_core::ids::id_bound(&text).map(Some).ok_or_else(|| ApiError::invalid_value(key)),
     }
 }
 

@@ -77,7 +77,7 @@ fn filter(req: &Req) -> ApiResult<Option<WebhookFilter>> {
             if dimension == "types" {
                 !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == ':')
             } else {
-                v.len() == 24 && v.chars().all(|c| c.is_ascii_hexdigit())
+                cork_core::ids::is_id(v)
             }
         };
         if !values.iter().all(well_formed) {
