@@ -270,18 +270,12 @@ impl Cork {
             return Err(DomainError::InvalidValue("text".into()));
         }
         let old_text = action.data.get("text").cloned().unwrap_or(Value::Null);
-        if let Some(map) = action.data.as_object_mut() {
-            map.insert("text".into(), Value::String(text.to_string()));
-            map.insert("dateLastEdited".into(), Value::String(now()));
-        }
-        tx.update(Table::Actions, &[("doc", Arg::Text(serde_json::to_string(&action)?))], &[Cond::eq("id", &action.id)]).await?;
-        if let Some(entry) = comment_entry(&action) {
-            tx.index(&entry).await?;
-        }
+        let old_edited = action.data.get("dateLastEdited").cloned().unwrap_or(Value::Null);
+        set_comment_text(&mut tx, &mut action, text, Some(now())).await?;
         let card_id = action.data.pointer("/card/id").and_then(Value::as_str).map(str::to_string);
         let update_data = data(&[
             ("action", json!({"id": action.id, "text": text})),
-            ("old", json!({"text": old_text})),
+            ("old", json!({"text": old_text, "dateLastEdited": old_edited})),
             ("board", board_ref(&board)),
             ("card", action.data.get("card").cloned().unwrap_or(Value::Null)),
         ]);
@@ -325,6 +319,56 @@ impl Cork {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Rewrites a comment's text (and its search entry), stamped as edited at `edited`
+/// (`None`: never edited, as an undo of its only edit leaves it).
+pub(crate) async fn set_comment_text(tx: &mut Tx, action: &mut Action, text: &str, edited: Option<String>) -> Result<()> {
+    if let Some(map) = action.data.as_object_mut() {
+        map.insert("text".into(), Value::String(text.to_string()));
+        match edited {
+            Some(date) => map.insert("dateLastEdited".into(), Value::String(date)),
+            None => map.remove("dateLastEdited"),
+        };
+    }
+    tx.update(Table::Actions, &[("doc", Arg::Text(serde_json::to_string(&action)?))], &[Cond::eq("id", &action.id)]).await?;
+    if let Some(entry) = comment_entry(action) {
+        tx.index(&entry).await?;
+    }
+    Ok(())
+}
+
+/// Puts a deleted comment back with its id, author, date and text (an undo of its
+/// deletion), on `board`, and counts it on its card again.
+pub(crate) async fn reinsert_comment(tx: &mut Tx, action: &Action, board: &Board) -> Result<()> {
+    let card_id = action.data.pointer("/card/id").and_then(Value::as_str).map(str::to_string);
+    let list_id = action.data.pointer("/list/id").and_then(Value::as_str).map(str::to_string);
+    let app_key = action.app_creator.as_ref().and_then(|app| app.get("id")).and_then(Value::as_str).map(str::to_string);
+    tx.insert(
+        Table::Actions,
+        &[
+            ("id", Arg::text(&action.id)),
+            ("type", Arg::text(&action.kind)),
+            ("member_id", Arg::text(&action.id_member_creator)),
+            ("board_id", Arg::text(&board.id)),
+            ("list_id", Arg::opt(list_id)),
+            ("card_id", Arg::opt(card_id.clone())),
+            ("org_id", Arg::opt(board.id_organization.clone())),
+            ("subject_member_id", Arg::opt(None::<String>)),
+            ("command_id", Arg::opt(None::<String>)),
+            ("token_id", Arg::opt(None::<String>)),
+            ("app_key", Arg::opt(app_key)),
+            ("doc", Arg::Text(serde_json::to_string(action)?)),
+        ],
+    )
+    .await?;
+    if let Some(entry) = comment_entry(action) {
+        tx.index(&entry).await?;
+    }
+    if let Some(card) = &card_id {
+        crate::cards::adjust_comment_count(tx, card, 1).await?;
+    }
+    Ok(())
 }
 
 async fn load_board_of(tx: &mut Tx, action: &Action) -> Result<Board> {

@@ -502,12 +502,10 @@ impl Cork {
         }
         match &target_board {
             Some(to) => {
-                let from_context = [
-                    ("board", board_ref(&board)),
-                    ("card", card_ref(&card)),
-                    ("boardTarget", json!({"id": to.id})),
-                    ("old", json!({"idBoard": board.id, "idList": before.id_list})),
-                ];
+                // Every field the move changed (labels and members start over, the number
+                // is the new board's), before and after: what its undo puts back and checks.
+                let (moved, old) = moved_fields(&before, &card)?;
+                let from_context = [("board", board_ref(&board)), ("card", moved), ("boardTarget", json!({"id": to.id})), ("old", old)];
                 record(
                     &mut tx,
                     actor,
@@ -896,4 +894,24 @@ pub fn label_color(value: Option<&str>) -> Result<Option<String>> {
         Some(color) if is_label_color(color) => Ok(Some(color.to_string())),
         Some(_) => Err(DomainError::InvalidValue("color".into())),
     }
+}
+
+/// A moved card as `moveCardFromBoard` shows it: its reference with the new value of
+/// the fields a move sets and of every other field that changed, and their old values
+/// (`dateLastActivity` aside).
+pub(crate) fn moved_fields(before: &Card, after: &Card) -> Result<(Value, Value)> {
+    let (Value::Object(was), Value::Object(now_map)) = (serde_json::to_value(before)?, serde_json::to_value(after)?) else {
+        return Err(DomainError::Internal("a card is not an object".into()));
+    };
+    let mut shown = card_ref(after);
+    let mut old = Map::new();
+    for (key, value) in &was {
+        let current = now_map.get(key).unwrap_or(&Value::Null);
+        let set_by_moves = ["idBoard", "idList", "idShort", "pos", "idLabels", "idMembers"].contains(&key.as_str());
+        if key != "dateLastActivity" && (current != value || set_by_moves) {
+            old.insert(key.clone(), value.clone());
+            shown[key.as_str()] = current.clone();
+        }
+    }
+    Ok((shown, Value::Object(old)))
 }

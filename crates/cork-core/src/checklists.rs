@@ -163,12 +163,10 @@ impl Cork {
         }
         save(&mut tx, &checklist).await?;
         refresh_card(&mut tx, &mut card, &mut board).await?;
-        let context = [
-            ("board", board_ref(&board)),
-            ("card", card_ref(&card)),
-            ("checklist", checklist_data(&checklist)),
-            ("old", Value::Object(old)),
-        ];
+        // The position as written too: what an undo checks before it puts the old one back.
+        let mut shown = checklist_data(&checklist);
+        shown["pos"] = json!(checklist.pos);
+        let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", shown), ("old", Value::Object(old))];
         record(&mut tx, actor, "updateChecklist", data(&context), Refs::card(&board, &card)).await?;
         tx.commit().await?;
         Ok(checklist)
@@ -316,7 +314,10 @@ impl Cork {
             ("board", board_ref(&board)),
             ("card", card_ref(&card)),
             ("checklist", checklist_data(&checklist)),
-            ("checkItem", json!({"id": item.id, "name": item.name, "state": item.state})),
+            (
+                "checkItem",
+                json!({"id": item.id, "name": item.name, "state": item.state, "pos": item.pos, "idChecklist": item.id_checklist}),
+            ),
             ("old", old),
         ];
         record(&mut tx, actor, kind, data(&context), Refs::card(&board, &card)).await?;

@@ -341,6 +341,7 @@ fn stored_value(field: &CustomField, input: &ItemInput) -> Result<StoredValue> {
 
 /// Sets one field of a card inside `tx` and records `updateCustomFieldItem`; `None`
 /// when the field ends up empty. An unchanged value writes nothing.
+#[allow(clippy::too_many_arguments)] // one call's context; a struct would only rename them
 async fn put_item(
     tx: &mut Tx,
     actor: &Actor,
@@ -349,6 +350,7 @@ async fn put_item(
     field: &CustomField,
     existing: Option<CustomFieldItem>,
     input: &ItemInput,
+    fresh_id: Option<&str>,
 ) -> Result<(Option<CustomFieldItem>, bool)> {
     let (value, id_value) = stored_value(field, input)?;
     let cleared = value.is_none() && id_value.is_none();
@@ -356,7 +358,7 @@ async fn put_item(
         None if cleared => return Ok((None, false)),
         None => {
             let item = CustomFieldItem {
-                id: new_id(),
+                id: fresh_id.map_or_else(new_id, str::to_string),
                 id_custom_field: field.id.clone(),
                 id_model: card.id.clone(),
                 model_type: "card".into(),
@@ -400,6 +402,31 @@ async fn put_item(
     ];
     record(tx, actor, "updateCustomFieldItem", data(&context), Refs::card(board, card)).await?;
     Ok(((!cleared).then_some(now_item), true))
+}
+
+/// Sets one field of `card` inside `tx`; a value that comes back (an undo) may keep the
+/// item id it had (`fresh_id`).
+pub(crate) async fn set_item_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    card: &Card,
+    board: &mut Board,
+    field_id: &str,
+    input: &ItemInput,
+    fresh_id: Option<&str>,
+) -> Result<Option<CustomFieldItem>> {
+    let field = load_field(tx, field_id).await?;
+    if field.id_model != card.id_board {
+        return Err(DomainError::InvalidValue("idCustomField".into()));
+    }
+    let existing: Option<CustomFieldItem> =
+        find(tx, &[Cond::eq("card_id", &card.id), Cond::eq("field_id", &field.id)], Order::None, Some(1)).await?.pop();
+    let (item, changed) = put_item(tx, actor, board, card, &field, existing, input, fresh_id).await?;
+    if changed {
+        touch_card(tx, &card.id).await?;
+        touch_board(tx, board).await?;
+    }
+    Ok(item)
 }
 
 /// A bulk entry after its field id was checked.
@@ -620,17 +647,7 @@ impl Cork {
         }
         let mut tx = self.store.write().await?;
         let (card, mut board, _) = card_with_role(&mut tx, actor, card_reference, Role::Write).await?;
-        let field = load_field(&mut tx, field_id).await?;
-        if field.id_model != card.id_board {
-            return Err(DomainError::InvalidValue("idCustomField".into()));
-        }
-        let existing: Option<CustomFieldItem> =
-            find(&mut tx, &[Cond::eq("card_id", &card.id), Cond::eq("field_id", &field.id)], Order::None, Some(1)).await?.pop();
-        let (item, changed) = put_item(&mut tx, actor, &board, &card, &field, existing, &input).await?;
-        if changed {
-            touch_card(&mut tx, &card.id).await?;
-            touch_board(&mut tx, &mut board).await?;
-        }
+        let item = set_item_in(&mut tx, actor, &card, &mut board, field_id, &input, None).await?;
         tx.commit().await?;
         Ok(item)
     }
@@ -661,7 +678,7 @@ impl Cork {
         let mut any_change = false;
         for (field, input) in checked {
             let existing = items.iter().position(|i| i.id_custom_field == field.id).map(|at| items.remove(at));
-            let (item, changed) = put_item(&mut tx, actor, &board, &card, field, existing, input).await?;
+            let (item, changed) = put_item(&mut tx, actor, &board, &card, field, existing, input, None).await?;
             any_change |= changed;
             items.extend(item);
         }

@@ -105,22 +105,97 @@ impl FileStore {
         }
     }
 
-    /// Removes files whose records a committed transaction deleted. A failure is only
-    /// logged: the change is already durable, and a stray file is harmless. Inside a
-    /// write pipeline it waits for the request's commit (a dry run keeps the bytes).
+    /// Sets aside the files whose records a committed transaction deleted: they move to
+    /// `trash/` (no longer served), where an undo of the deletion finds them again for
+    /// [`KEEP_DELETED`], after which they are removed. A failure is only logged: the change
+    /// is already durable. Inside a write pipeline it waits for the request's commit (a
+    /// dry run keeps the bytes where they were).
     pub(crate) async fn discard(&self, keys: &[String]) {
         let store = self.clone();
         let keys = keys.to_vec();
-        cork_store::pipeline::after_commit(async move { store.remove_now(&keys).await }).await;
+        cork_store::pipeline::after_commit(async move { store.trash_now(&keys).await }).await;
     }
 
-    async fn remove_now(&self, keys: &[String]) {
-        for key in keys {
-            let Ok(path) = self.path(key) else { continue };
-            if let Err(error) = tokio::fs::remove_file(&path).await {
-                if error.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(path = %path.display(), %error, "cannot remove a deleted upload");
+    fn trash_path(&self, key: &str) -> Result<PathBuf> {
+        let root = self.root().ok_or_else(|| DomainError::BadRequest("file uploads are not enabled on this server".into()))?;
+        if !is_key(key) {
+            return Err(DomainError::Internal(format!("malformed file key {key:?}")));
+        }
+        Ok(root.join("trash").join(key))
+    }
+
+    async fn trash_now(&self, keys: &[String]) {
+        let (Some(root), false) = (self.root().map(Path::to_path_buf), keys.is_empty()) else { return };
+        let moves: Vec<(PathBuf, PathBuf)> =
+            keys.iter().filter_map(|key| Some((self.path(key).ok()?, self.trash_path(key).ok()?))).collect();
+        let done = tokio::task::spawn_blocking(move || {
+            let trash = root.join("trash");
+            if let Err(error) = std::fs::create_dir_all(&trash) {
+                tracing::warn!(path = %trash.display(), %error, "cannot create the folder of deleted uploads");
+                return;
+            }
+            for (from, to) in moves {
+                match std::fs::rename(&from, &to) {
+                    // The trash keeps it from the moment of its deletion.
+                    Ok(()) => {
+                        let stamped =
+                            std::fs::File::options().write(true).open(&to).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                        if let Err(error) = stamped {
+                            tracing::warn!(path = %to.display(), %error, "cannot date a deleted upload");
+                        }
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => tracing::warn!(path = %from.display(), %error, "cannot set aside a deleted upload"),
                 }
+            }
+            sweep(&trash, KEEP_DELETED);
+        })
+        .await;
+        if let Err(error) = done {
+            tracing::warn!(%error, "setting aside deleted uploads failed");
+        }
+    }
+
+    /// Brings deleted uploads back under their keys, for an undo that restores their
+    /// records. Inside a write pipeline a rollback (a dry run) sets them aside again.
+    pub(crate) async fn untrash(&self, keys: &[String]) -> Result<()> {
+        let mut moved = Vec::new();
+        for key in keys {
+            let (from, to) = (self.trash_path(key)?, self.path(key)?);
+            if let Some(folder) = to.parent() {
+                tokio::fs::create_dir_all(folder).await.map_err(|e| io_error("creating the upload folder", e))?;
+            }
+            match tokio::fs::rename(&from, &to).await {
+                Ok(()) => moved.push((to, from)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    return Err(DomainError::Conflict("the deleted file's bytes are no longer kept".into()))
+                }
+                Err(error) => return Err(io_error("restoring a deleted upload", error)),
+            }
+        }
+        cork_store::pipeline::on_rollback(move || {
+            for (from, to) in moved {
+                if let Err(error) = std::fs::rename(&from, &to) {
+                    tracing::warn!(path = %from.display(), %error, "cannot set a restored upload aside again");
+                }
+            }
+        });
+        Ok(())
+    }
+}
+
+/// How long the bytes of a deleted upload are kept for an undo.
+pub const KEEP_DELETED: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Removes the deleted uploads set aside longer than `keep` ago.
+fn sweep(trash: &Path, keep: std::time::Duration) {
+    let Ok(entries) = std::fs::read_dir(trash) else { return };
+    let now = std::time::SystemTime::now();
+    for entry in entries.flatten() {
+        let old = entry.metadata().and_then(|m| m.modified()).map(|at| now.duration_since(at).unwrap_or_default() > keep);
+        if old.unwrap_or(false) {
+            if let Err(error) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(path = %entry.path().display(), %error, "cannot remove an expired deleted upload");
             }
         }
     }

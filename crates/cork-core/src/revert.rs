@@ -17,13 +17,14 @@ use crate::actions::{board_ref, card_ref, data, list_ref, record, Refs};
 use crate::boards::{touch_board, BoardPatch};
 use crate::cards::{sync_card_members, CardPatch};
 use crate::checklists::CheckItemPatch;
-use crate::custom_fields::CustomFieldItem;
+use crate::custom_fields::{CustomFieldItem, ItemInput};
+use crate::files::FileStore;
 use crate::ids::is_id;
 use crate::lists::ListPatch;
 use crate::model::*;
 use crate::pos::Pos;
 use crate::stickers::Sticker;
-use crate::store_ext::{get, get_for_update, insert};
+use crate::store_ext::{find, get, get_for_update, insert, save};
 use crate::{Cork, DomainError, Result, NOT_FOUND};
 
 tokio::task_local! {
@@ -42,14 +43,54 @@ enum Inverse {
     AddMember(String, String),
     RemoveMember(String, String),
     DeleteComment(String),
-    CheckItemState { card: String, item: String, state: String },
     UpdateList(String, ListPatch),
     UpdateBoard(String, BoardPatch),
     DeleteLabel(String),
-    UpdateLabel { id: String, name: Option<String>, color: Option<Option<String>> },
+    UpdateLabel {
+        id: String,
+        name: Option<String>,
+        color: Option<Option<String>>,
+    },
     DeleteChecklist(String),
     DeleteAttachment(String, String),
     RestoreAttachment(Box<Attachment>),
+    /// A card moved to another board goes back with every field the move changed.
+    MoveBack(String, Map<String, Value>),
+    UpdateChecklist(String, Option<String>, Option<f64>),
+    RestoreChecklist(Box<Checklist>),
+    DeleteCheckItem(String, String),
+    UpdateCheckItem(String, String, CheckItemPatch),
+    RestoreCheckItem(String, Box<CheckItem>),
+    RestoreLabel(Box<Label>, Vec<String>),
+    /// A comment's text and when it was last edited before.
+    CommentText(String, String, Option<String>),
+    RestoreComment(Box<Action>),
+    /// A card's custom field value, with the item id it had.
+    FieldItem {
+        card: String,
+        field: String,
+        item: Option<String>,
+        input: ItemInput,
+    },
+}
+
+impl Inverse {
+    /// Whether the inverse is written in the checking transaction itself (restores, and
+    /// changes no ordinary command makes) rather than through a command.
+    fn in_place(&self) -> bool {
+        matches!(
+            self,
+            Inverse::RestoreCard(_)
+                | Inverse::RestoreAttachment(_)
+                | Inverse::MoveBack(..)
+                | Inverse::RestoreChecklist(_)
+                | Inverse::RestoreCheckItem(..)
+                | Inverse::RestoreLabel(..)
+                | Inverse::CommentText(..)
+                | Inverse::RestoreComment(_)
+                | Inverse::FieldItem { .. }
+        )
+    }
 }
 
 fn text(value: &Value, pointer: &str) -> Option<String> {
@@ -223,17 +264,148 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
             }
             Inverse::DeleteComment(action.id.clone())
         }
-        "updateCheckItemStateOnCard" => {
+        "updateCheckItemStateOnCard" | "updateCheckItem" => {
             let id = need_card()?;
-            let item = text(d, "/checkItem/id").ok_or_else(|| unsupported(&action.kind))?;
+            let item_id = text(d, "/checkItem/id").ok_or_else(|| unsupported(&action.kind))?;
+            let checklists: Vec<Checklist> = find(tx, &[Cond::eq("card_id", &id)], Order::Asc("pos"), None).await?;
+            let item = checklists.iter().flat_map(|c| &c.check_items).find(|i| i.id == item_id).ok_or_else(|| gone("check item"))?;
+            let written = d.get("checkItem").cloned().unwrap_or(Value::Null);
+            // The fields the action changed (an older record lacks the written position).
+            let touched: Map<String, Value> =
+                old.iter().filter(|(k, v)| written.get(k.as_str()).is_some_and(|w| w != *v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let changed = changed_since(&serde_json::to_value(item)?, &written, &touched);
+            let touched = settle_fields(&touched, changed, partial, &mut kept)?;
+            let patch = CheckItemPatch {
+                name: touched.get("name").and_then(opt_text),
+                state: touched.get("state").and_then(opt_text),
+                pos: touched.get("pos").and_then(Value::as_f64).map(Pos::At),
+                id_checklist: touched.get("idChecklist").and_then(opt_text),
+                ..CheckItemPatch::default()
+            };
+            Inverse::UpdateCheckItem(id, item_id, patch)
+        }
+        "createCheckItem" => {
+            let item_id = text(d, "/checkItem/id").ok_or_else(|| unsupported(&action.kind))?;
             let checklist = text(d, "/checklist/id").unwrap_or_default();
             let checklist: Checklist = get_for_update(tx, &checklist).await?.ok_or_else(|| gone("checklist"))?;
-            let now = checklist.check_items.iter().find(|i| i.id == item).ok_or_else(|| gone("check item"))?;
-            if Some(now.state.as_str()) != d.pointer("/checkItem/state").and_then(Value::as_str) {
-                return Err(conflict(&["state".to_string()]));
+            let item = checklist.check_items.iter().find(|i| i.id == item_id).ok_or_else(|| gone("check item"))?;
+            let mut changed = Vec::new();
+            for (key, now) in [("name", &item.name), ("state", &item.state)] {
+                if d.pointer(&format!("/checkItem/{key}")).and_then(Value::as_str).is_some_and(|w| w != now) {
+                    changed.push(key.to_string());
+                }
             }
-            let state = text(d, "/old/state").ok_or_else(|| unsupported(&action.kind))?;
-            Inverse::CheckItemState { card: id, item, state }
+            if !changed.is_empty() {
+                return Err(conflict(&changed));
+            }
+            Inverse::DeleteCheckItem(checklist.id, item_id)
+        }
+        "deleteCheckItem" => {
+            let item: CheckItem = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
+            let checklist: Checklist = get_for_update(tx, &item.id_checklist).await?.ok_or_else(|| gone("checklist"))?;
+            if checklist.check_items.iter().any(|i| i.id == item.id) {
+                return Err(DomainError::Conflict("the check item exists again".into()));
+            }
+            Inverse::RestoreCheckItem(checklist.id, Box::new(item))
+        }
+        "updateChecklist" => {
+            let id = text(d, "/checklist/id").ok_or_else(|| unsupported(&action.kind))?;
+            let checklist: Checklist = get_for_update(tx, &id).await?.ok_or_else(|| gone("checklist"))?;
+            if old.keys().any(|k| k != "name" && k != "pos") {
+                return Err(unsupported("updateChecklist (a move to another card)"));
+            }
+            let written = d.get("checklist").cloned().unwrap_or(Value::Null);
+            let touched: Map<String, Value> =
+                old.iter().filter(|(k, _)| written.get(k.as_str()).is_some()).map(|(k, v)| (k.clone(), v.clone())).collect();
+            let changed = changed_since(&serde_json::to_value(&checklist)?, &written, &touched);
+            let touched = settle_fields(&touched, changed, partial, &mut kept)?;
+            Inverse::UpdateChecklist(id, touched.get("name").and_then(opt_text), touched.get("pos").and_then(Value::as_f64))
+        }
+        "removeChecklistFromCard" => {
+            let checklist: Checklist = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
+            if get::<Checklist>(tx, &checklist.id).await?.is_some() {
+                return Err(DomainError::Conflict("the checklist exists again".into()));
+            }
+            get_for_update::<Card>(tx, &checklist.id_card).await?.ok_or_else(|| gone("card"))?;
+            Inverse::RestoreChecklist(Box::new(checklist))
+        }
+        "moveCardFromBoard" | "moveCardToBoard" => {
+            let from = if action.kind == "moveCardToBoard" { move_pair(tx, action).await? } else { action.clone() };
+            let d = &from.data;
+            let id = text(d, "/card/id").ok_or_else(|| unsupported(&action.kind))?;
+            let old = d.get("old").and_then(Value::as_object).cloned().unwrap_or_default();
+            if !old.contains_key("idShort") {
+                return Err(unsupported("moveCardFromBoard (recorded without the fields it changed)"));
+            }
+            let card: Card = get_for_update(tx, &id).await?.ok_or_else(|| gone("card"))?;
+            let changed = changed_since(&serde_json::to_value(&card)?, d.get("card").unwrap_or(&Value::Null), &old);
+            if !changed.is_empty() {
+                return Err(conflict(&changed));
+            }
+            let list = old.get("idList").and_then(Value::as_str).unwrap_or_default();
+            let list: List = get(tx, list).await?.ok_or_else(|| gone("list"))?;
+            if old.get("idBoard").and_then(Value::as_str) != Some(list.id_board.as_str()) {
+                return Err(gone("list"));
+            }
+            Inverse::MoveBack(id, old)
+        }
+        "deleteLabel" => {
+            let deleted = d.get("deleted").ok_or_else(|| unsupported(&action.kind))?;
+            let label: Label = serde_json::from_value(deleted.get("label").cloned().unwrap_or(Value::Null))?;
+            let cards: Vec<String> = serde_json::from_value(deleted.get("cards").cloned().unwrap_or(json!([])))?;
+            if get::<Label>(tx, &label.id).await?.is_some() {
+                return Err(DomainError::Conflict("the label exists again".into()));
+            }
+            Inverse::RestoreLabel(Box::new(label), cards)
+        }
+        "updateComment" => {
+            let id = text(d, "/action/id").ok_or_else(|| unsupported(&action.kind))?;
+            let doc = tx.doc(Table::Actions, &id).await?.ok_or_else(|| gone("comment"))?;
+            let current: Action = serde_json::from_str(&doc)?;
+            if current.data.get("text") != d.pointer("/action/text") {
+                return Err(conflict(&["text".to_string()]));
+            }
+            match d.pointer("/old/text").and_then(Value::as_str) {
+                Some(old_text) => Inverse::CommentText(id, old_text.to_string(), text(d, "/old/dateLastEdited")),
+                // The undo of a deletion: the comment goes again.
+                None => Inverse::DeleteComment(id),
+            }
+        }
+        "deleteComment" => {
+            let comment: Action = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
+            if tx.doc(Table::Actions, &comment.id).await?.is_some() {
+                return Err(DomainError::Conflict("the comment exists again".into()));
+            }
+            if let Some(card) = text(&comment.data, "/card/id") {
+                get_for_update::<Card>(tx, &card).await?.ok_or_else(|| gone("card"))?;
+            }
+            Inverse::RestoreComment(Box::new(comment))
+        }
+        "updateCustomFieldItem" => {
+            let id = need_card()?;
+            let field = text(d, "/customField/id").ok_or_else(|| unsupported(&action.kind))?;
+            let _: Card = get_for_update(tx, &id).await?.ok_or_else(|| gone("card"))?;
+            let existing: Option<CustomFieldItem> =
+                find(tx, &[Cond::eq("card_id", &id), Cond::eq("field_id", &field)], Order::None, Some(1)).await?.pop();
+            let present = |v: Option<&Value>| v.filter(|v| !v.is_null()).cloned();
+            let now = (
+                existing.as_ref().and_then(|i| i.value.clone()).map(Value::Object),
+                existing.as_ref().and_then(|i| i.id_value.clone()).map(Value::String),
+            );
+            let written = (present(d.pointer("/customFieldItem/value")), present(d.pointer("/customFieldItem/idValue")));
+            if now != written {
+                return Err(conflict(&["value".to_string()]));
+            }
+            let input = match (old.get("idValue"), old.get("value")) {
+                (Some(Value::String(choice)), _) => ItemInput::Choice(choice.clone()),
+                (_, Some(Value::Object(value))) => match value.iter().next() {
+                    Some((key, Value::String(text))) => ItemInput::Value { key: key.clone(), text: text.clone() },
+                    Some((key, other)) => ItemInput::Value { key: key.clone(), text: other.to_string() },
+                    None => ItemInput::Clear,
+                },
+                _ => ItemInput::Clear,
+            };
+            Inverse::FieldItem { card: id, field, item: text(d, "/customFieldItem/id"), input }
         }
         "createList" => {
             let id = text(d, "/list/id").ok_or_else(|| unsupported(&action.kind))?;
@@ -262,7 +434,19 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         "updateBoard" => {
             let id = text(d, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
             let board: Board = get_for_update(tx, &id).await?.ok_or_else(|| gone("board"))?;
-            let changed = changed_since(&serde_json::to_value(&board)?, d.get("board").unwrap_or(&Value::Null), old);
+            let current = serde_json::to_value(&board)?;
+            let written = d.get("board").unwrap_or(&Value::Null);
+            let mut changed = changed_since(
+                &current,
+                written,
+                &Map::from_iter(old.iter().filter(|(k, _)| *k != "prefs").map(|(k, v)| (k.clone(), v.clone()))),
+            );
+            // Preferences one by one: a later change of another preference is no conflict.
+            if let Some(prefs) = old.get("prefs").and_then(Value::as_object) {
+                if prefs.keys().any(|key| current.pointer(&format!("/prefs/{key}")) != written.pointer(&format!("/prefs/{key}"))) {
+                    changed.push("prefs".to_string());
+                }
+            }
             let old = settle_fields(old, changed, partial, &mut kept)?;
             let mut patch = BoardPatch::default();
             for (key, value) in &old {
@@ -270,6 +454,18 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
                     "name" => patch.name = opt_text(value),
                     "desc" => patch.desc = opt_text(value),
                     "closed" => patch.closed = value.as_bool(),
+                    "pinned" => patch.pinned = value.as_bool(),
+                    "idOrganization" => patch.id_organization = Some(opt_text(value)),
+                    "prefs" => {
+                        for (pref, was) in value.as_object().into_iter().flatten() {
+                            let was = match was {
+                                Value::String(text) => text.clone(),
+                                Value::Null => continue,
+                                other => other.to_string(),
+                            };
+                            patch.prefs.push((pref.clone(), was));
+                        }
+                    }
                     _ => return Err(unsupported(&format!("updateBoard ({key})"))),
                 }
             }
@@ -306,9 +502,6 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         "deleteAttachmentFromCard" => {
             let deleted = d.get("deleted").cloned().ok_or_else(|| unsupported("deleteAttachmentFromCard (without its record)"))?;
             let attachment: Attachment = serde_json::from_value(deleted)?;
-            if attachment.is_upload {
-                return Err(unsupported("deleteAttachmentFromCard (an uploaded file: its bytes went with it)"));
-            }
             if get::<Attachment>(tx, &attachment.id).await?.is_some() {
                 return Err(DomainError::Conflict("the attachment exists again".into()));
             }
@@ -327,7 +520,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
 
 /// Puts a deleted card back with its id, checklists, attachments' records, custom field
 /// values and stickers, and records a `createCard` naming the deletion it undoes.
-async fn restore_card(tx: &mut Tx, actor: &Actor, deleted: &Value) -> Result<()> {
+async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, deleted: &Value) -> Result<()> {
     let card: Card = serde_json::from_value(deleted.get("card").cloned().unwrap_or(Value::Null))?;
     let parts = |key: &str| deleted.get(key).cloned().unwrap_or(json!([]));
     let checklists: Vec<Checklist> = serde_json::from_value(parts("checklists"))?;
@@ -344,6 +537,7 @@ async fn restore_card(tx: &mut Tx, actor: &Actor, deleted: &Value) -> Result<()>
     for attachment in &attachments {
         insert(tx, attachment).await?;
     }
+    files.untrash(&crate::uploads::attachment_files(&attachments)).await?;
     for item in &items {
         insert(tx, item).await?;
     }
@@ -356,12 +550,13 @@ async fn restore_card(tx: &mut Tx, actor: &Actor, deleted: &Value) -> Result<()>
     Ok(())
 }
 
-/// Puts a deleted link attachment back with its id, and records an `addAttachmentToCard`
+/// Puts a deleted attachment back with its id (an upload with its bytes), and records an `addAttachmentToCard`
 /// naming the deletion it undoes.
-async fn restore_attachment(tx: &mut Tx, actor: &Actor, attachment: &Attachment) -> Result<()> {
+async fn restore_attachment(tx: &mut Tx, actor: &Actor, files: &FileStore, attachment: &Attachment) -> Result<()> {
     let mut card: Card = get_for_update(tx, &attachment.id_card).await?.ok_or_else(|| gone("card"))?;
     let mut board: Board = get(tx, &card.id_board).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
     insert(tx, attachment).await?;
+    files.untrash(&crate::uploads::attachment_files(std::slice::from_ref(attachment))).await?;
     card.counts.attachments += 1;
     card.date_last_activity = crate::now();
     crate::store_ext::save(tx, &card).await?;
@@ -372,6 +567,157 @@ async fn restore_attachment(tx: &mut Tx, actor: &Actor, attachment: &Attachment)
         ("attachment", json!({"id": attachment.id, "name": attachment.name, "url": attachment.url})),
     ];
     record(tx, actor, "addAttachmentToCard", data(&context), Refs::card(&board, &card)).await?;
+    Ok(())
+}
+
+/// The `moveCardFromBoard` recorded with a `moveCardToBoard` (the move's other half):
+/// the latest one before it, of the same card, towards its board.
+async fn move_pair(tx: &mut Tx, action: &Action) -> Result<Action> {
+    let card = text(&action.data, "/card/id").ok_or_else(|| unsupported(&action.kind))?;
+    let docs = tx
+        .docs(
+            Table::Actions,
+            &[Cond::eq("card_id", &card), Cond::eq("type", "moveCardFromBoard"), Cond::Lt("id", cork_store::Arg::text(&action.id))],
+            Order::Desc("id"),
+            Some(1),
+        )
+        .await?;
+    let pair: Action = match docs.first() {
+        Some(doc) => serde_json::from_str(doc)?,
+        None => return Err(unsupported("moveCardToBoard (without its moveCardFromBoard)")),
+    };
+    if pair.data.pointer("/boardTarget/id") != action.data.pointer("/board/id") {
+        return Err(unsupported("moveCardToBoard (without its moveCardFromBoard)"));
+    }
+    Ok(pair)
+}
+
+/// Moves a card back to the board it came from, with the fields the move changed
+/// (list, position, number, labels, members), and records the move as Trello does.
+async fn move_back(tx: &mut Tx, actor: &Actor, id: &str, old: &Map<String, Value>) -> Result<()> {
+    let card: Card = get_for_update(tx, id).await?.ok_or_else(|| gone("card"))?;
+    let home = old.get("idBoard").and_then(Value::as_str).unwrap_or_default().to_string();
+    tx.lock_in_order(Table::Boards, &[card.id_board.clone(), home.clone()]).await?;
+    let mut here: Board = get(tx, &card.id_board).await?.ok_or_else(|| gone("board"))?;
+    let mut there: Board = get(tx, &home).await?.ok_or_else(|| gone("board"))?;
+    for board in [&here, &there] {
+        crate::access::require(crate::access::board_role(tx, actor, board).await?, Role::Write, UNAUTHORIZED)?;
+    }
+    let mut value = serde_json::to_value(&card)?;
+    for (key, was) in old {
+        value[key.as_str()] = was.clone();
+    }
+    let mut moved: Card = serde_json::from_value(value)?;
+    // Labels and members the card had there, as long as they still belong there.
+    let labels: Vec<Label> = crate::store_ext::by_ids(tx, &moved.id_labels).await?;
+    moved.id_labels.retain(|l| labels.iter().any(|label| label.id == *l && label.id_board == home));
+    let members = tx.column(Table::Memberships, "member_id", &[Cond::eq("model_id", &home)]).await?;
+    moved.id_members.retain(|m| members.contains(m));
+    moved.date_last_activity = crate::now();
+    save(tx, &moved).await?;
+    sync_card_members(tx, &moved).await?;
+    tx.update(Table::Checklists, &[("board_id", cork_store::Arg::text(&home))], &[Cond::eq("card_id", id)]).await?;
+    touch_board(tx, &mut here).await?;
+    touch_board(tx, &mut there).await?;
+    let (shown, old) = crate::cards::moved_fields(&card, &moved)?;
+    let from_context = [("board", board_ref(&here)), ("card", shown), ("boardTarget", json!({"id": there.id})), ("old", old)];
+    let refs = Refs { card: Some(card.id.clone()), list: Some(card.id_list.clone()), ..Refs::board(&here) };
+    record(tx, actor, "moveCardFromBoard", data(&from_context), refs).await?;
+    let list: Option<List> = get(tx, &moved.id_list).await?;
+    let mut to_context = vec![("board", board_ref(&there)), ("card", card_ref(&moved)), ("boardSource", json!({"id": here.id}))];
+    if let Some(list) = &list {
+        to_context.push(("list", list_ref(list)));
+    }
+    record(tx, actor, "moveCardToBoard", data(&to_context), Refs::card(&there, &moved)).await?;
+    Ok(())
+}
+
+/// Puts a deleted checklist back with its id and items; records `addChecklistToCard`.
+async fn restore_checklist(tx: &mut Tx, actor: &Actor, mut checklist: Checklist) -> Result<()> {
+    let (mut card, mut board, _) = crate::cards::card_with_role(tx, actor, &checklist.id_card, Role::Write).await?;
+    checklist.id_board = card.id_board.clone();
+    insert(tx, &checklist).await?;
+    crate::checklists::refresh_card(tx, &mut card, &mut board).await?;
+    let context =
+        [("board", board_ref(&board)), ("card", card_ref(&card)), ("checklist", json!({"id": checklist.id, "name": checklist.name}))];
+    record(tx, actor, "addChecklistToCard", data(&context), Refs::card(&board, &card)).await?;
+    Ok(())
+}
+
+/// Puts a deleted check item back in its checklist; records `createCheckItem`.
+async fn restore_check_item(tx: &mut Tx, actor: &Actor, checklist: &str, item: CheckItem) -> Result<()> {
+    let mut checklist: Checklist = get_for_update(tx, checklist).await?.ok_or_else(|| gone("checklist"))?;
+    let (mut card, mut board, _) = crate::cards::card_with_role(tx, actor, &checklist.id_card, Role::Write).await?;
+    checklist.check_items.push(item.clone());
+    checklist.check_items.sort_by(|a, b| a.pos.total_cmp(&b.pos));
+    save(tx, &checklist).await?;
+    crate::checklists::refresh_card(tx, &mut card, &mut board).await?;
+    let context = [
+        ("board", board_ref(&board)),
+        ("card", card_ref(&card)),
+        ("checklist", json!({"id": checklist.id, "name": checklist.name})),
+        ("checkItem", json!({"id": item.id, "name": item.name, "state": item.state})),
+    ];
+    record(tx, actor, "createCheckItem", data(&context), Refs::card(&board, &card)).await?;
+    Ok(())
+}
+
+/// Puts a deleted label back with its id, on the cards that carried it and still
+/// exist on its board; records `createLabel`.
+async fn restore_label(tx: &mut Tx, actor: &Actor, label: &Label, cards: &[String]) -> Result<()> {
+    let (mut board, _) = crate::boards::board_with_role(tx, actor, &label.id_board, Role::Write, UNAUTHORIZED).await?;
+    insert(tx, label).await?;
+    for id in cards {
+        let Some(mut card) = get_for_update::<Card>(tx, id).await? else { continue };
+        if card.id_board == label.id_board && !card.id_labels.contains(&label.id) {
+            card.id_labels.push(label.id.clone());
+            save(tx, &card).await?;
+        }
+    }
+    touch_board(tx, &mut board).await?;
+    let shown = json!({"id": label.id, "name": label.name, "color": label.color});
+    record(tx, actor, "createLabel", data(&[("board", board_ref(&board)), ("label", shown)]), Refs::board(&board)).await?;
+    Ok(())
+}
+
+/// The board of a comment, which the reverting member must be able to write.
+async fn comment_board(tx: &mut Tx, actor: &Actor, comment: &Action) -> Result<Board> {
+    let board = text(&comment.data, "/board/id").ok_or_else(|| gone("board"))?;
+    Ok(crate::boards::board_with_role(tx, actor, &board, Role::Write, UNAUTHORIZED).await?.0)
+}
+
+/// Puts a comment's earlier text back; records `updateComment`.
+async fn comment_text(tx: &mut Tx, actor: &Actor, id: &str, text_now: &str, edited: Option<String>) -> Result<()> {
+    let doc = tx.doc(Table::Actions, id).await?.ok_or_else(|| gone("comment"))?;
+    let mut comment: Action = serde_json::from_str(&doc)?;
+    let board = comment_board(tx, actor, &comment).await?;
+    let was = comment.data.get("text").cloned().unwrap_or(Value::Null);
+    let was_edited = comment.data.get("dateLastEdited").cloned().unwrap_or(Value::Null);
+    crate::actions::set_comment_text(tx, &mut comment, text_now, edited).await?;
+    let context = [
+        ("action", json!({"id": comment.id, "text": text_now})),
+        ("old", json!({"text": was, "dateLastEdited": was_edited})),
+        ("board", board_ref(&board)),
+        ("card", comment.data.get("card").cloned().unwrap_or(Value::Null)),
+    ];
+    let refs = Refs { card: text(&comment.data, "/card/id"), ..Refs::board(&board) };
+    record(tx, actor, "updateComment", data(&context), refs).await?;
+    Ok(())
+}
+
+/// Puts a deleted comment back with its id, author and text; records an `updateComment`
+/// from no text to its text (what a Trello client makes of a comment coming back).
+async fn restore_comment(tx: &mut Tx, actor: &Actor, comment: &Action) -> Result<()> {
+    let board = comment_board(tx, actor, comment).await?;
+    crate::actions::reinsert_comment(tx, comment, &board).await?;
+    let context = [
+        ("action", json!({"id": comment.id, "text": comment.data.get("text")})),
+        ("old", json!({"text": null})),
+        ("board", board_ref(&board)),
+        ("card", comment.data.get("card").cloned().unwrap_or(Value::Null)),
+    ];
+    let refs = Refs { card: text(&comment.data, "/card/id"), ..Refs::board(&board) };
+    record(tx, actor, "updateComment", data(&context), refs).await?;
     Ok(())
 }
 
@@ -395,15 +741,8 @@ impl Cork {
         crate::boards::board_with_role(&mut tx, actor, &board_id, Role::Write, UNAUTHORIZED).await?;
         let (inverse, kept) = plan(&mut tx, &action, partial).await?;
         // Restores write in the checking transaction itself.
-        let restored = match &inverse {
-            Inverse::RestoreCard(deleted) => Some(REVERT_OF.scope(action.id.clone(), restore_card(&mut tx, actor, deleted)).await),
-            Inverse::RestoreAttachment(attachment) => {
-                Some(REVERT_OF.scope(action.id.clone(), restore_attachment(&mut tx, actor, attachment)).await)
-            }
-            _ => None,
-        };
-        if let Some(outcome) = restored {
-            outcome?;
+        if inverse.in_place() {
+            REVERT_OF.scope(action.id.clone(), self.apply_in_place(&mut tx, actor, inverse)).await?;
             tx.commit().await?;
             return Ok(kept);
         }
@@ -414,22 +753,38 @@ impl Cork {
         Ok(kept)
     }
 
+    /// Writes an inverse that no ordinary command makes, in the checking transaction.
+    async fn apply_in_place(&self, tx: &mut Tx, actor: &Actor, inverse: Inverse) -> Result<()> {
+        match inverse {
+            Inverse::RestoreCard(deleted) => restore_card(tx, actor, &self.files, &deleted).await,
+            Inverse::RestoreAttachment(attachment) => restore_attachment(tx, actor, &self.files, &attachment).await,
+            Inverse::MoveBack(id, old) => move_back(tx, actor, &id, &old).await,
+            Inverse::RestoreChecklist(checklist) => restore_checklist(tx, actor, *checklist).await,
+            Inverse::RestoreCheckItem(checklist, item) => restore_check_item(tx, actor, &checklist, *item).await,
+            Inverse::RestoreLabel(label, cards) => restore_label(tx, actor, &label, &cards).await,
+            Inverse::CommentText(id, text, edited) => comment_text(tx, actor, &id, &text, edited).await,
+            Inverse::RestoreComment(comment) => restore_comment(tx, actor, &comment).await,
+            Inverse::FieldItem { card, field, item, input } => {
+                let (card, mut board, _) = crate::cards::card_with_role(tx, actor, &card, Role::Write).await?;
+                crate::custom_fields::set_item_in(tx, actor, &card, &mut board, &field, &input, item.as_deref()).await.map(drop)
+            }
+            other => Err(DomainError::Internal(format!("{other:?} is not written in place"))),
+        }
+    }
+
     async fn apply_inverse(&self, actor: &Actor, inverse: Inverse) -> Result<()> {
         match inverse {
             Inverse::UpdateCard(id, patch) => self.update_card(actor, &id, *patch).await.map(drop),
             Inverse::DeleteCard(id) => self.delete_card(actor, &id).await,
-            // Restored in `revert`, inside the checking transaction; never sent here.
-            Inverse::RestoreCard(_) | Inverse::RestoreAttachment(_) => Err(DomainError::Internal("a restore outside its revert".into())),
+            Inverse::UpdateChecklist(id, name, pos) => self.update_checklist(actor, &id, name.as_deref(), pos.map(Pos::At)).await.map(drop),
+            Inverse::DeleteCheckItem(checklist, item) => self.delete_check_item(actor, Some(&checklist), None, &item).await,
+            Inverse::UpdateCheckItem(card, item, patch) => self.update_check_item(actor, None, Some(&card), &item, patch).await.map(drop),
             Inverse::DeleteAttachment(card, attachment) => self.delete_attachment(actor, &card, &attachment).await,
             Inverse::AddLabel(card, label) => self.add_card_label(actor, &card, &label).await.map(drop),
             Inverse::RemoveLabel(card, label) => self.remove_card_label(actor, &card, &label).await,
             Inverse::AddMember(card, member) => self.add_card_member(actor, &card, &member).await.map(drop),
             Inverse::RemoveMember(card, member) => self.remove_card_member(actor, &card, &member).await.map(drop),
             Inverse::DeleteComment(id) => self.delete_comment(actor, &id, None).await,
-            Inverse::CheckItemState { card, item, state } => {
-                let patch = CheckItemPatch { state: Some(state), ..CheckItemPatch::default() };
-                self.update_check_item(actor, None, Some(&card), &item, patch).await.map(drop)
-            }
             Inverse::UpdateList(id, patch) => self.update_list(actor, &id, patch).await.map(drop),
             Inverse::UpdateBoard(id, patch) => self.update_board(actor, &id, patch).await.map(drop),
             Inverse::DeleteLabel(id) => self.delete_label(actor, &id).await,
@@ -437,6 +792,8 @@ impl Cork {
                 self.update_label(actor, &id, name.as_deref(), color.as_ref().map(|c| c.as_deref())).await.map(drop)
             }
             Inverse::DeleteChecklist(id) => self.delete_checklist(actor, &id).await,
+            // Written in `revert`, inside the checking transaction; never sent here.
+            other => Err(DomainError::Internal(format!("{other:?} outside its revert"))),
         }
     }
 }
@@ -518,7 +875,14 @@ impl Cork {
             docs.iter().map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?
         };
         let mut report = RollbackReport::default();
-        for action in actions {
+        for (n, action) in actions.iter().enumerate() {
+            // A move between boards is two actions; undoing its first half undoes both.
+            let card = text(&action.data, "/card/id");
+            if action.kind == "moveCardToBoard"
+                && actions[n + 1..].iter().find(|a| text(&a.data, "/card/id") == card).is_some_and(|a| a.kind == "moveCardFromBoard")
+            {
+                continue;
+            }
             let mut item = RollbackItem {
                 id: action.id.clone(),
                 kind: action.kind.clone(),

@@ -2,11 +2,11 @@
 //! the pieces shared by a member's own uploads (custom stickers, emoji, backgrounds).
 //!
 //! Deleting a record that owns a file (an attachment, a card, a board, a custom sticker)
-//! removes the file once the transaction has committed. The action log's `deleted` data
-//! keeps the record, file name, type and size, but not the bytes: a delete is a member
-//! asking for the content to be gone (an upload made by mistake, a leaked document), the
-//! download route stops serving it at once, and keeping every deleted byte for a possible
-//! undo would make disk use grow without a bound that no retention policy yet limits.
+//! sets the file aside once the transaction has committed: the download route stops
+//! serving it at once, and the bytes wait in the upload folder's `trash/` for
+//! [`crate::files::KEEP_DELETED`] (30 days) so that an undo of the deletion brings the
+//! attachment back whole, then they are removed. An operator who must erase a leaked
+//! document sooner deletes its file from `trash/` (the action log names its key).
 
 use cork_store::Tx;
 use serde_json::json;

@@ -660,6 +660,19 @@ both_backends!(the_audit_export_streams_every_action_with_its_stamps_to_admins_o
     alice.get(&format!("/cork/audit/actions?idBoard={board_id}&format=xml")).await.err(400, "invalid value for format");
 });
 
+const MULTIPART: &str = "multipart/form-data; boundary=cork-guardrails-5d2a";
+
+/// A multipart body with one file in the `file` field.
+fn multipart(name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = format!(
+        "--cork-guardrails-5d2a\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/plain\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n--cork-guardrails-5d2a--\r\n");
+    body
+}
+
 /// The id of the first action a write recorded (`X-Cork-Actions`).
 fn action_of(resp: &Resp) -> String {
     assert!(resp.status == 200, "{}: {}", resp.status, resp.text);
@@ -677,7 +690,11 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     let bob = server.user("bob").await;
     let board = alice.board("Undo").await;
     let board_id = s(&board, "id");
-    alice.put(&format!("/1/boards/{board_id}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    // An admin, so that the preference changes are his to make (and to undo).
+    alice.put(&format!("/1/boards/{board_id}/members/{}", bob.id), json!({"type": "admin"})).await.ok();
+    let elsewhere = s(&alice.board("Elsewhere").await, "id");
+    alice.put(&format!("/1/boards/{elsewhere}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let inbox = s(&alice.list(&elsewhere, "Inbox").await, "id");
     let todo = s(&alice.list(&board_id, "To do").await, "id");
     let done = s(&alice.list(&board_id, "Done").await, "id");
     let label = s(&alice.post("/1/labels", json!({"idBoard": board_id, "name": "red", "color": "red"})).await.ok(), "id");
@@ -691,6 +708,12 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         .await
         .ok();
     alice.put(&format!("/1/cards/{card}/customField/{}/item", s(&field, "id")), json!({"value": {"text": "ACME"}})).await.ok();
+    let field_id = s(&field, "id");
+    alice.post(&format!("/1/cards/{card}/idMembers"), json!({"value": bob.id})).await.ok();
+    let comment = s(&bob.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": "first"})).await.ok(), "id");
+    let upload =
+        bob.send("POST", &format!("/1/cards/{card}/attachments"), Body::Raw(MULTIPART, multipart("notes.txt", b"kept bytes"))).await;
+    let upload = s(&upload.ok(), "id");
     let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true");
     assert_eq!(alice.get(&card_view).await.ok()["customFieldItems"][0]["value"]["text"], "ACME");
     let board_view = format!("/1/boards/{board_id}?lists=all&labels=all&cards=all&card_fields=all");
@@ -717,8 +740,23 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         ("PUT", format!("/1/labels/{label}"), json!({"name": "blue", "color": "blue"})),
         ("POST", "/1/labels".into(), json!({"idBoard": board_id, "name": "new", "color": "green"})),
         ("POST", "/1/cards".into(), json!({"idList": todo, "name": "Fresh"})),
+        ("PUT", format!("/1/cards/{card}/customField/{field_id}/item"), json!({"value": {"text": "Globex"}})),
+        ("PUT", format!("/1/cards/{card}/customField/{field_id}/item"), json!({"value": ""})),
+        ("PUT", format!("/1/checklists/{checklist}"), json!({"name": "Renamed steps", "pos": "bottom"})),
+        ("POST", format!("/1/checklists/{checklist}/checkItems"), json!({"name": "two"})),
+        ("PUT", format!("/1/cards/{card}/checkItem/{item}"), json!({"name": "uno", "pos": "top", "state": "complete"})),
+        ("DELETE", format!("/1/checklists/{checklist}/checkItems/{item}"), json!({})),
+        ("DELETE", format!("/1/checklists/{checklist}"), json!({})),
+        ("DELETE", format!("/1/labels/{label}"), json!({})),
+        ("PUT", format!("/1/actions/{comment}"), json!({"text": "edited"})),
+        ("DELETE", format!("/1/actions/{comment}"), json!({})),
+        ("DELETE", format!("/1/cards/{card}/attachments/{upload}"), json!({})),
+        ("PUT", format!("/1/boards/{board_id}"), json!({"prefs/permissionLevel": "public", "prefs/comments": "members"})),
+        ("PUT", format!("/1/cards/{card}"), json!({"idBoard": elsewhere, "idList": inbox})),
         ("DELETE", format!("/1/cards/{card}"), json!({})),
     ];
+    let comments = format!("/1/cards/{card}/actions?filter=commentCard");
+    let comments_before = alice.get(&comments).await.ok();
     for (method, path, body) in &writes {
         let card_before = stripped(alice.get(&card_view).await.ok());
         let board_before = stripped(alice.get(&board_view).await.ok());
@@ -745,7 +783,21 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
             view.as_object_mut().unwrap().remove("cards");
         }
         assert_eq!(board_after, board_before, "board after undoing {method} {path}");
+        if path.contains("/actions/") {
+            assert_eq!(alice.get(&comments).await.ok(), comments_before, "comments after undoing {method} {path}");
+        }
     }
+    // The undone upload deletion brought its bytes back too.
+    let attachment = alice.get(&format!("/1/cards/{card}/attachments/{upload}")).await.ok();
+    let url = s(&attachment, "url");
+    let download = alice.get(url.strip_prefix(&alice.base).unwrap()).await;
+    assert_eq!(download.text, "kept bytes");
+    // Reverting either half of a move between boards undoes the move.
+    let moved = bob.put(&format!("/1/cards/{card}"), json!({"idBoard": elsewhere, "idList": inbox})).await;
+    let halves: Value = serde_json::from_str(&header(&moved, "x-cork-actions")).unwrap();
+    assert_eq!(halves[1]["type"], "moveCardToBoard", "{halves}");
+    revert(s(&halves[1], "id")).await.ok();
+    assert_eq!(s(&alice.get(&format!("/1/cards/{card}")).await.ok(), "idBoard"), board_id);
 
     // Undoing an undo applies the change again.
     let rename = action_of(&bob.put(&format!("/1/cards/{card}"), json!({"name": "Again"})).await);

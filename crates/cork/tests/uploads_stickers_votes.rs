@@ -53,16 +53,22 @@ fn binary(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 256) as u8).collect()
 }
 
+/// Files under `dir`, not counting the deleted ones set aside in `trash/`.
 fn count_files(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
-    entries.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
+    entries.flatten().filter(|e| e.file_name() != "trash").map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
 }
 
 /// Uploaded files on the server's disk: attachments and members' pictures.
 fn stored_files(server: &Server) -> usize {
     [server.cork.files.root(), server.cork.pictures.root()].into_iter().flatten().map(count_files).sum()
+}
+
+/// Deleted uploads kept for an undo (not served).
+fn trashed_files(server: &Server) -> usize {
+    [server.cork.files.root(), server.cork.pictures.root()].into_iter().flatten().map(|root| count_files(&root.join("trash"))).sum()
 }
 
 /// The path of one of the server's own urls.
@@ -173,6 +179,8 @@ both_backends!(uploaded_files_come_back_byte_for_byte, |server: Server| async mo
     let board_id = s(&copy, "idBoard");
     assert_eq!(alice.delete(&format!("/1/boards/{board_id}")).await.ok(), json!({"_value": null}));
     assert_eq!(stored_files(&server), 0);
+    // Their bytes wait, unserved, for an undo of the deletions.
+    assert_eq!(trashed_files(&server), 3);
 });
 
 both_backends!(refused_uploads_leave_nothing_behind, |server: Server| async move {
