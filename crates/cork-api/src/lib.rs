@@ -218,6 +218,30 @@ pub fn app(state: App) -> Service {
     tower::util::MapRequestLayer::new(normalize as fn(Request) -> Request).layer(router(state))
 }
 
+/// Sends one request through the whole API as `actor` (the command line's `cork
+/// changes`): the routes, write pipeline and checks a client's request meets. Answers
+/// the status and the body (JSON when it is JSON).
+pub async fn call_as(app: App, actor: cork_core::Actor, method: &str, uri: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from(body.to_string()));
+    let Ok(mut request) = request else {
+        return (400, serde_json::json!("invalid request"));
+    };
+    request.extensions_mut().insert(request::BatchActor(actor));
+    let response = match crate::app(app).oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    };
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap_or_default();
+    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+    (status, body)
+}
+
 /// Appends `METHOD<TAB>route<TAB>path<TAB>status` for each routed request to the route log.
 async fn log_route(State(app): State<App>, request: Request, next: Next) -> Response {
     let Some(log) = app.route_log.clone() else { return next.run(request).await };

@@ -3,6 +3,7 @@
 use chrono::{Duration, Utc};
 use cork_store::{Arg, Cond, Order, Table};
 use serde::Serialize;
+use serde_json::json;
 
 use crate::access::{Actor, UNAUTHORIZED};
 use crate::ids::{new_id, random_hex, sha256_hex};
@@ -80,6 +81,12 @@ fn token_permissions(member: &Member, scopes: &[String], models: Vec<TokenPermis
     permissions
 }
 
+/// Audits a new application key (its public value; never its secret).
+async fn key_created(tx: &mut cork_store::Tx, key: &AppKey) -> Result<()> {
+    let fields = [("key", json!(key.id)), ("idMember", json!(key.id_member)), ("name", json!(key.name))];
+    crate::audit::change(tx, None, "appKey.created", &fields).await
+}
+
 impl Cork {
     /// Creates a member (`cork user create`).
     pub async fn create_member(&self, username: &str, full_name: Option<&str>, email: Option<&str>) -> Result<Member> {
@@ -105,6 +112,7 @@ impl Cork {
             return Err(DomainError::BadRequest(format!("username {username} is taken")));
         }
         insert(&mut tx, &member).await?;
+        crate::audit::change(&mut tx, None, "member.created", &[("idMember", json!(member.id)), ("username", json!(member.username))]).await?;
         tx.commit().await?;
         Ok(member)
     }
@@ -135,6 +143,7 @@ impl Cork {
         };
         let mut tx = self.store.write().await?;
         insert(&mut tx, &key).await?;
+        key_created(&mut tx, &key).await?;
         tx.commit().await?;
         Ok(key)
     }
@@ -178,6 +187,7 @@ impl Cork {
                             date_created: now(),
                         };
                         insert(&mut tx, &key).await?;
+                        key_created(&mut tx, &key).await?;
                         key
                     }
                 }

@@ -71,6 +71,22 @@ pub(crate) async fn insert_in(tx: &mut Tx, event: &AuditEvent) -> Result<()> {
     Ok(())
 }
 
+/// Records a change no Trello action shows (webhooks, tokens, keys, members, personal
+/// preferences) in the audit, inside the change's own transaction: who made it (member,
+/// token, application key), under which command, and `fields`.
+pub(crate) async fn change(tx: &mut Tx, actor: Option<&Actor>, kind: &str, fields: &[(&str, Value)]) -> Result<()> {
+    let token = actor.and_then(|a| a.token.as_ref());
+    let mut event = AuditEvent::new(kind)
+        .with("idMember", actor.and_then(Actor::member_id).map(str::to_string))
+        .with("idToken", token.map(|t| t.id.clone()))
+        .with("key", token.map(|t| t.app_key.clone()))
+        .with("idCommand", cork_store::pipeline::command_id());
+    for (name, value) in fields {
+        event = event.with(name, value.clone());
+    }
+    insert_in(tx, &event).await
+}
+
 /// The queue to the writer task, started on first use inside a Tokio runtime.
 #[derive(Debug, Clone, Default)]
 pub struct AuditLog {

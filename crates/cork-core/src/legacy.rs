@@ -2,7 +2,7 @@
 //! a check item into a card, and the member's own preferences.
 
 use cork_store::{Cond, Table};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::access::{Actor, Role, UNAUTHORIZED};
 use crate::actions::{board_ref, card_ref, data, list_ref, record, Refs};
@@ -93,8 +93,10 @@ impl Cork {
         if actor.member_id() != Some(member.id.as_str()) || !actor.may_change_account() {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));
         }
-        member.prefs.insert(pref.to_string(), value);
+        let old = member.prefs.insert(pref.to_string(), value.clone()).unwrap_or(Value::Null);
         save(&mut tx, &member).await?;
+        let fields = [("pref", json!(pref)), ("value", value), ("old", old)];
+        crate::audit::change(&mut tx, Some(actor), "member.pref", &fields).await?;
         tx.commit().await?;
         Ok(member)
     }

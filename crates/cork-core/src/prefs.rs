@@ -170,6 +170,9 @@ impl Cork {
         };
         let found: Option<BoardMyPrefs> =
             find(&mut tx, &[Cond::eq("board_id", &board.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
+        let old = found.as_ref().and_then(|f| f.prefs.get(name).cloned()).unwrap_or(Value::Null);
+        let fields = [("idBoard", json!(board.id)), ("pref", json!(name)), ("value", value.clone()), ("old", old)];
+        crate::audit::change(&mut tx, Some(actor), "member.boardPref", &fields).await?;
         let stored = match found {
             Some(mut stored) => {
                 stored.prefs.insert(name.to_string(), value);

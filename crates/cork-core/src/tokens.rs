@@ -120,6 +120,13 @@ pub(crate) async fn revoke_in(tx: &mut Tx, record: &TokenRecord, by: &str) -> Re
         ("doc", Arg::Text(doc.to_string())),
     ];
     tx.update(Table::Tokens, &values, &[Cond::eq("id", &record.token.id)]).await?;
+    let event = crate::audit::AuditEvent::new("token.revoked")
+        .with("idToken", record.token.id.as_str())
+        .with("idMember", record.token.id_member.as_str())
+        .with("key", record.token.app_key.as_str())
+        .with("idMemberRevoker", by)
+        .with("idCommand", cork_store::pipeline::command_id());
+    crate::audit::insert_in(tx, &event).await?;
     // Trello deletes a token's webhooks with it.
     crate::webhooks::remove_for_token(tx, &record.token.id).await?;
     Ok(())

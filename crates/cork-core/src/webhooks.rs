@@ -460,6 +460,16 @@ async fn load_delivery(tx: &mut Tx, id: &str) -> Result<Delivery> {
     Ok(serde_json::from_str(&doc)?)
 }
 
+/// What the audit keeps of a webhook: all of it but the callback's query string, which
+/// may carry a receiver's secret.
+fn audited(hook: &Webhook) -> Vec<(&'static str, Value)> {
+    let mut shown = serde_json::to_value(hook).unwrap_or_default();
+    if let Some(url) = hook.callback_url.split(['?', '#']).next() {
+        shown["callbackURL"] = Value::String(url.to_string());
+    }
+    vec![("webhook", shown)]
+}
+
 /// Deletes a webhook and its outbox rows.
 async fn drop_webhook(tx: &mut Tx, hook: &Webhook) -> Result<()> {
     tx.delete(Table::WebhookDeliveries, &[Cond::eq("webhook_id", &hook.id)]).await?;
@@ -509,6 +519,7 @@ impl Cork {
             DomainError::BadRequest(_) => DomainError::BadRequest(DUPLICATE.into()),
             other => other,
         })?;
+        crate::audit::change(&mut tx, Some(actor), "webhook.created", &audited(&hook)).await?;
         tx.commit().await?;
         Ok(hook)
     }
@@ -546,11 +557,14 @@ impl Cork {
     /// `active`. Turning a webhook back on clears its failure count.
     pub async fn update_webhook(&self, actor: &Actor, token: TokenRef<'_>, id: &str, input: &WebhookInput) -> Result<Webhook> {
         let mut tx = self.store.write().await?;
-        let (_, hook) = updated_webhook(&mut tx, actor, token, id, input).await?;
+        let (before, hook) = updated_webhook(&mut tx, actor, token, id, input).await?;
         save(&mut tx, &hook).await.map_err(|e| match e {
             DomainError::BadRequest(_) => DomainError::BadRequest(DUPLICATE.into()),
             other => other,
         })?;
+        let mut fields = audited(&hook);
+        fields.extend(audited(&before).into_iter().map(|(_, shown)| ("old", shown)));
+        crate::audit::change(&mut tx, Some(actor), "webhook.updated", &fields).await?;
         tx.commit().await?;
         Ok(hook)
     }
@@ -561,6 +575,7 @@ impl Cork {
         let owner = owner_of(&mut tx, actor, token).await?;
         let hook = owned_webhook(&mut tx, Some(&owner), id).await?;
         drop_webhook(&mut tx, &hook).await?;
+        crate::audit::change(&mut tx, Some(actor), "webhook.deleted", &audited(&hook)).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -92,6 +92,62 @@ enum Command {
         #[command(subcommand)]
         command: WebhooksCommand,
     },
+    /// Review the change requests that board gates and source-of-truth rules hold: list,
+    /// show, approve (applies the held request once, as its requester) or reject. Acts as
+    /// a board admin (`--as`), through the same checks as `/cork/changeRequests`.
+    Changes {
+        #[command(subcommand)]
+        command: ChangesCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChangesCommand {
+    /// The change requests of a board (JSON), newest first.
+    List {
+        /// A board's id or shortLink.
+        #[arg(long)]
+        board: String,
+        /// Only those in this state.
+        #[arg(long, value_parser = ["pending", "applied", "rejected", "expired"])]
+        state: Option<String>,
+        #[command(flatten)]
+        reviewer: Reviewer,
+    },
+    /// One change request (JSON), with its command and preview.
+    Show {
+        id: String,
+        #[command(flatten)]
+        reviewer: Reviewer,
+    },
+    /// Applies a pending change request once, as its requester.
+    Approve {
+        id: String,
+        /// A note kept with the decision.
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        reviewer: Reviewer,
+    },
+    /// Refuses a pending change request; nothing is applied.
+    Reject {
+        id: String,
+        /// A note kept with the decision.
+        #[arg(long)]
+        comment: Option<String>,
+        #[command(flatten)]
+        reviewer: Reviewer,
+    },
+}
+
+/// Who reviews, and where the data is.
+#[derive(clap::Args)]
+struct Reviewer {
+    /// The board admin who reviews (username).
+    #[arg(long = "as", value_name = "USERNAME")]
+    as_user: String,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Subcommand)]
@@ -480,6 +536,36 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
+        Command::Changes { command } => {
+            let (reviewer, method, uri, body) = match command {
+                ChangesCommand::List { board, state, reviewer } => {
+                    let mut query = form_urlencoded::Serializer::new(String::new());
+                    query.append_pair("idBoard", &board);
+                    if let Some(state) = &state {
+                        query.append_pair("state", state);
+                    }
+                    let query = query.finish();
+                    (reviewer, "GET", format!("/cork/changeRequests?{query}"), serde_json::json!({}))
+                }
+                ChangesCommand::Show { id, reviewer } => (reviewer, "GET", format!("/cork/changeRequests/{}", path_part(&id)), serde_json::json!({})),
+                ChangesCommand::Approve { id, comment, reviewer } => {
+                    (reviewer, "POST", format!("/cork/changeRequests/{}/approve", path_part(&id)), serde_json::json!({"comment": comment}))
+                }
+                ChangesCommand::Reject { id, comment, reviewer } => {
+                    (reviewer, "POST", format!("/cork/changeRequests/{}/reject", path_part(&id)), serde_json::json!({"comment": comment}))
+                }
+            };
+            let cork = reviewer.data.open().await?;
+            let member = cork.member_by_username(&reviewer.as_user).await.map_err(|e| anyhow::anyhow!("--as {}: {e}", reviewer.as_user))?;
+            let app = cork_api::App::new(cork.clone(), cork_api::ApiConfig::default());
+            let (status, answer) = cork_api::call_as(app, cork_core::Actor::member(member), method, &uri, body).await;
+            cork.store.close().await;
+            if !(200..300).contains(&status) {
+                anyhow::bail!("{status}: {}", answer.get("message").or(answer.get("error")).unwrap_or(&answer));
+            }
+            println!("{answer}");
+            Ok(())
+        }
         Command::Rollback { token, key, member, since, before, board, as_user, dry_run, data } => {
             use cork_core::revert::RollbackScope;
             let scope = match (token, key, member) {
@@ -649,4 +735,9 @@ async fn shutdown_signal() {
         _ = interrupt => {},
         _ = terminate => {},
     }
+}
+
+/// An id as one path segment: anything else would name another route.
+fn path_part(id: &str) -> String {
+    id.chars().filter(char::is_ascii_alphanumeric).collect()
 }

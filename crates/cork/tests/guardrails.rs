@@ -925,6 +925,20 @@ both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept,
     }
 });
 
+/// Runs the `cork` command line on the server's database and answers what it printed (JSON).
+fn cork_cli(server: &Server, args: &[&str]) -> Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
+        .args(args)
+        .args(["--database", server.database_url()])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .output()
+        .expect("run cork");
+    assert!(out.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("cork {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
 /// Where two JSON values differ, as `path: got != expected` lines.
 fn json_diff(got: &Value, expected: &Value, path: &str, out: &mut Vec<String>) {
     match (got, expected) {
@@ -1041,10 +1055,14 @@ both_backends!(gated_deletes_wait_for_one_approval_and_owned_fields_stay_with_th
     assert_eq!(deletes[0]["data"]["approvedBy"], json!(winner.id));
     assert_eq!(s(&alice.get(&format!("/cork/changeRequests/{id}")).await.ok(), "state"), "applied");
 
-    // Rejected: nothing happens, and the rejection is an action on the board.
+    // Rejected (from the command line): nothing happens, and the rejection is an action on the board.
     let other = s(&alice.card(&list, "Other").await, "id");
     let rejected = s(&bot.delete(&format!("/1/cards/{other}")).await.json(), "id");
-    let answer = alice.post(&format!("/cork/changeRequests/{rejected}/reject"), json!({"comment": "no"})).await.ok();
+    let listed = cork_cli(&server, &["changes", "list", "--board", &board, "--state", "pending", "--as", "alice"]);
+    assert_eq!(listed.as_array().unwrap().iter().map(|c| s(c, "id")).collect::<Vec<_>>(), vec![rejected.clone()]);
+    let shown = cork_cli(&server, &["changes", "show", &rejected, "--as", "alice"]);
+    assert_eq!(shown["preview"]["actions"][0]["type"], "deleteCard");
+    let answer = cork_cli(&server, &["changes", "reject", &rejected, "--comment", "no", "--as", "alice"]);
     assert_eq!((answer["state"].as_str(), answer["comment"].as_str()), (Some("rejected"), Some("no")));
     assert_eq!(alice.get(&format!("/1/cards/{other}")).await.status, 200);
     let rejections = alice.get(&format!("/1/boards/{board}/actions?filter=rejectChangeRequest")).await.ok();
@@ -1075,6 +1093,13 @@ both_backends!(gated_deletes_wait_for_one_approval_and_owned_fields_stay_with_th
     assert_eq!(owned["due"], "2031-01-01T00:00:00.000Z", "the owner writes freely");
     let read = alice.get(&format!("/cork/boards/{board}/policy")).await.ok();
     assert_eq!(read["owners"][0]["name"], "Sync bot");
+    // The rule shows on the board's and the card's JSON, under `cork`; a board without rules has no such field.
+    let shown = alice.get(&format!("/1/boards/{board}")).await.ok();
+    assert_eq!(shown["cork"]["owners"][0]["cardFields"], json!(["due"]), "{shown}");
+    let card_json = alice.get(&format!("/1/cards/{other}")).await.ok();
+    assert_eq!(card_json["cork"], json!({"owners": [{"name": "Sync bot", "mode": "lock", "cardFields": ["due"], "customFields": []}]}));
+    let plain = s(&alice.board("No rules").await, "id");
+    assert!(alice.get(&format!("/1/boards/{plain}")).await.ok().get("cork").is_none());
 });
 
 both_backends!(a_gated_tokens_board_colour_applies_and_its_visibility_change_waits, |server: Server| async move {
@@ -1109,4 +1134,43 @@ both_backends!(a_gated_tokens_board_colour_applies_and_its_visibility_change_wai
         .await;
     upload.err(409, "this upload needs a board admin's review, and uploads cannot be held: ask one");
     assert_eq!(bot.get(&format!("/1/cards/{card}/attachments")).await.ok(), json!([]));
+});
+
+both_backends!(changes_no_trello_action_shows_are_in_the_audit, config = local_webhooks, |server: Server| async move {
+    let root = server.user("root").await;
+    let member = server.cork.member_by_username("root").await.unwrap();
+    server.cork.set_instance_admin(&member, true).await.unwrap();
+    let alice = server.user("alice").await;
+    let board_id = s(&alice.board("Audited").await, "id");
+    let (callback, _) = counting_receiver().await;
+    let callback = format!("{callback}?secret=receiver-only");
+    let hook = alice.post("/1/webhooks", json!({"callbackURL": callback, "idModel": board_id})).await.ok();
+    let hook_id = s(&hook, "id");
+    alice.put(&format!("/1/webhooks/{hook_id}"), json!({"description": "renamed"})).await.ok();
+    alice.delete(&format!("/1/webhooks/{hook_id}")).await.ok();
+    alice.put(&format!("/1/members/{}/prefs/colorBlind", alice.id), json!({"value": true})).await.ok();
+    alice.put(&format!("/1/boards/{board_id}/myPrefs/showSidebar"), json!({"value": false})).await.ok();
+    let doomed = server.token_for(&alice, &["read"]).await;
+    let doomed_id = s(&doomed.get(&format!("/1/tokens/{}", doomed.token.as_ref().unwrap())).await.ok(), "id");
+    alice.delete(&format!("/1/tokens/{}", doomed.token.as_ref().unwrap())).await.ok();
+    let events = root.get("/cork/audit?limit=1000").await.ok();
+    let events = events.as_array().unwrap();
+    let of = |kind: &str| events.iter().filter(|e| e["kind"] == json!(kind)).cloned().collect::<Vec<Value>>();
+    let alice_token = s(&alice.get(&format!("/1/tokens/{}", alice.token.as_ref().unwrap())).await.ok(), "id");
+    for kind in ["webhook.created", "webhook.updated", "webhook.deleted"] {
+        let found = of(kind);
+        assert_eq!(found.len(), 1, "{kind}: {events:#?}");
+        assert_eq!(found[0]["webhook"]["id"], json!(hook_id));
+        assert_eq!((found[0]["idMember"].clone(), found[0]["idToken"].clone()), (json!(alice.id), json!(alice_token)));
+        assert!(found[0]["idCommand"].is_string(), "{kind}: stamped with its command");
+    }
+    assert_eq!(of("webhook.updated")[0]["old"]["description"], json!(""));
+    assert_eq!(of("webhook.updated")[0]["webhook"]["description"], json!("renamed"));
+    assert!(of("member.created").iter().any(|e| e["username"] == json!("alice")));
+    assert!(of("appKey.created").iter().any(|e| e["idMember"] == json!(alice.id)));
+    assert!(of("member.pref").iter().any(|e| e["pref"] == json!("colorBlind") && e["value"] == json!(true)));
+    assert!(of("member.boardPref").iter().any(|e| e["pref"] == json!("showSidebar") && e["idBoard"] == json!(board_id)));
+    assert!(of("token.revoked").iter().any(|e| e["idToken"] == json!(doomed_id)), "{events:#?}");
+    // The receiver's secret stays out of the audit.
+    assert!(!serde_json::to_string(events).unwrap().contains("receiver-only"));
 });

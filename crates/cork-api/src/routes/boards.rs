@@ -146,7 +146,12 @@ async fn post_board(State(app): State<App>, req: Req) -> ApiResult {
 async fn get_board(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let include = include_from(&req.params)?;
     let view = app.cork.board_view(&req.actor, &id, &include).await?;
-    Ok(json_ok(render_view(&app, &view, &req.params)))
+    let mut out = render_view(&app, &view, &req.params);
+    // Cork's extension: the board's source-of-truth rules (only when it has some).
+    if let Some(cork) = app.cork.ownership(&view.board.id, None).await? {
+        out["cork"] = cork;
+    }
+    Ok(json_ok(out))
 }
 
 fn board_patch(p: &Params) -> ApiResult<BoardPatch> {

@@ -135,6 +135,10 @@ async fn get_card(State(app): State<App>, Path(id): Path<String>, req: Req) -> A
     if req.params.bool("stickers")?.unwrap_or(false) {
         out["stickers"] = super::stickers::card_stickers_json(&app, &req, &view.card.id).await?;
     }
+    // Cork's extension: who owns the card or some of its fields (only when someone does).
+    if let Some(cork) = app.cork.ownership(&view.board.id, Some(&view.card)).await? {
+        out["cork"] = cork;
+    }
     Ok(json_ok(out))
 }
 
