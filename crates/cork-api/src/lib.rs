@@ -271,6 +271,8 @@ pub fn router(state: App) -> Router {
         .fallback(unknown_route)
         // ETag / If-Match / If-None-Match from objects' versions, checked on every attempt.
         .layer(axum::middleware::from_fn(pipeline::versions))
+        // `X-Cork-Version: true`: a version on every object of a read's answer.
+        .layer(axum::middleware::from_fn(pipeline::nested_versions))
         // The write pipeline owns every write request's transaction ending (dry runs,
         // retries, idempotency keys), inside the outbox wake-up so that wakes follow commits.
         .layer(axum::middleware::from_fn_with_state(state.clone(), pipeline::write_pipeline))

@@ -495,6 +495,51 @@ fn etag(version: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes")
 }
 
+/// Cork's extension for clients that read many objects at once: a `GET` sent with
+/// `X-Cork-Version: true` gets a `corkVersion` in every object of its answer that has a
+/// version (cards, lists, labels, checklists, ... nested or not); `If-Match: "<n>"` on
+/// that object's route then refuses a write if it changed since. The answer carries
+/// `X-Cork-Version: nested`. Without the header nothing changes.
+pub(crate) async fn nested_versions(request: Request, next: Next) -> Response {
+    let asked = request.method() == Method::GET && header_text(request.headers(), header::HeaderName::from_static("x-cork-version")).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if !asked {
+        return next.run(request).await;
+    }
+    let (response, versions) = cork_store::precondition::collect_versions(next.run(request)).await;
+    let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !response.status().is_success() || !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "the answer could not be read");
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    stamp_versions(&mut value, &versions);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert("x-cork-version", HeaderValue::from_static("nested"));
+    Response::from_parts(parts, Body::from(value.to_string()))
+}
+
+/// Adds `corkVersion` to every object whose `id` was read with a version.
+fn stamp_versions(value: &mut serde_json::Value, versions: &std::collections::HashMap<String, i64>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let version = map.get("id").and_then(|id| id.as_str()).and_then(|id| versions.get(id)).copied();
+            for child in map.values_mut() {
+                stamp_versions(child, versions);
+            }
+            if let Some(version) = version {
+                map.insert("corkVersion".into(), serde_json::Value::from(version));
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| stamp_versions(item, versions)),
+        _ => {}
+    }
+}
+
 /// `ETag`, `If-Match` and `If-None-Match` on single-object routes, from the object's
 /// version (see `cork_store::precondition`). Inside the write pipeline, so each attempt
 /// of a write checks again.

@@ -4,6 +4,7 @@
 //! an `If-Match` naming another version stops the command at that read — before it has
 //! written anything — with [`StoreError::PreconditionFailed`].
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -11,6 +12,18 @@ use crate::{StoreError, Table};
 
 tokio::task_local! {
     static CURRENT: Arc<Probe>;
+    /// Every versioned row a read noted, by id (see [`collect_versions`]).
+    static COLLECTED: Arc<Mutex<HashMap<String, i64>>>;
+}
+
+/// Runs `fut` and answers, beside its output, the version of every versioned row it read
+/// (by id: object ids are unique across tables): what lets a client that read a whole
+/// board send `If-Match` per card.
+pub async fn collect_versions<F: Future>(fut: F) -> (F::Output, HashMap<String, i64>) {
+    let log = Arc::new(Mutex::new(HashMap::new()));
+    let output = COLLECTED.scope(log.clone(), fut).await;
+    let versions = std::mem::take(&mut *log.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    (output, versions)
 }
 
 #[derive(Default)]
@@ -56,6 +69,11 @@ impl Probe {
 
 /// Notes a versioned row the request read.
 pub(crate) fn read(table: Table, id: &str, version: i64) -> crate::Result<()> {
+    let _ = COLLECTED.try_with(|log| {
+        if let Ok(mut log) = log.lock() {
+            log.insert(id.to_string(), version);
+        }
+    });
     let Ok(probe) = CURRENT.try_with(Arc::clone) else { return Ok(()) };
     if probe.table != table {
         return Ok(());

@@ -522,6 +522,19 @@ both_backends!(the_second_of_two_editors_from_one_read_gets_412, |server: Server
     assert_eq!(renamed.status, 412, "{}", renamed.text);
     assert_eq!(s(&alice.get(&format!("/1/boards/{board_id}")).await.ok(), "name"), "Tags");
     assert!(header(&alice.get(&format!("/1/boards/{board_id}?cards=all")).await, "etag").is_empty());
+    // A whole board read with `X-Cork-Version: true`: a version on each nested object,
+    // good for If-Match on that object's own route.
+    let whole = format!("/1/boards/{board_id}?cards=all&lists=all&labels=all");
+    assert!(alice.get(&whole).await.ok()["cards"][0].get("corkVersion").is_none(), "only when asked");
+    let versioned = send_with(&bob, "GET", &whole, json!({}), &[("x-cork-version", "true")]).await;
+    assert_eq!(header(&versioned, "x-cork-version"), "nested");
+    let view = versioned.json();
+    assert!(view["lists"][0]["corkVersion"].is_i64() && view["corkVersion"].is_i64(), "{view}");
+    let card_version = view["cards"][0]["corkVersion"].as_i64().expect("a card's version");
+    assert_eq!(format!("\"{card_version}\""), header(&alice.get(&path).await, "etag"), "the same version the card's ETag names");
+    let tag = format!("\"{card_version}\"");
+    assert_eq!(send_with(&bob, "PUT", &path, json!({"name": "From the board"}), &[("if-match", &tag)]).await.status, 200);
+    assert_eq!(send_with(&alice, "PUT", &path, json!({"name": "Stale"}), &[("if-match", &tag)]).await.status, 412);
 });
 
 /// A receiver that keeps the action type and card of every delivery, per path.
