@@ -435,6 +435,24 @@ both_backends!(post_message_per_board_choice_and_deny, |server: Server| async mo
         (s(&first, "id"), Value::Bool(true), Value::Bool(false))
     );
 
+    // The member puts the token's destructive changes under review: its rename applies,
+    // its delete waits for a board admin (202, nothing deleted).
+    let consent = browser.get(&path).await;
+    assert!(consent.text.contains("name=\"gate\" value=\"destructive\""), "the consent page offers review: {}", consent.text);
+    let gated = approve(&browser, &path, &[("decision", "approve"), ("gate", "destructive")]).await;
+    assert_eq!(gated.status, 200, "{}", gated.text);
+    let gated = gated.element("token");
+    let list = s(&bob.list(&s(&first, "id"), "Work").await, "id");
+    let card = s(&bob.card(&list, "Kept").await, "id");
+    let as_gated = |method: reqwest::Method| {
+        reqwest::Client::new().request(method, format!("{}/1/cards/{card}?key={}&token={gated}&name=Renamed", server.base, key.id))
+    };
+    assert_eq!(as_gated(reqwest::Method::PUT).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(as_gated(reqwest::Method::DELETE).send().await.unwrap().status().as_u16(), 202);
+    assert_eq!(s(&bob.get(&format!("/1/cards/{card}")).await.ok(), "name"), "Renamed", "held, not deleted");
+    let bad = approve(&browser, &path, &[("decision", "approve"), ("gate", "sometimes")]).await;
+    assert_eq!((bad.status, bad.text.as_str()), (400, "invalid value for gate"));
+
     // A board that is not the member's, or no board at all, is refused and issues nothing.
     let before = live_tokens(&server, &bob_member).await;
     let foreign = "board.0123456789abcdef01234567";

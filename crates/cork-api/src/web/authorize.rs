@@ -18,6 +18,7 @@ use cork_core::accounts::{expiration, TokenGrant};
 use cork_core::model::{AppKey, Board, Organization, TokenPermission};
 use cork_core::sessions::WebSession;
 use cork_core::Actor;
+use cork_core::gates::GateKind;
 use cork_core::DomainError;
 
 use super::account::internal;
@@ -152,9 +153,25 @@ fn scope_words(scope: &str) -> &'static str {
     }
 }
 
+/// The member's review choice on the consent page (`gate`: `none`, `destructive`,
+/// `writes`): which of the token's changes wait for a board admin's approval.
+pub(super) fn chosen_gate(form: &Form) -> Result<Option<GateKind>, ApiError> {
+    match form.opt("gate").unwrap_or("none") {
+        "none" => Ok(None),
+        other => GateKind::parse(other).map(Some).ok_or_else(|| ApiError::invalid_value("gate")),
+    }
+}
+
 /// The consent page: `action` is the form's target, `carry` the hidden fields that
-/// restate the request.
-pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &str)], ask: &Ask, grantable: &Grantable) -> Response {
+/// restate the request; `offer_gate`: the member may put the token's changes under review.
+pub(super) fn consent_page(
+    session: &WebSession,
+    action: &str,
+    carry: &[(&str, &str)],
+    ask: &Ask,
+    grantable: &Grantable,
+    offer_gate: bool,
+) -> Response {
     let scopes: String = ask.scopes.iter().map(|s| format!("<li>{}</li>", esc(scope_words(s)))).collect();
     let lifetime = match ask.expiration.as_str() {
         "never" => "It never expires (until you revoke it).".to_string(),
@@ -177,13 +194,21 @@ pub(super) fn consent_page(session: &WebSession, action: &str, carry: &[(&str, &
         board_rows.push_str(&choice_row("org", &org.id, &org.display_name, write));
     }
     let fields: String = carry.iter().map(|(name, value)| hidden(name, value)).collect();
+    let review = if offer_gate && write {
+        "<fieldset><legend>Review by a board admin</legend>\
+         <label><input type=\"radio\" name=\"gate\" value=\"none\" checked> None: its changes apply at once</label>\
+         <label><input type=\"radio\" name=\"gate\" value=\"destructive\"> Its deletes, archiving and permission changes wait for approval</label>\
+         <label><input type=\"radio\" name=\"gate\" value=\"writes\"> Every change it makes waits for approval</label></fieldset>"
+    } else {
+        ""
+    };
     let body = format!(
         "<h1>Let {} use your account?</h1><p>The application <strong>{}</strong> (key <code>{}</code>) asks to act for \
          <strong>{}</strong>. It will be able to:</p><ul>{scopes}</ul><p>{}</p>\
          <form method=\"post\" action=\"{}\">{}{fields}\
          <label><input type=\"radio\" name=\"access\" value=\"all\" checked> All my boards and workspaces</label>\
          <label><input type=\"radio\" name=\"access\" value=\"boards\"> Only the boards and workspaces chosen below</label>\
-         <table>{board_rows}</table>\
+         <table>{board_rows}</table>{review}\
          <button type=\"submit\" name=\"decision\" value=\"approve\">Allow</button> \
          <button type=\"submit\" name=\"decision\" value=\"deny\" class=\"secondary\">Deny</button></form>",
         esc(&ask.name),
@@ -258,7 +283,7 @@ async fn get_authorize(State(app): State<App>, OriginalUri(uri): OriginalUri, he
             carry.push((name, value));
         }
     }
-    consent_page(&session, "/1/authorize", &carry, &request.ask, &grantable)
+    consent_page(&session, "/1/authorize", &carry, &request.ask, &grantable, true)
 }
 
 /// Script-safe JSON string: `<` escaped so the value cannot close the script element.
@@ -290,6 +315,10 @@ async fn post_authorize(State(app): State<App>, headers: HeaderMap, body: Bytes)
         Ok(models) => models,
         Err(error) => return error.into_response(),
     };
+    let gate = match chosen_gate(&form) {
+        Ok(gate) => gate,
+        Err(error) => return error.into_response(),
+    };
     let Ask { key, name, scopes, expiration: lifetime } = request.ask;
     let shown_name = name.clone();
     let grant = TokenGrant { key: Some(key.id), app: name, scopes, expires: expiration(&lifetime).flatten(), models };
@@ -298,6 +327,12 @@ async fn post_authorize(State(app): State<App>, headers: HeaderMap, body: Bytes)
         Err(error @ (DomainError::InvalidValue(_) | DomainError::Unauthorized(_))) => return ApiError::from(error).into_response(),
         Err(error) => return internal(error),
     };
+    // Set before the token leaves this page: no request of it is ever ungated.
+    if gate.is_some() {
+        if let Err(error) = app.cork.set_token_gate(&issued.id_token, gate).await {
+            return internal(error);
+        }
+    }
     match request.delivery {
         Delivery::Fragment(mut url) => {
             url.set_fragment(Some(&format!("token={}", issued.token)));

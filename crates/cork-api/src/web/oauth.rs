@@ -185,7 +185,7 @@ async fn get_authorize_token(State(app): State<App>, OriginalUri(uri): OriginalU
         ("scope", scope.as_str()),
         ("expiration", ask.expiration.as_str()),
     ];
-    consent_page(&session, "/1/OAuthAuthorizeToken", &carry, &ask, &grantable)
+    consent_page(&session, "/1/OAuthAuthorizeToken", &carry, &ask, &grantable, false)
 }
 
 /// `callback?oauth_token=..&oauth_verifier=..` (keeping the callback's own query).
