@@ -501,12 +501,15 @@ fn etag(version: i64) -> HeaderValue {
 /// that object's route then refuses a write if it changed since. The answer carries
 /// `X-Cork-Version: nested`. Without the header nothing changes.
 pub(crate) async fn nested_versions(request: Request, next: Next) -> Response {
-    let asked = request.method() == Method::GET && header_text(request.headers(), header::HeaderName::from_static("x-cork-version")).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let asked = request.method() == Method::GET
+        && header_text(request.headers(), header::HeaderName::from_static("x-cork-version"))
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if !asked {
         return next.run(request).await;
     }
     let (response, versions) = cork_store::precondition::collect_versions(next.run(request)).await;
-    let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if !response.status().is_success() || !is_json {
         return response;
     }

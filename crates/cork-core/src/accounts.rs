@@ -112,7 +112,8 @@ impl Cork {
             return Err(DomainError::BadRequest(format!("username {username} is taken")));
         }
         insert(&mut tx, &member).await?;
-        crate::audit::change(&mut tx, None, "member.created", &[("idMember", json!(member.id)), ("username", json!(member.username))]).await?;
+        crate::audit::change(&mut tx, None, "member.created", &[("idMember", json!(member.id)), ("username", json!(member.username))])
+            .await?;
         tx.commit().await?;
         Ok(member)
     }

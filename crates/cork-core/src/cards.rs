@@ -175,6 +175,64 @@ async fn check_members(tx: &mut Tx, board_id: &str, ids: &[String]) -> Result<Ve
     Ok(wanted)
 }
 
+/// The pure part of a card edit: puts the plain fields of `patch` on `card` (checked as
+/// Trello checks them) and answers the old values of those that changed, as the
+/// action's `old` shows them. Where the card goes (list, board, position), its labels,
+/// members and cover need lookups, and stay with [`Cork::update_card`].
+pub fn apply_patch(card: &mut Card, patch: &CardPatch) -> Result<Map<String, Value>> {
+    let mut old = Map::new();
+    macro_rules! set {
+        ($field:ident, $key:expr, $value:expr) => {{
+            let value = $value;
+            if card.$field != value {
+                old.insert($key.into(), json!(card.$field));
+                card.$field = value;
+            }
+        }};
+    }
+    if let Some(name) = &patch.name {
+        let name = check_name(name)?;
+        if name.is_empty() {
+            return Err(DomainError::InvalidValue("name".into()));
+        }
+        set!(name, "name", name);
+    }
+    if let Some(desc) = &patch.desc {
+        if desc.len() > 16384 {
+            return Err(DomainError::InvalidValue("desc".into()));
+        }
+        set!(desc, "desc", desc.clone());
+    }
+    if let Some(closed) = patch.closed {
+        set!(closed, "closed", closed);
+    }
+    if let Some(due) = &patch.due {
+        set!(due, "due", due.clone());
+    }
+    if let Some(start) = &patch.start {
+        set!(start, "start", start.clone());
+    }
+    if let Some(due_complete) = patch.due_complete {
+        set!(due_complete, "dueComplete", due_complete);
+    }
+    if let Some(due_reminder) = patch.due_reminder {
+        set!(due_reminder, "dueReminder", due_reminder);
+    }
+    if let Some(subscribed) = patch.subscribed {
+        card.subscribed = subscribed;
+    }
+    if let Some(address) = &patch.address {
+        set!(address, "address", address.clone());
+    }
+    if let Some(location_name) = &patch.location_name {
+        set!(location_name, "locationName", location_name.clone());
+    }
+    if let Some(coordinates) = &patch.coordinates {
+        set!(coordinates, "coordinates", coordinates.clone().map(Value::String));
+    }
+    Ok(old)
+}
+
 impl Cork {
     /// `POST /cards`: `idList` decides the board; errors as Trello words them.
     pub async fn create_card(&self, actor: &Actor, input: NewCard) -> Result<Card> {
@@ -339,7 +397,7 @@ impl Cork {
         let (card, mut board, _) = card_with_role(&mut tx, actor, reference, Role::Write).await?;
         let mut card: Card = get_for_update(&mut tx, &card.id).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
         let before = card.clone();
-        let mut old = Map::new();
+        let mut old = apply_patch(&mut card, &patch)?;
         macro_rules! set {
             ($field:ident, $key:expr, $value:expr) => {{
                 let value = $value;
@@ -348,46 +406,6 @@ impl Cork {
                     card.$field = value;
                 }
             }};
-        }
-        if let Some(name) = patch.name {
-            let name = check_name(&name)?;
-            if name.is_empty() {
-                return Err(DomainError::InvalidValue("name".into()));
-            }
-            set!(name, "name", name);
-        }
-        if let Some(desc) = patch.desc {
-            if desc.len() > 16384 {
-                return Err(DomainError::InvalidValue("desc".into()));
-            }
-            set!(desc, "desc", desc);
-        }
-        if let Some(closed) = patch.closed {
-            set!(closed, "closed", closed);
-        }
-        if let Some(due) = patch.due {
-            set!(due, "due", due);
-        }
-        if let Some(start) = patch.start {
-            set!(start, "start", start);
-        }
-        if let Some(due_complete) = patch.due_complete {
-            set!(due_complete, "dueComplete", due_complete);
-        }
-        if let Some(due_reminder) = patch.due_reminder {
-            set!(due_reminder, "dueReminder", due_reminder);
-        }
-        if let Some(subscribed) = patch.subscribed {
-            card.subscribed = subscribed;
-        }
-        if let Some(address) = patch.address {
-            set!(address, "address", address);
-        }
-        if let Some(location_name) = patch.location_name {
-            set!(location_name, "locationName", location_name);
-        }
-        if let Some(coordinates) = patch.coordinates {
-            set!(coordinates, "coordinates", coordinates.map(Value::String));
         }
         // Where the card goes: a list decides its board; a board alone means its first open list.
         let mut target_list: Option<List> = None;
@@ -914,4 +932,49 @@ pub(crate) fn moved_fields(before: &Card, after: &Card) -> Result<(Value, Value)
         }
     }
     Ok((shown, Value::Object(old)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn card() -> Card {
+        serde_json::from_value(json!({
+            "id": "0123456789abcdef01234567", "name": "Plan", "desc": "", "closed": false,
+            "idBoard": "0123456789abcdef01234568", "idList": "0123456789abcdef01234569", "idShort": 1,
+            "shortLink": "abcdEFGH", "pos": 16384.0, "due": null, "start": null,
+            "dateLastActivity": "2026-01-01T00:00:00.000Z"
+        }))
+        .expect("a card")
+    }
+
+    #[test]
+    fn a_patch_names_the_old_value_of_each_field_it_changed_and_only_those() {
+        let mut edited = card();
+        let patch = CardPatch {
+            name: Some("  Ship it ".into()),
+            desc: Some(String::new()),
+            closed: Some(true),
+            due: Some(Some("2031-01-01T00:00:00.000Z".into())),
+            subscribed: Some(true),
+            ..CardPatch::default()
+        };
+        let old = apply_patch(&mut edited, &patch).unwrap();
+        assert_eq!(Value::Object(old), json!({"name": "Plan", "closed": false, "due": null}));
+        assert_eq!((edited.name.as_str(), edited.closed, edited.subscribed), ("Ship it", true, true));
+        assert_eq!(edited.due.as_deref(), Some("2031-01-01T00:00:00.000Z"));
+        // The same patch again changes nothing and names nothing.
+        let again = apply_patch(&mut edited, &patch).unwrap();
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn a_bad_field_refuses_the_whole_patch() {
+        let mut edited = card();
+        let blank = CardPatch { name: Some("   ".into()), ..CardPatch::default() };
+        assert!(matches!(apply_patch(&mut edited, &blank), Err(DomainError::InvalidValue(field)) if field == "name"));
+        let long = CardPatch { desc: Some("x".repeat(16385)), ..CardPatch::default() };
+        assert!(matches!(apply_patch(&mut edited, &long), Err(DomainError::InvalidValue(field)) if field == "desc"));
+        assert_eq!(edited, card());
+    }
 }

@@ -547,7 +547,9 @@ async fn main() -> Result<()> {
                     let query = query.finish();
                     (reviewer, "GET", format!("/cork/changeRequests?{query}"), serde_json::json!({}))
                 }
-                ChangesCommand::Show { id, reviewer } => (reviewer, "GET", format!("/cork/changeRequests/{}", path_part(&id)), serde_json::json!({})),
+                ChangesCommand::Show { id, reviewer } => {
+                    (reviewer, "GET", format!("/cork/changeRequests/{}", path_part(&id)), serde_json::json!({}))
+                }
                 ChangesCommand::Approve { id, comment, reviewer } => {
                     (reviewer, "POST", format!("/cork/changeRequests/{}/approve", path_part(&id)), serde_json::json!({"comment": comment}))
                 }

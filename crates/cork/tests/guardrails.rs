@@ -409,13 +409,21 @@ both_backends!(concurrent_writers_on_two_nodes_never_undo_each_other, config = u
     let (second, _stop) = second_node(&server).await;
     let on_second = Client { base: second, ..alice.clone() };
     let statuses = Arc::new(std::sync::Mutex::new(BTreeMap::<u16, usize>::new()));
+    // Every action an acknowledged write named, and how many renames were acknowledged.
+    let acknowledged = Arc::new(std::sync::Mutex::new((Vec::<String>::new(), 0usize)));
+    // 30 s as the guardrails ask; CORK_CONCURRENCY_SECS shortens it for a quick local run.
+    let seconds = std::env::var("CORK_CONCURRENCY_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30u64);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for worker in 0..32usize {
         let client = if worker % 2 == 0 { alice.clone() } else { on_second.clone() };
-        let (board_id, lists, far, cards, statuses) = (board_id.clone(), lists.clone(), far.clone(), cards.clone(), statuses.clone());
+        let (board_id, lists, far, cards) = (board_id.clone(), lists.clone(), far.clone(), cards.clone());
+        let (statuses, acknowledged) = (statuses.clone(), acknowledged.clone());
         tasks.push(tokio::spawn(async move {
-            for step in 0..12usize {
-                let resp = if worker % 4 == 0 {
+            let mut step = 0usize;
+            while tokio::time::Instant::now() < deadline {
+                let renaming = worker % 4 == 0;
+                let resp = if renaming {
                     client.put(&format!("/1/boards/{board_id}"), json!({"name": format!("Busy {worker}.{step}")})).await
                 } else {
                     let card = &cards[(worker * 7 + step) % cards.len()];
@@ -424,18 +432,35 @@ both_backends!(concurrent_writers_on_two_nodes_never_undo_each_other, config = u
                 };
                 *statuses.lock().unwrap().entry(resp.status).or_default() += 1;
                 assert!(resp.status < 500, "{}: {}", resp.status, resp.text);
+                if resp.status == 200 {
+                    let named: Value = serde_json::from_str(&header(&resp, "x-cork-actions")).unwrap_or(json!([]));
+                    let mut ack = acknowledged.lock().unwrap();
+                    ack.0.extend(named.as_array().unwrap().iter().map(|a| s(a, "id")));
+                    ack.1 += usize::from(renaming);
+                }
+                step += 1;
             }
         }));
     }
     for task in tasks {
         task.await.unwrap();
     }
-    println!("{} statuses: {:?}", server.backend(), statuses.lock().unwrap());
+    let (named, renamed) = acknowledged.lock().unwrap().clone();
+    println!("{} over {seconds} s: statuses {:?}, {} actions acknowledged", server.backend(), statuses.lock().unwrap(), named.len());
+    // Every acknowledged write's actions are in the log (the export streams them all).
+    let mut logged = HashSet::new();
+    for board in [&board_id, &other_id] {
+        let export = alice.get(&format!("/cork/audit/actions?idBoard={board}&format=ndjson")).await;
+        assert_eq!(export.status, 200, "{}", export.text);
+        logged.extend(export.text.lines().map(|line| s(&serde_json::from_str::<Value>(line).unwrap(), "id")));
+    }
+    let missing: Vec<&String> = named.iter().filter(|id| !logged.contains(*id)).collect();
+    assert!(missing.is_empty(), "acknowledged actions missing from the log: {missing:?}");
     // The board's name is the one its newest rename set: no card move wrote an older board over it.
     let view = alice.get(&format!("/1/boards/{board_id}?cards=all&lists=all")).await.ok();
-    let renames = alice.get(&format!("/1/boards/{board_id}/actions?filter=updateBoard&limit=1000")).await.ok();
+    let renames = alice.get(&format!("/1/boards/{board_id}/actions?filter=updateBoard&limit=1")).await.ok();
     let renames = renames.as_array().unwrap();
-    assert_eq!(renames.len(), 8 * 12, "every rename has its action");
+    assert!(renamed > 0 && !renames.is_empty(), "renames went through");
     assert_eq!(s(&view, "name"), renames[0]["data"]["board"]["name"].as_str().unwrap(), "the newest rename holds");
     // Each card is in exactly one list, and its list is where its newest move put it.
     let far_cards = alice.get(&format!("/1/lists/{far}/cards")).await.ok();
@@ -949,7 +974,8 @@ fn cork_cli(server: &Server, args: &[&str]) -> Value {
         .output()
         .expect("run cork");
     assert!(out.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("cork {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("cork {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 /// Where two JSON values differ, as `path: got != expected` lines.

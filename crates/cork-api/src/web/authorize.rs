@@ -15,10 +15,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use cork_core::accounts::{expiration, TokenGrant};
+use cork_core::gates::GateKind;
 use cork_core::model::{AppKey, Board, Organization, TokenPermission};
 use cork_core::sessions::WebSession;
 use cork_core::Actor;
-use cork_core::gates::GateKind;
 use cork_core::DomainError;
 
 use super::account::internal;
