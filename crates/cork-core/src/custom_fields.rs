@@ -296,7 +296,7 @@ fn make_option(field_id: &str, options: &[CustomFieldOption], input: &NewOption,
     Ok(CustomFieldOption { id: new_id(), id_custom_field: field_id.to_string(), value: OptionValue { text: text.to_string() }, color, pos })
 }
 
-fn sort_options(options: &mut [CustomFieldOption]) {
+pub(crate) fn sort_options(options: &mut [CustomFieldOption]) {
     options.sort_by(|a, b| a.pos.total_cmp(&b.pos).then(a.id.cmp(&b.id)));
 }
 

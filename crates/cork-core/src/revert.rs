@@ -17,13 +17,13 @@ use crate::actions::{board_ref, card_ref, data, list_ref, record, Refs};
 use crate::boards::{touch_board, BoardPatch};
 use crate::cards::{sync_card_members, CardPatch};
 use crate::checklists::CheckItemPatch;
-use crate::custom_fields::{CustomFieldItem, ItemInput};
+use crate::custom_fields::{CustomField, CustomFieldItem, CustomFieldOption, CustomFieldPatch, ItemInput};
 use crate::files::FileStore;
 use crate::ids::is_id;
 use crate::lists::ListPatch;
 use crate::model::*;
 use crate::pos::Pos;
-use crate::stickers::Sticker;
+use crate::stickers::{Sticker, StickerPlace};
 use crate::store_ext::{find, get, get_for_update, insert, save};
 use crate::{Cork, DomainError, Result, NOT_FOUND};
 
@@ -72,6 +72,17 @@ enum Inverse {
         item: Option<String>,
         input: ItemInput,
     },
+    DeleteCustomField(String),
+    UpdateCustomField(String, CustomFieldPatch),
+    DeleteFieldOption(String, String),
+    RestoreFieldOption(String, Box<CustomFieldOption>, Vec<CustomFieldItem>),
+    RestoreCustomField(Box<CustomField>, Vec<CustomFieldItem>),
+    RemoveBoardMember(String, String),
+    SetBoardMember(String, String, String),
+    RestoreMembership(Box<Membership>),
+    RemoveSticker(String, String),
+    MoveSticker(String, String, StickerPlace),
+    RestoreSticker(Box<Sticker>),
 }
 
 impl Inverse {
@@ -89,6 +100,10 @@ impl Inverse {
                 | Inverse::CommentText(..)
                 | Inverse::RestoreComment(_)
                 | Inverse::FieldItem { .. }
+                | Inverse::RestoreFieldOption(..)
+                | Inverse::RestoreCustomField(..)
+                | Inverse::RestoreMembership(_)
+                | Inverse::RestoreSticker(_)
         )
     }
 }
@@ -513,6 +528,117 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
             get_for_update::<Checklist>(tx, &id).await?.ok_or_else(|| gone("checklist"))?;
             Inverse::DeleteChecklist(id)
         }
+        "createCustomField" => {
+            let id = text(d, "/customField/id").ok_or_else(|| unsupported(&action.kind))?;
+            get_for_update::<CustomField>(tx, &id).await?.ok_or_else(|| gone("custom field"))?;
+            if tx.count(Table::CustomFieldItems, &[Cond::eq("field_id", &id)]).await? > 0 {
+                return Err(DomainError::Conflict("changed since the action: values were set on cards".into()));
+            }
+            Inverse::DeleteCustomField(id)
+        }
+        "updateCustomField" => {
+            let id = text(d, "/customField/id").ok_or_else(|| unsupported(&action.kind))?;
+            let field: CustomField = get_for_update(tx, &id).await?.ok_or_else(|| gone("custom field"))?;
+            if let Some(deleted) = d.get("deleted") {
+                // An option's deletion: it comes back with the values that chose it.
+                let option: CustomFieldOption = serde_json::from_value(deleted.get("customFieldOption").cloned().unwrap_or(Value::Null))?;
+                let items: Vec<CustomFieldItem> = serde_json::from_value(deleted.get("customFieldItems").cloned().unwrap_or(json!([])))?;
+                if field.options.iter().any(|o| o.id == option.id) {
+                    return Err(DomainError::Conflict("the option exists again".into()));
+                }
+                Inverse::RestoreFieldOption(id, Box::new(option), items)
+            } else if let Some(option) = text(d, "/customFieldOption/id") {
+                // An option's creation.
+                if !field.options.iter().any(|o| o.id == option) {
+                    return Err(gone("option"));
+                }
+                let items: Vec<CustomFieldItem> = find(tx, &[Cond::eq("field_id", &id)], Order::None, None).await?;
+                if items.iter().any(|i| i.id_value.as_deref() == Some(option.as_str())) {
+                    return Err(DomainError::Conflict("changed since the action: cards chose the option".into()));
+                }
+                Inverse::DeleteFieldOption(id, option)
+            } else {
+                let mut current = serde_json::to_value(&field)?;
+                current["display"] = json!({"cardFront": field.card_front});
+                let changed = changed_since(&current, d.get("customField").unwrap_or(&Value::Null), old);
+                let old = settle_fields(old, changed, partial, &mut kept)?;
+                let mut patch = CustomFieldPatch::default();
+                for (key, value) in &old {
+                    match key.as_str() {
+                        "name" => patch.name = opt_text(value),
+                        "pos" => patch.pos = value.as_f64().map(Pos::At),
+                        "display" => patch.card_front = value.get("cardFront").and_then(Value::as_bool),
+                        _ => return Err(unsupported(&format!("updateCustomField ({key})"))),
+                    }
+                }
+                Inverse::UpdateCustomField(id, patch)
+            }
+        }
+        "deleteCustomField" => {
+            let deleted = d.get("deleted").ok_or_else(|| unsupported(&action.kind))?;
+            let field: CustomField = serde_json::from_value(deleted.get("customField").cloned().unwrap_or(Value::Null))?;
+            let items: Vec<CustomFieldItem> = serde_json::from_value(deleted.get("customFieldItems").cloned().unwrap_or(json!([])))?;
+            if get::<CustomField>(tx, &field.id).await?.is_some() {
+                return Err(DomainError::Conflict("the custom field exists again".into()));
+            }
+            Inverse::RestoreCustomField(Box::new(field), items)
+        }
+        "addMemberToBoard" | "makeAdminOfBoard" | "makeNormalMemberOfBoard" | "makeObserverOfBoard" => {
+            let board = text(d, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
+            let member = text(d, "/idMember").ok_or_else(|| unsupported(&action.kind))?;
+            let now: Option<Membership> =
+                find(tx, &[Cond::eq("model_id", &board), Cond::eq("member_id", &member)], Order::None, Some(1)).await?.pop();
+            let now = now.ok_or_else(|| gone("membership"))?;
+            if Some(now.member_type.as_str()) != d.get("memberType").and_then(Value::as_str) {
+                return Err(conflict(&["memberType".to_string()]));
+            }
+            match text(d, "/old/memberType") {
+                Some(was) => Inverse::SetBoardMember(board, member, was),
+                None => Inverse::RemoveBoardMember(board, member),
+            }
+        }
+        "removeMemberFromBoard" => {
+            let membership: Membership = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
+            let on_board = [Cond::eq("model_id", &membership.id_model), Cond::eq("member_id", &membership.id_member)];
+            if tx.count(Table::Memberships, &on_board).await? > 0 {
+                return Err(DomainError::Conflict("the member is on the board again".into()));
+            }
+            Inverse::RestoreMembership(Box::new(membership))
+        }
+        "addStickerToCard" | "updateStickerOnCard" => {
+            let id = need_card()?;
+            let sticker_id = text(d, "/sticker/id").ok_or_else(|| unsupported(&action.kind))?;
+            let sticker: Sticker = get_for_update(tx, &sticker_id).await?.ok_or_else(|| gone("sticker"))?;
+            let written = d.get("sticker").cloned().unwrap_or(Value::Null);
+            let current = serde_json::to_value(&sticker)?;
+            let moved: Vec<String> = ["top", "left", "zIndex", "rotate"]
+                .iter()
+                .filter(|k| written.get(**k).is_some() && current.get(**k) != written.get(**k))
+                .map(|k| k.to_string())
+                .collect();
+            if !moved.is_empty() {
+                return Err(conflict(&moved));
+            }
+            if action.kind == "addStickerToCard" {
+                Inverse::RemoveSticker(id, sticker_id)
+            } else {
+                let place = StickerPlace {
+                    top: old.get("top").and_then(Value::as_f64),
+                    left: old.get("left").and_then(Value::as_f64),
+                    z_index: old.get("zIndex").and_then(Value::as_i64),
+                    rotate: old.get("rotate").and_then(Value::as_f64),
+                };
+                Inverse::MoveSticker(id, sticker_id, place)
+            }
+        }
+        "removeStickerFromCard" => {
+            let sticker: Sticker = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
+            if get::<Sticker>(tx, &sticker.id).await?.is_some() {
+                return Err(DomainError::Conflict("the sticker exists again".into()));
+            }
+            get_for_update::<Card>(tx, &sticker.id_card).await?.ok_or_else(|| gone("card"))?;
+            Inverse::RestoreSticker(Box::new(sticker))
+        }
         other => return Err(unsupported(other)),
     };
     Ok((inverse, kept))
@@ -680,6 +806,69 @@ async fn restore_label(tx: &mut Tx, actor: &Actor, label: &Label, cards: &[Strin
     Ok(())
 }
 
+/// Puts a deleted option of a `list` field back, with the values that chose it.
+async fn restore_field_option(tx: &mut Tx, actor: &Actor, field: &str, option: CustomFieldOption, items: &[CustomFieldItem]) -> Result<()> {
+    let mut field: CustomField = get_for_update(tx, field).await?.ok_or_else(|| gone("custom field"))?;
+    let (mut board, _) = crate::boards::board_with_role(tx, actor, &field.id_model, Role::Write, UNAUTHORIZED).await?;
+    field.options.push(option.clone());
+    crate::custom_fields::sort_options(&mut field.options);
+    save(tx, &field).await?;
+    restore_items(tx, items).await?;
+    touch_board(tx, &mut board).await?;
+    let shown = crate::custom_fields::field_ref(&field);
+    let context = [("board", board_ref(&board)), ("customField", shown), ("customFieldOption", json!(option))];
+    record(tx, actor, "updateCustomField", data(&context), Refs::board(&board)).await?;
+    Ok(())
+}
+
+/// Values that come back with their field or option, on cards that still exist.
+async fn restore_items(tx: &mut Tx, items: &[CustomFieldItem]) -> Result<()> {
+    for item in items {
+        if get::<Card>(tx, &item.id_model).await?.is_some() && get::<CustomFieldItem>(tx, &item.id).await?.is_none() {
+            insert(tx, item).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts a deleted custom field back with its id, options and values; records
+/// `createCustomField`.
+async fn restore_custom_field(tx: &mut Tx, actor: &Actor, field: &CustomField, items: &[CustomFieldItem]) -> Result<()> {
+    let (mut board, _) = crate::boards::board_with_role(tx, actor, &field.id_model, Role::Write, UNAUTHORIZED).await?;
+    insert(tx, field).await?;
+    restore_items(tx, items).await?;
+    touch_board(tx, &mut board).await?;
+    let context = [("board", board_ref(&board)), ("customField", crate::custom_fields::field_ref(field))];
+    record(tx, actor, "createCustomField", data(&context), Refs::board(&board)).await?;
+    Ok(())
+}
+
+/// Puts a member back on a board with the membership (id and role) they had; records
+/// `addMemberToBoard`. Board admins only, as adding a member is.
+async fn restore_membership(tx: &mut Tx, actor: &Actor, membership: &Membership) -> Result<()> {
+    let (mut board, _) = crate::boards::board_with_role(tx, actor, &membership.id_model, Role::Admin, UNAUTHORIZED).await?;
+    insert(tx, membership).await?;
+    touch_board(tx, &mut board).await?;
+    let context = [("board", board_ref(&board)), ("idMember", json!(membership.id_member)), ("memberType", json!(membership.member_type))];
+    let refs = Refs { subject: Some(membership.id_member.clone()), ..Refs::board(&board) };
+    record(tx, actor, "addMemberToBoard", data(&context), refs).await?;
+    Ok(())
+}
+
+/// Puts a removed sticker back with its id and place (and its picture's bytes); records
+/// `addStickerToCard`.
+async fn restore_sticker(tx: &mut Tx, actor: &Actor, pictures: &FileStore, sticker: &Sticker) -> Result<()> {
+    let (mut card, mut board, _) = crate::cards::card_with_role(tx, actor, &sticker.id_card, Role::Write).await?;
+    insert(tx, sticker).await?;
+    pictures.untrash(&crate::stickers::sticker_files(std::slice::from_ref(sticker))).await?;
+    card.date_last_activity = crate::now();
+    save(tx, &card).await?;
+    touch_board(tx, &mut board).await?;
+    let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("sticker", crate::stickers::sticker_data(sticker))];
+    record(tx, actor, "addStickerToCard", data(&context), Refs::card(&board, &card)).await?;
+    Ok(())
+}
+
 /// The board of a comment, which the reverting member must be able to write.
 async fn comment_board(tx: &mut Tx, actor: &Actor, comment: &Action) -> Result<Board> {
     let board = text(&comment.data, "/board/id").ok_or_else(|| gone("board"))?;
@@ -768,6 +957,10 @@ impl Cork {
                 let (card, mut board, _) = crate::cards::card_with_role(tx, actor, &card, Role::Write).await?;
                 crate::custom_fields::set_item_in(tx, actor, &card, &mut board, &field, &input, item.as_deref()).await.map(drop)
             }
+            Inverse::RestoreFieldOption(field, option, items) => restore_field_option(tx, actor, &field, *option, &items).await,
+            Inverse::RestoreCustomField(field, items) => restore_custom_field(tx, actor, &field, &items).await,
+            Inverse::RestoreMembership(membership) => restore_membership(tx, actor, &membership).await,
+            Inverse::RestoreSticker(sticker) => restore_sticker(tx, actor, &self.pictures, &sticker).await,
             other => Err(DomainError::Internal(format!("{other:?} is not written in place"))),
         }
     }
@@ -792,6 +985,13 @@ impl Cork {
                 self.update_label(actor, &id, name.as_deref(), color.as_ref().map(|c| c.as_deref())).await.map(drop)
             }
             Inverse::DeleteChecklist(id) => self.delete_checklist(actor, &id).await,
+            Inverse::DeleteCustomField(id) => self.delete_custom_field(actor, &id).await,
+            Inverse::UpdateCustomField(id, patch) => self.update_custom_field(actor, &id, patch).await.map(drop),
+            Inverse::DeleteFieldOption(field, option) => self.delete_custom_field_option(actor, &field, &option).await,
+            Inverse::RemoveBoardMember(board, member) => self.remove_board_member(actor, &board, &member).await,
+            Inverse::SetBoardMember(board, member, kind) => self.set_board_member(actor, &board, &member, &kind).await.map(drop),
+            Inverse::RemoveSticker(card, sticker) => self.remove_sticker(actor, &card, &sticker).await,
+            Inverse::MoveSticker(card, sticker, place) => self.update_sticker(actor, &card, &sticker, place).await.map(drop),
             // Written in `revert`, inside the checking transaction; never sent here.
             other => Err(DomainError::Internal(format!("{other:?} outside its revert"))),
         }

@@ -136,7 +136,7 @@ fn check_place(place: &StickerPlace) -> Result<()> {
     Ok(())
 }
 
-fn sticker_data(sticker: &Sticker) -> Value {
+pub(crate) fn sticker_data(sticker: &Sticker) -> Value {
     json!({"id": sticker.id, "image": sticker.image, "top": sticker.top, "left": sticker.left, "zIndex": sticker.z_index, "rotate": sticker.rotate})
 }
 

@@ -747,12 +747,31 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         .ok();
     alice.put(&format!("/1/cards/{card}/customField/{}/item", s(&field, "id")), json!({"value": {"text": "ACME"}})).await.ok();
     let field_id = s(&field, "id");
+    let stage = alice
+        .post(
+            "/1/customFields",
+            json!({"idModel": board_id, "modelType": "board", "name": "Stage", "type": "list", "pos": "bottom",
+                   "options": [{"value": {"text": "Doing"}, "color": "red"}, {"value": {"text": "Done"}, "color": "green"}]}),
+        )
+        .await
+        .ok();
+    let (stage_id, doing) = (s(&stage, "id"), s(&stage["options"][0], "id"));
+    alice.put(&format!("/1/cards/{card}/customField/{stage_id}/item"), json!({"idValue": doing})).await.ok();
+    let dave = server.user("dave").await;
+    let carol = server.user("carol").await;
+    alice.put(&format!("/1/boards/{board_id}/members/{}", dave.id), json!({"type": "normal"})).await.ok();
+    let sticker = s(
+        &alice.post(&format!("/1/cards/{card}/stickers"), json!({"image": "taco-cool", "top": 10, "left": 20, "zIndex": 1})).await.ok(),
+        "id",
+    );
     alice.post(&format!("/1/cards/{card}/idMembers"), json!({"value": bob.id})).await.ok();
     let comment = s(&bob.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": "first"})).await.ok(), "id");
     let upload =
         bob.send("POST", &format!("/1/cards/{card}/attachments"), Body::Raw(MULTIPART, multipart("notes.txt", b"kept bytes"))).await;
     let upload = s(&upload.ok(), "id");
-    let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true");
+    let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true&stickers=true");
+    let fields_view = format!("/1/boards/{board_id}/customFields");
+    let members_view = format!("/1/boards/{board_id}/memberships");
     assert_eq!(alice.get(&card_view).await.ok()["customFieldItems"][0]["value"]["text"], "ACME");
     let board_view = format!("/1/boards/{board_id}?lists=all&labels=all&cards=all&card_fields=all");
     let revert = |id: String| {
@@ -791,6 +810,21 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         ("DELETE", format!("/1/cards/{card}/attachments/{upload}"), json!({})),
         ("PUT", format!("/1/boards/{board_id}"), json!({"prefs/permissionLevel": "public", "prefs/comments": "members"})),
         ("PUT", format!("/1/cards/{card}"), json!({"idBoard": elsewhere, "idList": inbox})),
+        (
+            "POST",
+            "/1/customFields".into(),
+            json!({"idModel": board_id, "modelType": "board", "name": "Done?", "type": "checkbox", "pos": "top"}),
+        ),
+        ("PUT", format!("/1/customFields/{field_id}"), json!({"name": "Client", "display/cardFront": true})),
+        ("POST", format!("/1/customFields/{stage_id}/options"), json!({"value": {"text": "Later"}, "color": "blue", "pos": "bottom"})),
+        ("DELETE", format!("/1/customFields/{stage_id}/options/{doing}"), json!({})),
+        ("DELETE", format!("/1/customFields/{field_id}"), json!({})),
+        ("PUT", format!("/1/boards/{board_id}/members/{}", carol.id), json!({"type": "normal"})),
+        ("PUT", format!("/1/boards/{board_id}/members/{}", dave.id), json!({"type": "observer"})),
+        ("DELETE", format!("/1/boards/{board_id}/members/{}", dave.id), json!({})),
+        ("POST", format!("/1/cards/{card}/stickers"), json!({"image": "star", "top": 0, "left": 0, "zIndex": 2})),
+        ("PUT", format!("/1/cards/{card}/stickers/{sticker}"), json!({"top": 50, "rotate": 90})),
+        ("DELETE", format!("/1/cards/{card}/stickers/{sticker}"), json!({})),
         ("DELETE", format!("/1/cards/{card}"), json!({})),
     ];
     let comments = format!("/1/cards/{card}/actions?filter=commentCard");
@@ -798,6 +832,7 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     for (method, path, body) in &writes {
         let card_before = stripped(alice.get(&card_view).await.ok());
         let board_before = stripped(alice.get(&board_view).await.ok());
+        let others_before = (alice.get(&fields_view).await.ok(), alice.get(&members_view).await.ok());
         let write = bob.send(method, path, Body::Json(body.clone())).await;
         let id = action_of(&write);
         let undo = revert(id.clone()).await;
@@ -821,6 +856,8 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
             view.as_object_mut().unwrap().remove("cards");
         }
         assert_eq!(board_after, board_before, "board after undoing {method} {path}");
+        let others_after = (alice.get(&fields_view).await.ok(), alice.get(&members_view).await.ok());
+        assert_eq!(others_after, others_before, "custom fields and memberships after undoing {method} {path}");
         if path.contains("/actions/") {
             assert_eq!(alice.get(&comments).await.ok(), comments_before, "comments after undoing {method} {path}");
         }
