@@ -43,20 +43,52 @@ impl Tx {
                 Arg::text(&entry.body),
             ],
         )
-        .await
+        .await?;
+        if self.dialect == Dialect::Sqlite {
+            // The new FTS5 row's rowid, for removals by model or card (see migration 0012).
+            self.insert_raw(
+                "INSERT INTO search_rows (entry, model_id, card_id) VALUES (last_insert_rowid(), $1, $2)",
+                vec![Arg::text(&entry.model_id), Arg::opt(entry.card_id.clone())],
+            )
+            .await?;
+        }
+        Ok(())
     }
 
     /// Removes an entry.
     pub async fn unindex(&mut self, model_id: &str) -> Result<()> {
-        self.insert_raw("DELETE FROM search_index WHERE model_id = $1", vec![Arg::text(model_id)]).await
+        match self.dialect {
+            Dialect::Sqlite => {
+                self.insert_raw(
+                    "DELETE FROM search_index WHERE rowid IN (SELECT entry FROM search_rows WHERE model_id = $1)",
+                    vec![Arg::text(model_id)],
+                )
+                .await?;
+                self.insert_raw("DELETE FROM search_rows WHERE model_id = $1", vec![Arg::text(model_id)]).await
+            }
+            Dialect::Postgres => self.insert_raw("DELETE FROM search_index WHERE model_id = $1", vec![Arg::text(model_id)]).await,
+        }
     }
 
     /// Removes every entry of the given cards (their comments and checklists too).
     pub async fn unindex_cards(&mut self, card_ids: &[String]) -> Result<()> {
         for chunk in card_ids.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("DELETE FROM search_index WHERE card_id IN ({})", marks.join(", "));
-            self.insert_raw(&sql, chunk.iter().map(Arg::text).collect()).await?;
+            let args = || chunk.iter().map(Arg::text).collect();
+            match self.dialect {
+                Dialect::Sqlite => {
+                    let sql = format!(
+                        "DELETE FROM search_index WHERE rowid IN (SELECT entry FROM search_rows WHERE card_id IN ({}))",
+                        marks.join(", ")
+                    );
+                    self.insert_raw(&sql, args()).await?;
+                    self.insert_raw(&format!("DELETE FROM search_rows WHERE card_id IN ({})", marks.join(", ")), args()).await?;
+                }
+                Dialect::Postgres => {
+                    let sql = format!("DELETE FROM search_index WHERE card_id IN ({})", marks.join(", "));
+                    self.insert_raw(&sql, args()).await?;
+                }
+            }
         }
         Ok(())
     }
