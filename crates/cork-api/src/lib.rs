@@ -77,6 +77,9 @@ pub struct App {
     pub outbox: Arc<tokio::sync::Notify>,
     /// The rate-limit counters of this process.
     pub limits: Arc<access::Limiters>,
+    /// The router requests are handed on to (batch, legacy aliases, approvals), built on
+    /// first use: building it per inner request cost more than the request itself.
+    internal: Arc<std::sync::OnceLock<Service>>,
 }
 
 impl App {
@@ -93,7 +96,28 @@ impl App {
         let sender = Arc::new(webhooks::Sender::new(config.webhooks.clone()));
         let outbox = Arc::new(tokio::sync::Notify::new());
         let limits = Arc::new(access::Limiters::new(config.rate_limits.clone()));
-        App { cork, config: Arc::new(config), render: Arc::new(render), route_log, webhooks: sender, outbox, limits }
+        App {
+            cork,
+            config: Arc::new(config),
+            render: Arc::new(render),
+            route_log,
+            webhooks: sender,
+            outbox,
+            limits,
+            internal: Arc::default(),
+        }
+    }
+
+    /// The router for requests one route hands on to another. Its own state starts a
+    /// fresh, empty cell, so no router holds itself (and everything drops with the App).
+    pub(crate) fn internal(&self) -> Service {
+        self.internal
+            .get_or_init(|| {
+                let mut state = self.clone();
+                state.internal = Arc::default();
+                app(state)
+            })
+            .clone()
     }
 }
 

@@ -3,6 +3,8 @@
 //! `fields=` selection. Nothing here touches the store.
 
 use cork_core::model::*;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::params::Params;
@@ -193,63 +195,7 @@ impl Renderer {
 
     /// A card, with its label objects picked from `labels` (the board's labels).
     pub fn card(&self, card: &Card, labels: &[Label]) -> Value {
-        let card_labels: Vec<Value> = card.id_labels.iter().filter_map(|id| labels.iter().find(|l| &l.id == id)).map(label).collect();
-        let slug = slug(&card.name);
-        json!({
-            "id": card.id,
-            "badges": {
-                "attachmentsByType": {"trello": {"board": 0, "card": 0}},
-                "externalSource": null,
-                "location": card.coordinates.is_some(),
-                "votes": card.id_members_voted.len(),
-                "viewingMemberVoted": false,
-                "subscribed": card.subscribed,
-                "fogbugz": "",
-                "checkItems": card.counts.check_items,
-                "checkItemsChecked": card.counts.check_items_checked,
-                "checkItemsEarliestDue": null,
-                "comments": card.counts.comments,
-                "attachments": card.counts.attachments,
-                "description": !card.desc.is_empty(),
-                "due": card.due,
-                "dueComplete": card.due_complete,
-                "start": card.start,
-            },
-            "checkItemStates": [],
-            "closed": card.closed,
-            "dueComplete": card.due_complete,
-            "dateLastActivity": card.date_last_activity,
-            "desc": card.desc,
-            "descData": {"emoji": {}},
-            "due": card.due,
-            "dueReminder": card.due_reminder,
-            "email": null,
-            "idBoard": card.id_board,
-            "idChecklists": card.id_checklists,
-            "idList": card.id_list,
-            "idMembers": card.id_members,
-            "idMembersVoted": card.id_members_voted,
-            "idShort": card.id_short,
-            "idAttachmentCover": card.id_attachment_cover,
-            "labels": card_labels,
-            "idLabels": card.id_labels,
-            "manualCoverAttachment": false,
-            "name": card.name,
-            "pos": card.pos,
-            "shortLink": card.short_link,
-            "shortUrl": format!("{}/c/{}", self.base_url, card.short_link),
-            "start": card.start,
-            "subscribed": card.subscribed,
-            "url": format!("{}/c/{}/{}-{}", self.base_url, card.short_link, card.id_short, slug),
-            "cover": {"idAttachment": card.id_attachment_cover, "color": null, "idUploadedBackground": null, "size": "normal", "brightness": "dark", "idPlugin": null},
-            "isTemplate": card.is_template,
-            "cardRole": null,
-            "address": card.address,
-            "locationName": card.location_name,
-            "coordinates": card.coordinates,
-            "mirrorSourceId": null,
-            "limits": limits(),
-        })
+        serde_json::to_value(CardJson { renderer: self, card, labels, fields: &Fields::All, extra: None }).unwrap_or_default()
     }
 
     /// A member; private fields only for the member themself.
@@ -513,6 +459,189 @@ fn member_prefs(member: &Member) -> Value {
         prefs[key] = value.clone();
     }
     prefs
+}
+
+/// A value serialized through its `Display` (urls built without an intermediate String).
+struct Shown<T>(T);
+
+impl<T: std::fmt::Display> Serialize for Shown<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+/// An object of fixed entries (`{"emoji": {}}`, ...) without a map allocated for it.
+struct Fixed(&'static [(&'static str, Leaf)]);
+
+enum Leaf {
+    Zero,
+    Empty,
+    Object(Fixed),
+}
+
+impl Serialize for Leaf {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Leaf::Zero => serializer.serialize_u8(0),
+            Leaf::Empty => serializer.serialize_map(Some(0))?.end(),
+            Leaf::Object(fixed) => fixed.serialize(serializer),
+        }
+    }
+}
+
+impl Serialize for Fixed {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, leaf) in self.0 {
+            map.serialize_entry(key, leaf)?;
+        }
+        map.end()
+    }
+}
+
+const EMPTY_OBJECT: Leaf = Leaf::Empty;
+const DESC_DATA: Fixed = Fixed(&[("emoji", Leaf::Empty)]);
+const BY_TYPE: Fixed = Fixed(&[("trello", Leaf::Object(Fixed(&[("board", Leaf::Zero), ("card", Leaf::Zero)])))]);
+
+/// A card's `badges`.
+struct Badges<'a>(&'a Card);
+
+impl Serialize for Badges<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let card = self.0;
+        let mut map = serializer.serialize_map(Some(16))?;
+        map.serialize_entry("attachmentsByType", &BY_TYPE)?;
+        map.serialize_entry("externalSource", &())?;
+        map.serialize_entry("location", &card.coordinates.is_some())?;
+        map.serialize_entry("votes", &card.id_members_voted.len())?;
+        map.serialize_entry("viewingMemberVoted", &false)?;
+        map.serialize_entry("subscribed", &card.subscribed)?;
+        map.serialize_entry("fogbugz", "")?;
+        map.serialize_entry("checkItems", &card.counts.check_items)?;
+        map.serialize_entry("checkItemsChecked", &card.counts.check_items_checked)?;
+        map.serialize_entry("checkItemsEarliestDue", &())?;
+        map.serialize_entry("comments", &card.counts.comments)?;
+        map.serialize_entry("attachments", &card.counts.attachments)?;
+        map.serialize_entry("description", &!card.desc.is_empty())?;
+        map.serialize_entry("due", &card.due)?;
+        map.serialize_entry("dueComplete", &card.due_complete)?;
+        map.serialize_entry("start", &card.start)?;
+        map.end()
+    }
+}
+
+/// A card's `cover`.
+struct Cover<'a>(&'a Card);
+
+impl Serialize for Cover<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("idAttachment", &self.0.id_attachment_cover)?;
+        map.serialize_entry("color", &())?;
+        map.serialize_entry("idUploadedBackground", &())?;
+        map.serialize_entry("size", "normal")?;
+        map.serialize_entry("brightness", "dark")?;
+        map.serialize_entry("idPlugin", &())?;
+        map.end()
+    }
+}
+
+/// The labels a card carries, as full label objects, in the card's order.
+struct CardLabels<'a>(&'a Card, &'a [Label]);
+
+impl Serialize for CardLabels<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        for id in &self.0.id_labels {
+            if let Some(label) = self.1.iter().find(|l| &l.id == id) {
+                seq.serialize_element(&LabelJson(label))?;
+            }
+        }
+        seq.end()
+    }
+}
+
+/// A label, as [`label`] shows it.
+struct LabelJson<'a>(&'a Label);
+
+impl Serialize for LabelJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(5))?;
+        map.serialize_entry("id", &self.0.id)?;
+        map.serialize_entry("idBoard", &self.0.id_board)?;
+        map.serialize_entry("name", &self.0.name)?;
+        map.serialize_entry("color", &self.0.color)?;
+        map.serialize_entry("limits", &EMPTY_OBJECT)?;
+        map.end()
+    }
+}
+
+/// A card as Trello shows it, serialized straight from the stored card: no `Value`
+/// tree is built (a board view writes a thousand of them). `fields` picks the keys
+/// (`id` always, in Trello's order); `extra` is one more entry (`customFieldItems`).
+pub struct CardJson<'a> {
+    pub renderer: &'a Renderer,
+    pub card: &'a Card,
+    pub labels: &'a [Label],
+    pub fields: &'a Fields,
+    pub extra: Option<(&'static str, Value)>,
+}
+
+impl Serialize for CardJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (card, base) = (self.card, self.renderer.base_url.as_str());
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &card.id)?;
+        macro_rules! put {
+            ($key:literal, $value:expr) => {
+                if self.fields.wants($key) {
+                    map.serialize_entry($key, &$value)?;
+                }
+            };
+        }
+        put!("badges", Badges(card));
+        put!("checkItemStates", [(); 0]);
+        put!("closed", card.closed);
+        put!("dueComplete", card.due_complete);
+        put!("dateLastActivity", card.date_last_activity);
+        put!("desc", card.desc);
+        put!("descData", DESC_DATA);
+        put!("due", card.due);
+        put!("dueReminder", card.due_reminder);
+        put!("email", ());
+        put!("idBoard", card.id_board);
+        put!("idChecklists", card.id_checklists);
+        put!("idList", card.id_list);
+        put!("idMembers", card.id_members);
+        put!("idMembersVoted", card.id_members_voted);
+        put!("idShort", card.id_short);
+        put!("idAttachmentCover", card.id_attachment_cover);
+        put!("labels", CardLabels(card, self.labels));
+        put!("idLabels", card.id_labels);
+        put!("manualCoverAttachment", false);
+        put!("name", card.name);
+        put!("pos", card.pos);
+        put!("shortLink", card.short_link);
+        put!("shortUrl", Shown(format_args!("{base}/c/{}", card.short_link)));
+        put!("start", card.start);
+        put!("subscribed", card.subscribed);
+        if self.fields.wants("url") {
+            let slug = slug(&card.name);
+            map.serialize_entry("url", &Shown(format_args!("{base}/c/{}/{}-{slug}", card.short_link, card.id_short)))?;
+        }
+        put!("cover", Cover(card));
+        put!("isTemplate", card.is_template);
+        put!("cardRole", ());
+        put!("address", card.address);
+        put!("locationName", card.location_name);
+        put!("coordinates", card.coordinates);
+        put!("mirrorSourceId", ());
+        put!("limits", EMPTY_OBJECT);
+        if let Some((key, value)) = &self.extra {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 #[cfg(test)]

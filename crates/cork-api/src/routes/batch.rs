@@ -52,7 +52,7 @@ async fn get_batch(State(app): State<App>, req: Req) -> ApiResult {
             continue;
         };
         inner.extensions_mut().insert(BatchActor(req.actor.clone()));
-        let response = match crate::app(app.clone()).oneshot(inner).await {
+        let response = match app.internal().oneshot(inner).await {
             Ok(response) => response,
             Err(never) => match never {},
         };

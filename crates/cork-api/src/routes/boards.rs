@@ -6,12 +6,13 @@ use axum::routing::{get, put};
 use axum::Router;
 use cork_core::boards::{BoardInclude, BoardPatch, BoardView, NewBoard};
 use cork_core::lists::NewList;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 use super::{action_query, deleted_value, field_value, filter_of, json_ok, many};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
-use crate::render::{label, membership, select, Fields, BOARD_DEFAULT_FIELDS};
+use crate::render::{label, membership, select, CardJson, Fields, BOARD_DEFAULT_FIELDS};
 use crate::request::Req;
 use crate::App;
 
@@ -72,26 +73,73 @@ fn include_from(params: &Params) -> ApiResult<BoardInclude> {
 }
 
 /// Renders a board with every nested collection that `params` asked for.
-fn render_view(app: &App, view: &BoardView, params: &Params) -> Value {
+/// A board view's answer: its entries as values, and its cards (the bulk of it)
+/// serialized straight from the stored cards, after the lists.
+struct BoardOut<'a> {
+    map: Map<String, Value>,
+    cards: Option<CardsOut<'a>>,
+}
+
+struct CardsOut<'a> {
+    app: &'a App,
+    view: &'a BoardView,
+    fields: Fields,
+    with_items: bool,
+}
+
+impl Serialize for CardsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.view.cards.len()))?;
+        for card in &self.view.cards {
+            let extra = self
+                .with_items
+                .then(|| ("customFieldItems", super::custom_fields::card_items_json(&self.view.custom_field_items, &card.id)));
+            let labels = &self.view.labels;
+            seq.serialize_element(&CardJson { renderer: &self.app.render, card, labels, fields: &self.fields, extra })?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for BoardOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        let mut cards = self.cards.as_ref();
+        for (key, value) in &self.map {
+            map.serialize_entry(key, value)?;
+            if key == "lists" {
+                if let Some(cards) = cards.take() {
+                    map.serialize_entry("cards", cards)?;
+                }
+            }
+        }
+        if let Some(cards) = cards {
+            map.serialize_entry("cards", cards)?;
+        }
+        map.end()
+    }
+}
+
+fn render_view<'a>(app: &'a App, view: &'a BoardView, params: &Params) -> BoardOut<'a> {
     let fields = Fields::from(params, "fields", Some(BOARD_DEFAULT_FIELDS));
-    let mut out = select(app.render.board(&view.board, &view.labels, Some(&view.memberships), false), &fields);
-    let Value::Object(map) = &mut out else { return out };
+    let map = match select(app.render.board(&view.board, &view.labels, Some(&view.memberships), false), &fields) {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    let mut out = BoardOut { map, cards: None };
+    let map = &mut out.map;
     if params.str("lists").is_some_and(|l| l != "none") {
         let list_fields = Fields::from(params, "list_fields", None);
         map.insert("lists".into(), many(view.lists.iter().map(|l| app.render.list(l)), &list_fields));
     }
     if params.str("cards").is_some_and(|c| c != "none") {
-        let card_fields = Fields::from(params, "card_fields", None);
+        let fields = Fields::from(params, "card_fields", None);
         let with_items = params.bool("card_customFieldItems").unwrap_or(None).unwrap_or(false);
-        let cards = view.cards.iter().map(|c| {
-            let mut card = select(app.render.card(c, &view.labels), &card_fields);
-            if with_items {
-                card["customFieldItems"] = super::custom_fields::card_items_json(&view.custom_field_items, &c.id);
-            }
-            card
-        });
-        map.insert("cards".into(), Value::Array(cards.collect()));
+        out.cards = Some(CardsOut { app, view, fields, with_items });
     }
+    let map = &mut out.map;
     if params.bool("customFields").unwrap_or(None).unwrap_or(false) {
         map.insert("customFields".into(), Value::Array(view.custom_fields.iter().map(super::custom_fields::field_json).collect()));
     }
@@ -146,12 +194,13 @@ async fn post_board(State(app): State<App>, req: Req) -> ApiResult {
 async fn get_board(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let include = include_from(&req.params)?;
     let view = app.cork.board_view(&req.actor, &id, &include).await?;
-    let mut out = render_view(&app, &view, &req.params);
     // Cork's extension: the board's source-of-truth rules (only when it has some).
-    if let Some(cork) = app.cork.ownership(&view.board.id, None).await? {
-        out["cork"] = cork;
+    let ownership = app.cork.ownership(&view.board.id, None).await?;
+    let mut out = render_view(&app, &view, &req.params);
+    if let Some(cork) = ownership {
+        out.map.insert("cork".into(), cork);
     }
-    Ok(json_ok(out))
+    Ok(super::json_response(&out))
 }
 
 fn board_patch(p: &Params) -> ApiResult<BoardPatch> {

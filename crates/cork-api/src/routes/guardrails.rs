@@ -110,7 +110,7 @@ async fn post_approve(State(app): State<App>, Path(id): Path<String>, req: Req) 
     inner.extensions_mut().insert(Approved);
     let pipeline = cork_store::pipeline::current();
     let before = pipeline.as_ref().map(|p| p.actions().len()).unwrap_or(0);
-    let response = match cork_core::gates::approved_by(approver, crate::app(app.clone()).oneshot(inner)).await {
+    let response = match cork_core::gates::approved_by(approver, app.internal().oneshot(inner)).await {
         Ok(response) => response,
         Err(never) => match never {},
     };

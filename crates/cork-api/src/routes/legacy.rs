@@ -120,7 +120,7 @@ async fn call(app: &App, req: &Req, method: Method, path: &str, drop: &[&str], e
     let Ok(mut inner) = inner else { return (StatusCode::NOT_FOUND, cork_core::NOT_FOUND.as_bytes().to_vec()) };
     inner.extensions_mut().insert(BatchActor(req.actor.clone()));
     inner.extensions_mut().insert(InternalCall);
-    let response = match crate::app(app.clone()).oneshot(inner).await {
+    let response = match app.internal().oneshot(inner).await {
         Ok(response) => response,
         Err(never) => match never {},
     };

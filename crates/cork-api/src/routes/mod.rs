@@ -87,7 +87,16 @@ pub(crate) fn routes() -> Router<App> {
 
 /// A 200 with a JSON body, as Trello sends it (with the charset clients look for).
 pub(crate) fn json_ok(value: Value) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], value.to_string()).into_response()
+    json_response(&value)
+}
+
+/// A 200 with `body` serialized straight into the answer's bytes (not through
+/// `Display`, which writes token by token through a formatter).
+pub(crate) fn json_response<T: serde::Serialize>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], bytes).into_response(),
+        Err(error) => crate::error::ApiError::from(cork_core::DomainError::Internal(error.to_string())).into_response(),
+    }
 }
 
 /// Trello's body for deleted boards and labels.
