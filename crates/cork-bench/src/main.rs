@@ -1,0 +1,896 @@
+//! `cargo run --release -p cork-bench` (or `scripts/bench`): Cork's benchmark, in one run.
+//!
+//! It starts `cork serve` as a process of its own (SQLite, and PostgreSQL with
+//! `--postgres`), builds boards through the API (100, 1,000 and 5,000 cards in five lists,
+//! with labels and members, a three-item checklist on every 4th card and a comment on
+//! every 10th), and drives load from a generator pinned to one core: board views, card
+//! reads, creates, moves, comments, search, batch, webhook lag at a steady rate. Beside
+//! Cork it measures the machine's ceiling (`cork-bench ceiling`: a trivial axum handler and
+//! a two-row insert transaction per request on SQLite and PostgreSQL), counts CPU
+//! instructions per request under `valgrind --tool=callgrind` (neighbours on a shared
+//! machine do not change them), reads the server's RSS, and writes the table into
+//! docs/benchmarks.md between its markers. Nothing here asserts a figure.
+
+mod ceiling;
+mod load;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use load::{Call, Connection, Generator, Length, Stats, Workload};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(about = "Cork's benchmark: Cork beside the machine's ceiling, in one run")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    /// Shorter phases, no 5,000-card board and no grown database.
+    #[arg(long)]
+    quick: bool,
+    /// A PostgreSQL server (postgres://user@host:port): a fresh database is made on it for
+    /// Cork and one for the ceiling, and dropped at the end.
+    #[arg(long, env = "CORK_BENCH_POSTGRES")]
+    postgres: Option<String>,
+    /// Seconds per measured phase.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+    /// Cards added on other boards for the "grown database" rows.
+    #[arg(long, default_value_t = 20_000)]
+    grow: usize,
+    /// The report: its part between the cork-bench markers is replaced.
+    #[arg(long, default_value = "docs/benchmarks.md")]
+    out: PathBuf,
+    /// Skip the instruction counts (valgrind).
+    #[arg(long)]
+    no_callgrind: bool,
+    /// The `cork` binary (default: beside this one).
+    #[arg(long)]
+    cork: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Sub {
+    /// Serve the ceiling (used by the benchmark itself).
+    Ceiling {
+        #[arg(long)]
+        listen: SocketAddr,
+        #[arg(long)]
+        sqlite: Option<String>,
+        #[arg(long)]
+        postgres: Option<String>,
+    },
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if let Some(Sub::Ceiling { listen, sqlite, postgres }) = cli.command {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        return runtime.block_on(ceiling::serve(listen, sqlite, postgres));
+    }
+    // Orchestration (children, seeding, the webhook receiver) on a runtime of its own,
+    // unpinned; the load on a thread pinned to the last core.
+    let orchestration = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let (to_generator, from_main) = std::sync::mpsc::channel::<Job>();
+    let generator = std::thread::spawn(move || -> Result<()> {
+        let generator = Generator::pinned(cores.saturating_sub(1))?;
+        for job in from_main {
+            job(&generator);
+        }
+        Ok(())
+    });
+    let bench = Bench { cli, to_generator: Mutex::new(to_generator), cores };
+    let outcome = orchestration.block_on(bench.run());
+    drop(bench);
+    let _ = generator.join();
+    outcome
+}
+
+/// Work for the pinned generator thread.
+type Job = Box<dyn FnOnce(&Generator) + Send>;
+
+struct Bench {
+    cli: Cli,
+    to_generator: Mutex<std::sync::mpsc::Sender<Job>>,
+    cores: usize,
+}
+
+/// A running child process, killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Process {
+    fn pid(&self) -> u32 {
+        self.0.id()
+    }
+    /// VmRSS and VmHWM in MB.
+    fn memory(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(0.0, |kb| kb / 1024.0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+fn free_addr() -> Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?)
+}
+
+async fn wait_ready(addr: SocketAddr, path: &str, within: Duration) -> Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        if let Ok(mut connection) = Connection::open(addr).await {
+            if connection.send(&Call::get(path.to_string())).await.is_ok() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("{addr} did not answer within {within:?}")
+}
+
+/// One backend's Cork: its data, its database URL and its credentials.
+struct Cork {
+    binary: PathBuf,
+    data: PathBuf,
+    database: String,
+    label: &'static str,
+}
+
+impl Cork {
+    fn cli(&self, args: &[&str]) -> Result<String> {
+        let out = Command::new(&self.binary)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(["--database", &self.database])
+            .env("CORK_LOG", "warn")
+            .output()
+            .with_context(|| format!("running {}", self.binary.display()))?;
+        if !out.status.success() {
+            bail!("cork {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// `cork serve` (under `wrapper`, e.g. valgrind, when given).
+    async fn serve(&self, wrapper: &[String]) -> Result<(Process, SocketAddr)> {
+        let addr = free_addr()?;
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&self.binary);
+                command
+            }
+            None => Command::new(&self.binary),
+        };
+        let log = std::fs::File::create(self.data.join(format!("serve-{}.log", addr.port())))?;
+        command
+            .arg("serve")
+            .args(["--listen", &addr.to_string(), "--public-url", &format!("http://{addr}")])
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(["--database", &self.database, "--rate-limits-off", "--webhook-allowed-hosts", "127.0.0.1", "--webhook-backoff", "1"])
+            .env("CORK_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log);
+        let process = Process(command.spawn().context("starting cork serve")?);
+        let within = if wrapper.is_empty() { Duration::from_secs(60) } else { Duration::from_secs(300) };
+        wait_ready(addr, "/1/members/me", within).await?;
+        Ok((process, addr))
+    }
+}
+
+/// The API through reqwest, for seeding and one-off calls.
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    auth: String,
+}
+
+impl Api {
+    fn new(addr: SocketAddr, key: &str, token: &str) -> Api {
+        Api { http: reqwest::Client::new(), base: format!("http://{addr}"), auth: format!("key={key}&token={token}") }
+    }
+    fn url(&self, path: &str) -> String {
+        let joiner = if path.contains('?') { '&' } else { '?' };
+        format!("{}{path}{joiner}{}", self.base, self.auth)
+    }
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value> {
+        let mut request = self.http.request(method.clone(), self.url(path));
+        if method != reqwest::Method::GET {
+            request = request.json(&body);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            bail!("{method} {path}: {status} {text}");
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+    async fn post(&self, path: &str, body: Value) -> Result<Value> {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+    async fn put(&self, path: &str, body: Value) -> Result<Value> {
+        self.send(reqwest::Method::PUT, path, body).await
+    }
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap_or_default().to_string()
+}
+
+/// A board built for the benchmark.
+#[derive(Clone, Default)]
+struct Board {
+    id: String,
+    lists: Vec<String>,
+    cards: Vec<String>,
+}
+
+/// Builds a board of `cards` cards as the benchmark describes, 8 requests at a time.
+async fn seed_board(api: &Api, name: &str, cards: usize, members: &[String]) -> Result<Board> {
+    let board = api.post("/1/boards", json!({"name": name, "defaultLists": false, "defaultLabels": false})).await?;
+    let board_id = id(&board);
+    let mut lists = Vec::new();
+    for n in 0..5 {
+        lists.push(id(&api.post("/1/lists", json!({"idBoard": board_id, "name": format!("List {n}"), "pos": "bottom"})).await?));
+    }
+    let mut labels = Vec::new();
+    for color in ["green", "yellow", "orange", "red", "purple", "blue"] {
+        labels.push(id(&api.post("/1/labels", json!({"idBoard": board_id, "name": color, "color": color})).await?));
+    }
+    for member in members {
+        api.put(&format!("/1/boards/{board_id}/members/{member}"), json!({"type": "normal"})).await?;
+    }
+    let workers = 8;
+    let mut tasks = Vec::new();
+    for worker in 0..workers {
+        let (api, lists, labels, members) = (api.clone(), lists.clone(), labels.clone(), members.to_vec());
+        tasks.push(tokio::spawn(async move {
+            let mut made = Vec::new();
+            for n in (worker..cards).step_by(workers) {
+                let card_labels = format!("{},{}", labels[n % 6], labels[(n + 3) % 6]);
+                let mut body = json!({"idList": lists[n % 5], "name": format!("Card {n}"), "desc": format!("Description of card {n}"),
+                                      "idLabels": card_labels});
+                if !members.is_empty() {
+                    body["idMembers"] = json!(members[n % members.len()]);
+                }
+                let card = id(&api.post("/1/cards", body).await?);
+                if n % 4 == 0 {
+                    let checklist = id(&api.post(&format!("/1/cards/{card}/checklists"), json!({"name": "Steps"})).await?);
+                    for item in 0..3 {
+                        api.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": format!("Step {item}")})).await?;
+                    }
+                }
+                if n % 10 == 0 {
+                    api.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": format!("A comment on card {n}")})).await?;
+                }
+                made.push((n, card));
+            }
+            anyhow::Ok(made)
+        }));
+    }
+    let mut made = Vec::new();
+    for task in tasks {
+        made.extend(task.await??);
+    }
+    made.sort();
+    Ok(Board { id: board_id, lists, cards: made.into_iter().map(|(_, card)| card).collect() })
+}
+
+/// One row of the report: a measure and its figure per column.
+#[derive(Default)]
+struct Table {
+    rows: Vec<(String, Vec<(String, String)>)>,
+}
+
+impl Table {
+    fn set(&mut self, measure: &str, column: &str, figure: String) {
+        match self.rows.iter_mut().find(|(m, _)| m == measure) {
+            Some((_, figures)) => figures.push((column.to_string(), figure)),
+            None => self.rows.push((measure.to_string(), vec![(column.to_string(), figure)])),
+        }
+    }
+}
+
+fn ms(us: u64) -> String {
+    if us >= 10_000 {
+        format!("{:.0} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.2} ms", us as f64 / 1000.0)
+    }
+}
+
+fn throughput(stats: &Stats) -> String {
+    let mut out = format!("{:.0}/s (p50 {}, p99 {})", stats.per_second(), ms(stats.p50_us), ms(stats.p99_us));
+    if stats.errors > 0 {
+        out.push_str(&format!(", {} errors", stats.errors));
+    }
+    out
+}
+
+fn latency(stats: &Stats) -> String {
+    let mut out = format!("p50 {}, p99 {}", ms(stats.p50_us), ms(stats.p99_us));
+    if stats.errors > 0 {
+        out.push_str(&format!(", {} errors", stats.errors));
+    }
+    out
+}
+
+fn with_auth(path: &str, auth: &str) -> String {
+    let joiner = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{joiner}{auth}")
+}
+
+impl Bench {
+    /// Runs `job` on the pinned generator thread and waits for its answer.
+    async fn on_generator<T: Send + 'static>(&self, job: impl FnOnce(&Generator) -> T + Send + 'static) -> T {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let boxed: Job = Box::new(move |generator| {
+            let _ = answer.send(job(generator));
+        });
+        self.to_generator.lock().expect("generator channel").send(boxed).expect("the generator thread is running");
+        answered.await.expect("the generator answers")
+    }
+
+    async fn load(&self, addr: SocketAddr, clients: usize, length: Length, workload: Workload) -> Stats {
+        let stats = self.on_generator(move |g| g.run(addr, clients, length, workload)).await;
+        if let Some(error) = &stats.first_error {
+            eprintln!("  (first error: {})", error.chars().take(300).collect::<String>());
+        }
+        stats
+    }
+
+    fn phase(&self) -> Length {
+        Length::Time(Duration::from_secs(if self.cli.quick { self.cli.seconds.min(3) } else { self.cli.seconds }))
+    }
+
+    fn cork_binary(&self) -> Result<PathBuf> {
+        let path = match &self.cli.cork {
+            Some(path) => path.clone(),
+            None => std::env::current_exe()?.with_file_name("cork"),
+        };
+        if !path.exists() {
+            bail!("no cork binary at {} (cargo build --release -p cork, or --cork PATH)", path.display());
+        }
+        Ok(path)
+    }
+
+    async fn run(&self) -> Result<()> {
+        let binary = self.cork_binary()?;
+        let scratch = std::env::temp_dir().join(format!("cork-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&scratch)?;
+        let mut table = Table::default();
+        let mut notes = Vec::new();
+        let mut databases = Vec::new();
+        let outcome = async {
+            let mut backends = vec![("SQLite", format!("sqlite://{}", scratch.join("sqlite").join("cork.db").display()))];
+            let mut ceiling_pg = None;
+            if let Some(server) = &self.cli.postgres {
+                let cork_db = format!("cork_bench_{}", std::process::id());
+                let ceiling_db = format!("{cork_db}_ceiling");
+                for db in [&cork_db, &ceiling_db] {
+                    admin(server, &format!("CREATE DATABASE {db}")).await?;
+                    databases.push(db.clone());
+                }
+                backends.push(("PostgreSQL", format!("{}/{cork_db}", server.trim_end_matches('/'))));
+                ceiling_pg = Some(format!("{}/{ceiling_db}", server.trim_end_matches('/')));
+            }
+            self.ceiling(&scratch, ceiling_pg, &mut table).await?;
+            for (label, database) in backends {
+                let data = scratch.join(label.to_ascii_lowercase());
+                std::fs::create_dir_all(&data)?;
+                if label == "SQLite" {
+                    std::fs::create_dir_all(data.join("sqlite")).ok();
+                }
+                let cork = Cork { binary: binary.clone(), data, database, label };
+                self.backend(&cork, &mut table, &mut notes).await.with_context(|| format!("the {label} run"))?;
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        if let Some(server) = &self.cli.postgres {
+            for db in &databases {
+                let _ = admin(server, &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+            }
+        }
+        outcome?;
+        let report = self.report(&table, &notes)?;
+        write_report(&self.cli.out, &report)?;
+        println!("{report}");
+        let _ = std::fs::remove_dir_all(&scratch);
+        Ok(())
+    }
+
+    async fn ceiling(&self, scratch: &Path, postgres: Option<String>, table: &mut Table) -> Result<()> {
+        let addr = free_addr()?;
+        let mut command = Command::new(std::env::current_exe()?);
+        command.args(["ceiling", "--listen", &addr.to_string(), "--sqlite", &scratch.join("ceiling.db").display().to_string()]);
+        if let Some(url) = &postgres {
+            command.args(["--postgres", url]);
+        }
+        let ceiling = Process(command.stdout(Stdio::null()).spawn()?);
+        wait_ready(addr, "/noop", Duration::from_secs(30)).await?;
+        eprintln!("ceiling: trivial handler, 64 connections");
+        let noop = self.load(addr, 64, self.phase(), Arc::new(|_, _| Call::get("/noop".into()))).await;
+        table.set("`GET /1/cards/{id}`, 64 connections", "ceiling", format!("{} (a trivial axum handler)", throughput(&noop)));
+        for (clients, measure) in [
+            (1, "card create, 1 client, one board"),
+            (16, "card create, 16 clients, one board"),
+            (64, "card create, 64 clients, one board"),
+        ] {
+            eprintln!("ceiling: SQLite two-row insert, {clients} clients");
+            let stats = self
+                .load(addr, clients, self.phase(), Arc::new(|_, _| Call { method: "POST", target: "/sqlite".into(), body: None }))
+                .await;
+            let mut figure = format!("SQLite {}", throughput(&stats));
+            if postgres.is_some() {
+                let pg = self
+                    .load(addr, clients, self.phase(), Arc::new(|_, _| Call { method: "POST", target: "/postgres".into(), body: None }))
+                    .await;
+                figure.push_str(&format!("; PostgreSQL {}", throughput(&pg)));
+            }
+            table.set(measure, "ceiling", format!("{figure} (one two-row transaction per request)"));
+        }
+        drop(ceiling);
+        if !self.cli.no_callgrind {
+            let (noop, insert) = self.ceiling_instructions(scratch).await?;
+            table.set("instructions per request: card GET", "ceiling", format!("{noop:.0} (trivial handler)"));
+            table.set("instructions per request: card create", "ceiling", format!("{insert:.0} (SQLite two-row insert)"));
+        }
+        Ok(())
+    }
+
+    async fn ceiling_instructions(&self, scratch: &Path) -> Result<(f64, f64)> {
+        let addr = free_addr()?;
+        let out = scratch.join("callgrind-ceiling");
+        std::fs::create_dir_all(&out)?;
+        let mut command = Command::new("valgrind");
+        command
+            .args(["--tool=callgrind", &format!("--callgrind-out-file={}/cg.%p", out.display())])
+            .arg(std::env::current_exe()?)
+            .args(["ceiling", "--listen", &addr.to_string(), "--sqlite", &scratch.join("ceiling-cg.db").display().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let process = Process(command.spawn().context("valgrind (is it installed?)")?);
+        wait_ready(addr, "/noop", Duration::from_secs(300)).await?;
+        let noop = self.instructions(&process, &out, addr, 500, Arc::new(|_, _| Call::get("/noop".into()))).await?;
+        let insert = self
+            .instructions(&process, &out, addr, 200, Arc::new(|_, _| Call { method: "POST", target: "/sqlite".into(), body: None }))
+            .await?;
+        Ok((noop, insert))
+    }
+
+    /// Instructions per request of `count` requests sent one after another to a server
+    /// running under callgrind: counters zeroed before, dumped after.
+    async fn instructions(&self, process: &Process, out: &Path, addr: SocketAddr, count: u64, workload: Workload) -> Result<f64> {
+        // A few requests first, so lazily built state is not counted.
+        self.load(addr, 1, Length::Count(3), workload.clone()).await;
+        callgrind_control(&["-z", &process.pid().to_string()])?;
+        let stats = self.load(addr, 1, Length::Count(count), workload).await;
+        let before: Vec<PathBuf> = dumps(out)?;
+        callgrind_control(&["-d", &process.pid().to_string()])?;
+        let mut dump = None;
+        for _ in 0..100 {
+            dump = dumps(out)?.into_iter().find(|p| !before.contains(p));
+            if dump.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let dump = dump.context("callgrind wrote no dump")?;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let text = std::fs::read_to_string(&dump)?;
+        let total: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("totals:").or_else(|| l.strip_prefix("summary:")))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .context("no totals in the callgrind dump")?;
+        Ok(total / stats.requests.max(1) as f64)
+    }
+
+    async fn backend(&self, cork: &Cork, table: &mut Table, notes: &mut Vec<String>) -> Result<()> {
+        let column = format!("Cork {}", cork.label);
+        let column = column.as_str();
+        cork.cli(&["user", "create", "bench"])?;
+        let members: Vec<String> = ["ann", "ben", "cat"]
+            .iter()
+            .map(|name| -> Result<String> {
+                cork.cli(&["user", "create", name])?;
+                let issued: Value = serde_json::from_str(&cork.cli(&["token", "create", "--user", name])?)?;
+                Ok(issued["idMember"].as_str().unwrap_or_default().to_string())
+            })
+            .collect::<Result<_>>()?;
+        let issued: Value = serde_json::from_str(&cork.cli(&["token", "create", "--user", "bench"])?)?;
+        let (key, token) =
+            (issued["key"].as_str().unwrap_or_default().to_string(), issued["token"].as_str().unwrap_or_default().to_string());
+        let auth = format!("key={key}&token={token}");
+        let (server, addr) = cork.serve(&[]).await?;
+        let (idle, _) = server.memory();
+        let api = Api::new(addr, &key, &token);
+        eprintln!("{}: building boards through the API", cork.label);
+        let started = Instant::now();
+        let mut sizes = vec![100usize, 1000];
+        if !self.cli.quick {
+            sizes.push(5000);
+        }
+        let mut boards = HashMap::new();
+        for size in &sizes {
+            boards.insert(*size, seed_board(&api, &format!("Board of {size}"), *size, &members).await?);
+        }
+        notes.push(format!(
+            "{}: boards of {:?} cards built through the API in {:.0} s.",
+            cork.label,
+            sizes,
+            started.elapsed().as_secs_f64()
+        ));
+        let big = boards[&1000].clone();
+        let view =
+            |board: &str| with_auth(&format!("/1/boards/{board}?lists=open&cards=open&labels=all&checklists=all&members=all"), &auth);
+        for size in &sizes {
+            let target = view(&boards[size].id);
+            eprintln!("{}: board view of {size} cards, 1 client", cork.label);
+            let stats = self.load(addr, 1, self.phase(), Arc::new(move |_, _| Call::get(target.clone()))).await;
+            table.set(&format!("board view, {size} cards, 1 client"), column, latency(&stats));
+        }
+        let target = view(&big.id);
+        eprintln!("{}: board view of 1000 cards, 16 clients", cork.label);
+        let stats = self.load(addr, 16, self.phase(), Arc::new(move |_, _| Call::get(target.clone()))).await;
+        table.set("board view, 1000 cards, 16 clients", column, throughput(&stats));
+
+        let cards = Arc::new(big.cards.clone());
+        let card_get: Workload = {
+            let (cards, auth) = (cards.clone(), auth.clone());
+            Arc::new(move |client, n| {
+                Call::get(with_auth(&format!("/1/cards/{}", cards[(client * 7919 + n as usize) % cards.len()]), &auth))
+            })
+        };
+        eprintln!("{}: card GET, 64 connections", cork.label);
+        let stats = self.load(addr, 64, self.phase(), card_get.clone()).await;
+        table.set("`GET /1/cards/{id}`, 64 connections", column, throughput(&stats));
+
+        let create_on = |lists: Vec<Vec<String>>| -> Workload {
+            let auth = auth.clone();
+            Arc::new(move |client, n| {
+                let board = &lists[client % lists.len()];
+                Call::with_json(
+                    "POST",
+                    with_auth("/1/cards", &auth),
+                    json!({"idList": board[n as usize % board.len()], "name": format!("Load {client}.{n}")}),
+                )
+            })
+        };
+        for clients in [1, 16, 64] {
+            eprintln!("{}: card create, {clients} clients, one board", cork.label);
+            let stats = self.load(addr, clients, self.phase(), create_on(vec![big.lists.clone()])).await;
+            table.set(
+                &format!("card create, {clients} client{}, one board", if clients == 1 { "" } else { "s" }),
+                column,
+                throughput(&stats),
+            );
+        }
+        // Eight more boards to spread over.
+        let mut spread = Vec::new();
+        for n in 0..8 {
+            spread.push(seed_board(&api, &format!("Spread {n}"), 0, &[]).await?.lists);
+        }
+        for clients in [16, 64] {
+            eprintln!("{}: card create, {clients} clients, over 8 boards", cork.label);
+            let stats = self.load(addr, clients, self.phase(), create_on(spread.clone())).await;
+            table.set(&format!("card create, {clients} clients, over 8 boards"), column, throughput(&stats));
+        }
+        let moves: Workload = {
+            let (cards, lists, auth) = (cards.clone(), big.lists.clone(), auth.clone());
+            Arc::new(move |client, n| {
+                let card = &cards[(client * 131 + n as usize * 17) % cards.len()];
+                Call::with_json(
+                    "PUT",
+                    with_auth(&format!("/1/cards/{card}"), &auth),
+                    json!({"idList": lists[(client + n as usize) % 5], "pos": "top"}),
+                )
+            })
+        };
+        for clients in [1, 16, 64] {
+            eprintln!("{}: card move, {clients} clients", cork.label);
+            let stats = self.load(addr, clients, self.phase(), moves.clone()).await;
+            table.set(
+                &format!("card move, {clients} client{}, one board", if clients == 1 { "" } else { "s" }),
+                column,
+                throughput(&stats),
+            );
+        }
+        let comments: Workload = {
+            let (cards, auth) = (cards.clone(), auth.clone());
+            Arc::new(move |client, n| {
+                let card = &cards[(client * 31 + n as usize) % cards.len()];
+                Call::with_json(
+                    "POST",
+                    with_auth(&format!("/1/cards/{card}/actions/comments"), &auth),
+                    json!({"text": format!("load comment {n}")}),
+                )
+            })
+        };
+        eprintln!("{}: comments, 16 clients", cork.label);
+        let stats = self.load(addr, 16, self.phase(), comments).await;
+        table.set("comment, 16 clients", column, throughput(&stats));
+        let search: Workload = {
+            let auth = auth.clone();
+            Arc::new(move |_, n| {
+                Call::get(with_auth(&format!("/1/search?query=card%20{}&modelTypes=cards&cards_limit=10", n % 1000), &auth))
+            })
+        };
+        eprintln!("{}: search, 16 clients", cork.label);
+        let stats = self.load(addr, 16, self.phase(), search).await;
+        table.set("search, 16 clients", column, throughput(&stats));
+        let batch: Workload = {
+            let (cards, lists, auth) = (cards.clone(), big.lists.clone(), auth.clone());
+            Arc::new(move |_, n| {
+                let n = n as usize;
+                let urls = format!("/cards/{},/cards/{},/lists/{}", cards[n % cards.len()], cards[(n + 7) % cards.len()], lists[n % 5]);
+                Call::get(with_auth(&format!("/1/batch?urls={urls}"), &auth))
+            })
+        };
+        eprintln!("{}: batch of three, 16 clients", cork.label);
+        let stats = self.load(addr, 16, self.phase(), batch).await;
+        table.set("batch (3 reads), 16 clients", column, throughput(&stats));
+
+        for (rate, webhooks) in [(200u64, 1usize), (1000, 50)] {
+            eprintln!("{}: webhook lag at {rate} actions/s over {webhooks} webhook(s)", cork.label);
+            let figure = self.webhook_lag(&api, addr, &auth, rate, webhooks).await?;
+            table.set(
+                &format!(
+                    "webhook lag, write ack → receiver, {rate} actions/s over {webhooks} webhook{}",
+                    if webhooks == 1 { "" } else { "s" }
+                ),
+                column,
+                figure,
+            );
+        }
+
+        if !self.cli.quick {
+            // The grown database: the same reads and a create, after many more cards elsewhere.
+            let one = Length::Time(Duration::from_secs(self.cli.seconds.min(3)));
+            let small =
+                (self.load(addr, 1, one, create_on(vec![big.lists.clone()])).await, self.load(addr, 1, one, card_get.clone()).await);
+            eprintln!("{}: growing the database by {} cards", cork.label, self.cli.grow);
+            let grown_lists = spread.clone();
+            let per = (self.cli.grow / 16).max(1) as u64;
+            self.load(addr, 16, Length::Count(per), create_on(grown_lists)).await;
+            let large =
+                (self.load(addr, 1, one, create_on(vec![big.lists.clone()])).await, self.load(addr, 1, one, card_get.clone()).await);
+            table.set(
+                "card create, 1 client: database as built → grown",
+                column,
+                format!("{:.0}/s → {:.0}/s (+{} cards)", small.0.per_second(), large.0.per_second(), self.cli.grow),
+            );
+            table.set(
+                "card GET p50, 1 client: database as built → grown",
+                column,
+                format!("{} → {}", ms(small.1.p50_us), ms(large.1.p50_us)),
+            );
+        }
+        let (_, peak) = server.memory();
+        table.set("RSS idle → peak", column, format!("{idle:.0} MB → {peak:.0} MB"));
+        drop(server);
+
+        if !self.cli.no_callgrind {
+            eprintln!("{}: instructions per request (callgrind)", cork.label);
+            let out = cork.data.join("callgrind");
+            std::fs::create_dir_all(&out)?;
+            let wrapper =
+                vec!["valgrind".to_string(), "--tool=callgrind".to_string(), format!("--callgrind-out-file={}/cg.%p", out.display())];
+            let (server, addr) = cork.serve(&wrapper).await?;
+            let target = view(&big.id);
+            let board = self.instructions(&server, &out, addr, 10, Arc::new(move |_, _| Call::get(target.clone()))).await?;
+            let card = self.instructions(&server, &out, addr, 200, card_get.clone()).await?;
+            let create = self.instructions(&server, &out, addr, 100, create_on(vec![big.lists.clone()])).await?;
+            table.set("instructions per request: board view, 1000 cards", column, format!("{:.1} M", board / 1e6));
+            table.set("instructions per request: card GET", column, format!("{:.0}", card));
+            table.set("instructions per request: card create", column, format!("{:.0}", create));
+        }
+        Ok(())
+    }
+
+    /// Writes at a steady `rate` spread over `webhooks` boards, each with a webhook to a
+    /// receiver here; the lag is from each write's answer to its delivery's arrival.
+    async fn webhook_lag(&self, api: &Api, addr: SocketAddr, auth: &str, rate: u64, webhooks: usize) -> Result<String> {
+        let arrived: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let receiver = {
+            let arrived = arrived.clone();
+            axum::Router::new().fallback(move |method: axum::http::Method, body: bytes::Bytes| {
+                let arrived = arrived.clone();
+                async move {
+                    if method == axum::http::Method::POST {
+                        let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        if let Some(name) = value["action"]["data"]["card"]["name"].as_str() {
+                            arrived.lock().expect("arrivals").entry(name.to_string()).or_insert_with(Instant::now);
+                        }
+                    }
+                    axum::http::StatusCode::OK
+                }
+            })
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let callback = format!("http://{}/hook", listener.local_addr()?);
+        let serving = tokio::spawn(async move { axum::serve(listener, receiver).await });
+        let mut lists = Vec::new();
+        for n in 0..webhooks {
+            let board = api.post("/1/boards", json!({"name": format!("Hooked {rate}.{n}"), "defaultLists": false})).await?;
+            let list = api.post("/1/lists", json!({"idBoard": id(&board), "name": "Inbox"})).await?;
+            api.post("/1/webhooks", json!({"callbackURL": callback, "idModel": id(&board), "description": "bench"})).await?;
+            lists.push(id(&list));
+        }
+        let seconds = if self.cli.quick { 3 } else { self.cli.seconds.max(5) };
+        let total = rate * seconds;
+        let auth = auth.to_string();
+        let acked: Vec<(String, Option<Instant>)> = self
+            .on_generator(move |g| {
+                g.block_on(async move {
+                    let http = reqwest::Client::new();
+                    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
+                    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+                    let mut sends = Vec::new();
+                    for n in 0..total {
+                        ticks.tick().await;
+                        let (http, list, auth) = (http.clone(), lists[n as usize % lists.len()].clone(), auth.clone());
+                        let name = format!("lag-{rate}-{n}");
+                        sends.push(tokio::spawn(async move {
+                            let url = format!("http://{addr}/1/cards?{auth}");
+                            let ok =
+                                http.post(url).json(&json!({"idList": list, "name": name})).send().await.map(|r| r.status().is_success());
+                            (name, matches!(ok, Ok(true)).then(Instant::now))
+                        }));
+                    }
+                    let mut acked = Vec::new();
+                    for send in sends {
+                        if let Ok(done) = send.await {
+                            acked.push(done);
+                        }
+                    }
+                    acked
+                })
+            })
+            .await;
+        let sent_for = Instant::now();
+        let expected = acked.iter().filter(|(_, at)| at.is_some()).count();
+        // Wait for the deliveries (at most 60 s after the last write).
+        while arrived.lock().expect("arrivals").len() < expected && sent_for.elapsed() < Duration::from_secs(60) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        serving.abort();
+        let arrivals = arrived.lock().expect("arrivals").clone();
+        let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+        for (name, at) in &acked {
+            if let (Some(at), Some(came)) = (at, arrivals.get(name)) {
+                let _ = histogram.record(came.saturating_duration_since(*at).as_micros().max(1) as u64);
+            }
+        }
+        Ok(format!(
+            "p50 {}, p99 {} ({} of {} writes acknowledged, {} delivered)",
+            ms(histogram.value_at_quantile(0.5)),
+            ms(histogram.value_at_quantile(0.99)),
+            expected,
+            total,
+            histogram.len()
+        ))
+    }
+
+    fn report(&self, table: &Table, notes: &[String]) -> Result<String> {
+        let mut columns: Vec<String> = vec!["Cork SQLite".into()];
+        if self.cli.postgres.is_some() {
+            columns.push("Cork PostgreSQL".into());
+        }
+        columns.push("ceiling".into());
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+            .unwrap_or_else(|| "unknown CPU".into());
+        let rustc = Command::new("rustc")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+        let mut out = String::new();
+        out.push_str(&format!(
+            "Run of {} (git {}), {} cores ({cpu}), Linux {kernel}, {rustc}, release build; the load generator pinned to core {} \
+             (Cork and the ceiling unpinned). Command: `scripts/bench{}{}`.\n\n",
+            today(),
+            git_head(),
+            self.cores,
+            self.cores.saturating_sub(1),
+            if self.cli.quick { " --quick" } else { "" },
+            if self.cli.postgres.is_some() { " --postgres postgres://postgres@127.0.0.1:5432" } else { "" },
+        ));
+        out.push_str(&format!("| measure | {} |\n|---|{}\n", columns.join(" | "), "---|".repeat(columns.len())));
+        for (measure, figures) in &table.rows {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| figures.iter().find(|(column, _)| column == c).map(|(_, f)| f.clone()).unwrap_or_default())
+                .collect();
+            out.push_str(&format!("| {measure} | {} |\n", cells.join(" | ")));
+        }
+        for note in notes {
+            out.push_str(&format!("\n{note}"));
+        }
+        out.push('\n');
+        Ok(out)
+    }
+}
+
+fn today() -> String {
+    Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d %H:%M UTC")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn git_head() -> String {
+    Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+const BEGIN: &str = "<!-- cork-bench:begin -->";
+const END: &str = "<!-- cork-bench:end -->";
+
+/// Replaces the part of `path` between the markers (appends it when they are missing).
+fn write_report(path: &Path, report: &str) -> Result<()> {
+    let current = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let block = format!("{BEGIN}\n{report}{END}");
+    let next = match (current.find(BEGIN), current.find(END)) {
+        (Some(start), Some(end)) if end > start => format!("{}{block}{}", &current[..start], &current[end + END.len()..]),
+        _ => format!("{}\n{block}\n", current.trim_end()),
+    };
+    std::fs::write(path, next).with_context(|| format!("writing {}", path.display()))
+}
+
+fn callgrind_control(args: &[&str]) -> Result<()> {
+    let status = Command::new("callgrind_control").args(args).stdout(Stdio::null()).stderr(Stdio::null()).status()?;
+    if !status.success() {
+        bail!("callgrind_control {args:?} failed");
+    }
+    Ok(())
+}
+
+fn dumps(dir: &Path) -> Result<Vec<PathBuf>> {
+    Ok(std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect())
+}
+
+/// Runs one statement on the PostgreSQL server's `postgres` database.
+async fn admin(server: &str, statement: &str) -> Result<()> {
+    use sqlx::Connection as _;
+    let url = format!("{}/postgres", server.trim_end_matches('/'));
+    let mut connection = sqlx::PgConnection::connect(&url).await.with_context(|| format!("connecting to {url}"))?;
+    sqlx::query(statement).execute(&mut connection).await?;
+    Ok(())
+}
