@@ -91,13 +91,13 @@ async fn reactions_of(tx: &mut Tx, action_id: &str) -> Result<Vec<Reaction>> {
     find(tx, &[Cond::eq("action_id", action_id)], Order::Asc("id"), None).await
 }
 
-fn reaction_data(reaction: &Reaction) -> Value {
+pub(crate) fn reaction_data(reaction: &Reaction) -> Value {
     json!({"id": reaction.id, "idEmoji": reaction.id_emoji, "native": reaction.emoji.native, "shortName": reaction.emoji.short_name})
 }
 
 /// The context an action about a comment's reaction carries: the board, the card and
 /// the comment.
-fn context(board: &Board, action: &Action, reaction: &Reaction) -> Vec<(&'static str, Value)> {
+pub(crate) fn context(board: &Board, action: &Action, reaction: &Reaction) -> Vec<(&'static str, Value)> {
     let mut context = vec![("board", board_ref(board)), ("action", json!({"id": action.id})), ("reaction", reaction_data(reaction))];
     if let Some(card) = action.data.get("card") {
         context.push(("card", card.clone()));
@@ -105,7 +105,7 @@ fn context(board: &Board, action: &Action, reaction: &Reaction) -> Vec<(&'static
     context
 }
 
-fn refs(board: &Board, action: &Action) -> Refs {
+pub(crate) fn refs(board: &Board, action: &Action) -> Refs {
     let card = action.data.pointer("/card/id").and_then(Value::as_str).map(str::to_string);
     Refs { card, ..Refs::board(board) }
 }

@@ -23,6 +23,7 @@ use crate::ids::is_id;
 use crate::lists::ListPatch;
 use crate::model::*;
 use crate::pos::Pos;
+use crate::reactions::Reaction;
 use crate::stickers::{Sticker, StickerPlace};
 use crate::store_ext::{find, get, get_for_update, insert, save};
 use crate::{Cork, DomainError, Result, NOT_FOUND};
@@ -83,6 +84,14 @@ enum Inverse {
     RemoveSticker(String, String),
     MoveSticker(String, String, StickerPlace),
     RestoreSticker(Box<Sticker>),
+    /// A member's vote on a card: taken back (`false`) or given back (`true`).
+    Vote {
+        card: String,
+        member: String,
+        voted: bool,
+    },
+    RemoveReaction(String),
+    RestoreReaction(Box<Reaction>),
 }
 
 impl Inverse {
@@ -104,6 +113,9 @@ impl Inverse {
                 | Inverse::RestoreCustomField(..)
                 | Inverse::RestoreMembership(_)
                 | Inverse::RestoreSticker(_)
+                | Inverse::Vote { .. }
+                | Inverse::RemoveReaction(_)
+                | Inverse::RestoreReaction(_)
         )
     }
 }
@@ -639,6 +651,38 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
             get_for_update::<Card>(tx, &sticker.id_card).await?.ok_or_else(|| gone("card"))?;
             Inverse::RestoreSticker(Box::new(sticker))
         }
+        "voteOnCard" => {
+            let id = need_card()?;
+            let card: Card = get_for_update(tx, &id).await?.ok_or_else(|| gone("card"))?;
+            let voter = text(d, "/idMember").unwrap_or_else(|| action.id_member_creator.clone());
+            let voted = d.get("voted").and_then(Value::as_bool).unwrap_or(true);
+            if card.id_members_voted.contains(&voter) != voted {
+                return Err(conflict(&["idMembersVoted".to_string()]));
+            }
+            Inverse::Vote { card: id, member: voter, voted: !voted }
+        }
+        "addReaction" => {
+            let reaction = text(d, "/reaction/id").ok_or_else(|| unsupported(&action.kind))?;
+            get::<Reaction>(tx, &reaction).await?.ok_or_else(|| gone("reaction"))?;
+            Inverse::RemoveReaction(reaction)
+        }
+        "deleteReaction" => {
+            let reaction: Reaction = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
+            if get::<Reaction>(tx, &reaction.id).await?.is_some() {
+                return Err(DomainError::Conflict("the reaction exists again".into()));
+            }
+            tx.doc(Table::Actions, &reaction.id_model).await?.ok_or_else(|| gone("comment"))?;
+            Inverse::RestoreReaction(Box::new(reaction))
+        }
+        "createBoard" | "copyBoard" => {
+            // Boards are closed, not deleted, by an undo: their cards may have been worked on.
+            let id = text(d, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
+            let board: Board = get_for_update(tx, &id).await?.ok_or_else(|| gone("board"))?;
+            if board.closed {
+                return Err(conflict(&["closed".to_string()]));
+            }
+            Inverse::UpdateBoard(id, BoardPatch { closed: Some(true), ..BoardPatch::default() })
+        }
         other => return Err(unsupported(other)),
     };
     Ok((inverse, kept))
@@ -869,6 +913,51 @@ async fn restore_sticker(tx: &mut Tx, actor: &Actor, pictures: &FileStore, stick
     Ok(())
 }
 
+/// Gives a member's vote back or takes it back (an undo of their vote), recording a
+/// `voteOnCard` that names the voter.
+async fn set_vote(tx: &mut Tx, actor: &Actor, card: &str, member: &str, voted: bool) -> Result<()> {
+    let (card, mut board, _) = crate::cards::card_with_role(tx, actor, card, Role::Write).await?;
+    let mut card: Card = get_for_update(tx, &card.id).await?.ok_or_else(|| gone("card"))?;
+    if voted {
+        card.id_members_voted.push(member.to_string());
+    } else {
+        card.id_members_voted.retain(|m| m != member);
+    }
+    card.counts.votes = card.id_members_voted.len() as i64;
+    card.date_last_activity = crate::now();
+    save(tx, &card).await?;
+    touch_board(tx, &mut board).await?;
+    let context = [("board", board_ref(&board)), ("card", card_ref(&card)), ("voted", json!(voted)), ("idMember", json!(member))];
+    record(tx, actor, "voteOnCard", data(&context), Refs::card(&board, &card)).await?;
+    Ok(())
+}
+
+/// Removes a reaction (`restore`: `None`) or puts a deleted one back with its id,
+/// recording `deleteReaction` or `addReaction` on the comment's board.
+async fn reaction_undone(tx: &mut Tx, actor: &Actor, id: &str, restore: Option<&Reaction>) -> Result<()> {
+    let reaction = match restore {
+        Some(reaction) => reaction.clone(),
+        None => get::<Reaction>(tx, id).await?.ok_or_else(|| gone("reaction"))?,
+    };
+    let doc = tx.doc(Table::Actions, &reaction.id_model).await?.ok_or_else(|| gone("comment"))?;
+    let comment: Action = serde_json::from_str(&doc)?;
+    let board = comment_board(tx, actor, &comment).await?;
+    let mut context = crate::reactions::context(&board, &comment, &reaction);
+    let kind = match restore {
+        Some(reaction) => {
+            insert(tx, reaction).await?;
+            "addReaction"
+        }
+        None => {
+            crate::store_ext::remove(tx, &reaction).await?;
+            context.push(("deleted", json!(reaction)));
+            "deleteReaction"
+        }
+    };
+    record(tx, actor, kind, data(&context), crate::reactions::refs(&board, &comment)).await?;
+    Ok(())
+}
+
 /// The board of a comment, which the reverting member must be able to write.
 async fn comment_board(tx: &mut Tx, actor: &Actor, comment: &Action) -> Result<Board> {
     let board = text(&comment.data, "/board/id").ok_or_else(|| gone("board"))?;
@@ -961,6 +1050,9 @@ impl Cork {
             Inverse::RestoreCustomField(field, items) => restore_custom_field(tx, actor, &field, &items).await,
             Inverse::RestoreMembership(membership) => restore_membership(tx, actor, &membership).await,
             Inverse::RestoreSticker(sticker) => restore_sticker(tx, actor, &self.pictures, &sticker).await,
+            Inverse::Vote { card, member, voted } => set_vote(tx, actor, &card, &member, voted).await,
+            Inverse::RemoveReaction(id) => reaction_undone(tx, actor, &id, None).await,
+            Inverse::RestoreReaction(reaction) => reaction_undone(tx, actor, &reaction.id, Some(&reaction)).await,
             other => Err(DomainError::Internal(format!("{other:?} is not written in place"))),
         }
     }

@@ -769,6 +769,9 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     let upload =
         bob.send("POST", &format!("/1/cards/{card}/attachments"), Body::Raw(MULTIPART, multipart("notes.txt", b"kept bytes"))).await;
     let upload = s(&upload.ok(), "id");
+    alice.put(&format!("/1/boards/{board_id}"), json!({"prefs/voting": "members"})).await.ok();
+    let reactions = format!("/1/actions/{comment}/reactions");
+    let smile = s(&bob.post(&reactions, json!({"shortName": "smile"})).await.ok(), "id");
     let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true&stickers=true");
     let fields_view = format!("/1/boards/{board_id}/customFields");
     let members_view = format!("/1/boards/{board_id}/memberships");
@@ -825,10 +828,15 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         ("POST", format!("/1/cards/{card}/stickers"), json!({"image": "star", "top": 0, "left": 0, "zIndex": 2})),
         ("PUT", format!("/1/cards/{card}/stickers/{sticker}"), json!({"top": 50, "rotate": 90})),
         ("DELETE", format!("/1/cards/{card}/stickers/{sticker}"), json!({})),
+        ("POST", format!("/1/cards/{card}/membersVoted"), json!({"value": bob.id})),
+        ("POST", reactions.clone(), json!({"shortName": "+1"})),
+        ("DELETE", format!("{reactions}/{smile}"), json!({})),
+        ("POST", "/1/boards".into(), json!({"name": "Made by mistake"})),
         ("DELETE", format!("/1/cards/{card}"), json!({})),
     ];
     let comments = format!("/1/cards/{card}/actions?filter=commentCard");
     let comments_before = alice.get(&comments).await.ok();
+    let reactions_before = alice.get(&reactions).await.ok();
     for (method, path, body) in &writes {
         let card_before = stripped(alice.get(&card_view).await.ok());
         let board_before = stripped(alice.get(&board_view).await.ok());
@@ -840,7 +848,7 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         assert_eq!(undo.json()["revertOf"], json!(id));
         // The revert is an ordinary action naming what it undoes.
         let undo_action = s(&undo.json()["actions"][0], "id");
-        let shown = alice.get(&format!("/1/actions/{undo_action}")).await.ok();
+        let shown = bob.get(&format!("/1/actions/{undo_action}")).await.ok();
         assert_eq!(shown["data"]["revertOf"], json!(id), "{shown}");
         assert_eq!(stripped(alice.get(&card_view).await.ok()), card_before, "card after undoing {method} {path}");
         let mut board_after = stripped(alice.get(&board_view).await.ok());
@@ -860,6 +868,11 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         assert_eq!(others_after, others_before, "custom fields and memberships after undoing {method} {path}");
         if path.contains("/actions/") {
             assert_eq!(alice.get(&comments).await.ok(), comments_before, "comments after undoing {method} {path}");
+            assert_eq!(alice.get(&reactions).await.ok(), reactions_before, "reactions after undoing {method} {path}");
+        }
+        if path == "/1/boards" {
+            let made = s(&write.json(), "id");
+            assert_eq!(bob.get(&format!("/1/boards/{made}")).await.ok()["closed"], json!(true), "a board made by mistake is closed");
         }
     }
     // The undone upload deletion brought its bytes back too.
