@@ -175,60 +175,63 @@ async fn check_members(tx: &mut Tx, board_id: &str, ids: &[String]) -> Result<Ve
     Ok(wanted)
 }
 
+/// Sets `$card.$field` to `$value`, noting its old value under `$key` in `$old` when
+/// it changes (the action's `old`).
+macro_rules! set_field {
+    ($card:ident, $old:ident, $field:ident, $key:expr, $value:expr) => {{
+        let value = $value;
+        if $card.$field != value {
+            $old.insert($key.into(), json!($card.$field));
+            $card.$field = value;
+        }
+    }};
+}
+
 /// The pure part of a card edit: puts the plain fields of `patch` on `card` (checked as
 /// Trello checks them) and answers the old values of those that changed, as the
 /// action's `old` shows them. Where the card goes (list, board, position), its labels,
 /// members and cover need lookups, and stay with [`Cork::update_card`].
 pub fn apply_patch(card: &mut Card, patch: &CardPatch) -> Result<Map<String, Value>> {
     let mut old = Map::new();
-    macro_rules! set {
-        ($field:ident, $key:expr, $value:expr) => {{
-            let value = $value;
-            if card.$field != value {
-                old.insert($key.into(), json!(card.$field));
-                card.$field = value;
-            }
-        }};
-    }
     if let Some(name) = &patch.name {
         let name = check_name(name)?;
         if name.is_empty() {
             return Err(DomainError::InvalidValue("name".into()));
         }
-        set!(name, "name", name);
+        set_field!(card, old, name, "name", name);
     }
     if let Some(desc) = &patch.desc {
         if desc.len() > 16384 {
             return Err(DomainError::InvalidValue("desc".into()));
         }
-        set!(desc, "desc", desc.clone());
+        set_field!(card, old, desc, "desc", desc.clone());
     }
     if let Some(closed) = patch.closed {
-        set!(closed, "closed", closed);
+        set_field!(card, old, closed, "closed", closed);
     }
     if let Some(due) = &patch.due {
-        set!(due, "due", due.clone());
+        set_field!(card, old, due, "due", due.clone());
     }
     if let Some(start) = &patch.start {
-        set!(start, "start", start.clone());
+        set_field!(card, old, start, "start", start.clone());
     }
     if let Some(due_complete) = patch.due_complete {
-        set!(due_complete, "dueComplete", due_complete);
+        set_field!(card, old, due_complete, "dueComplete", due_complete);
     }
     if let Some(due_reminder) = patch.due_reminder {
-        set!(due_reminder, "dueReminder", due_reminder);
+        set_field!(card, old, due_reminder, "dueReminder", due_reminder);
     }
     if let Some(subscribed) = patch.subscribed {
         card.subscribed = subscribed;
     }
     if let Some(address) = &patch.address {
-        set!(address, "address", address.clone());
+        set_field!(card, old, address, "address", address.clone());
     }
     if let Some(location_name) = &patch.location_name {
-        set!(location_name, "locationName", location_name.clone());
+        set_field!(card, old, location_name, "locationName", location_name.clone());
     }
     if let Some(coordinates) = &patch.coordinates {
-        set!(coordinates, "coordinates", coordinates.clone().map(Value::String));
+        set_field!(card, old, coordinates, "coordinates", coordinates.clone().map(Value::String));
     }
     Ok(old)
 }
@@ -398,15 +401,6 @@ impl Cork {
         let mut card: Card = get_for_update(&mut tx, &card.id).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
         let before = card.clone();
         let mut old = apply_patch(&mut card, &patch)?;
-        macro_rules! set {
-            ($field:ident, $key:expr, $value:expr) => {{
-                let value = $value;
-                if card.$field != value {
-                    old.insert($key.into(), json!(card.$field));
-                    card.$field = value;
-                }
-            }};
-        }
         // Where the card goes: a list decides its board; a board alone means its first open list.
         let mut target_list: Option<List> = None;
         if let Some(id_list) = &patch.id_list {
@@ -468,15 +462,15 @@ impl Cork {
         if let Some(pos) = patch.pos {
             let range = tx.pos_range(Table::Cards, &[Cond::eq("list_id", &card.id_list), Cond::closed(false)]).await?;
             let pos = pos.resolve(range);
-            set!(pos, "pos", pos);
+            set_field!(card, old, pos, "pos", pos);
         }
         if let Some(labels) = patch.id_labels {
             let labels = check_labels(&mut tx, &card.id_board, &labels).await?;
-            set!(id_labels, "idLabels", labels);
+            set_field!(card, old, id_labels, "idLabels", labels);
         }
         if let Some(members) = patch.id_members {
             let members = check_members(&mut tx, &card.id_board, &members).await?;
-            set!(id_members, "idMembers", members);
+            set_field!(card, old, id_members, "idMembers", members);
         }
         if let Some(cover) = patch.id_attachment_cover {
             if let Some(id) = &cover {
@@ -485,7 +479,7 @@ impl Cork {
                     return Err(DomainError::InvalidValue("idAttachmentCover".into()));
                 }
             }
-            set!(id_attachment_cover, "idAttachmentCover", cover);
+            set_field!(card, old, id_attachment_cover, "idAttachmentCover", cover);
         }
         if card == before {
             let view = view_in(&mut tx, card, board, Role::Write, &CardInclude::default()).await?;
