@@ -34,46 +34,34 @@ fn ids() -> (String, String) {
 
 const DOC: &str = r#"{"name":"A card","desc":"","closed":false,"pos":16384,"idLabels":[],"idMembers":[]}"#;
 
+/// One transaction of two rows on `$pool` (the two drivers differ in type and in
+/// placeholder syntax only).
+macro_rules! two_rows {
+    ($pool:expr, $card_sql:literal, $action_sql:literal) => {{
+        let pool = $pool.ok_or("no such database")?;
+        let (card, action) = ids();
+        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        sqlx::query($card_sql).bind(&card).bind(DOC).execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        sqlx::query($action_sql).bind(&action).bind(&card).bind(DOC).execute(&mut *tx).await.map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        Ok("ok")
+    }};
+}
+
 async fn sqlite_insert(State(pools): State<Pools>) -> Result<&'static str, String> {
-    let pool = pools.sqlite.as_ref().ok_or("no sqlite")?;
-    let (card, action) = ids();
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    sqlx::query("INSERT INTO bench_cards (id, list_id, doc) VALUES (?, 'list', ?)")
-        .bind(&card)
-        .bind(DOC)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    sqlx::query("INSERT INTO bench_actions (id, card_id, doc) VALUES (?, ?, ?)")
-        .bind(&action)
-        .bind(&card)
-        .bind(DOC)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok("ok")
+    two_rows!(
+        pools.sqlite.as_ref(),
+        "INSERT INTO bench_cards (id, list_id, doc) VALUES (?, 'list', ?)",
+        "INSERT INTO bench_actions (id, card_id, doc) VALUES (?, ?, ?)"
+    )
 }
 
 async fn postgres_insert(State(pools): State<Pools>) -> Result<&'static str, String> {
-    let pool = pools.postgres.as_ref().ok_or("no postgres")?;
-    let (card, action) = ids();
-    let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-    sqlx::query("INSERT INTO bench_cards (id, list_id, doc) VALUES ($1, 'list', $2)")
-        .bind(&card)
-        .bind(DOC)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    sqlx::query("INSERT INTO bench_actions (id, card_id, doc) VALUES ($1, $2, $3)")
-        .bind(&action)
-        .bind(&card)
-        .bind(DOC)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    Ok("ok")
+    two_rows!(
+        pools.postgres.as_ref(),
+        "INSERT INTO bench_cards (id, list_id, doc) VALUES ($1, 'list', $2)",
+        "INSERT INTO bench_actions (id, card_id, doc) VALUES ($1, $2, $3)"
+    )
 }
 
 /// Serves the ceiling until killed.

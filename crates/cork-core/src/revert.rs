@@ -132,6 +132,20 @@ fn gone(what: &str) -> DomainError {
     DomainError::Conflict(format!("the {what} is gone since the action"))
 }
 
+/// Refuses to restore an object that exists again (someone made it since, or the
+/// deletion was undone already).
+async fn still_gone<T: crate::store_ext::Stored>(tx: &mut Tx, id: &str, what: &str) -> Result<()> {
+    match get::<T>(tx, id).await? {
+        Some(_) => Err(DomainError::Conflict(format!("the {what} exists again"))),
+        None => Ok(()),
+    }
+}
+
+/// One part of an action's `deleted` record (`[]` when absent, for lists).
+fn deleted_part<T: serde::de::DeserializeOwned>(deleted: &Value, key: &str, default: Value) -> Result<T> {
+    Ok(serde_json::from_value(deleted.get(key).cloned().unwrap_or(default))?)
+}
+
 fn unsupported(kind: &str) -> DomainError {
     DomainError::BadRequest(format!("actions of type {kind} cannot be reverted"))
 }
@@ -244,9 +258,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         "deleteCard" => {
             let deleted = d.get("deleted").cloned().ok_or_else(|| unsupported("deleteCard (without its record)"))?;
             let id = text(&deleted, "/card/id").ok_or_else(|| unsupported(&action.kind))?;
-            if get::<Card>(tx, &id).await?.is_some() {
-                return Err(DomainError::Conflict("the card exists again".into()));
-            }
+            still_gone::<Card>(tx, &id, "card").await?;
             let list = text(&deleted, "/card/idList").unwrap_or_default();
             let list: List = get(tx, &list).await?.ok_or_else(|| gone("list"))?;
             if Some(list.id_board.as_str()) != text(&deleted, "/card/idBoard").as_deref() {
@@ -350,9 +362,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         }
         "removeChecklistFromCard" => {
             let checklist: Checklist = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
-            if get::<Checklist>(tx, &checklist.id).await?.is_some() {
-                return Err(DomainError::Conflict("the checklist exists again".into()));
-            }
+            still_gone::<Checklist>(tx, &checklist.id, "checklist").await?;
             get_for_update::<Card>(tx, &checklist.id_card).await?.ok_or_else(|| gone("card"))?;
             Inverse::RestoreChecklist(Box::new(checklist))
         }
@@ -378,11 +388,9 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         }
         "deleteLabel" => {
             let deleted = d.get("deleted").ok_or_else(|| unsupported(&action.kind))?;
-            let label: Label = serde_json::from_value(deleted.get("label").cloned().unwrap_or(Value::Null))?;
-            let cards: Vec<String> = serde_json::from_value(deleted.get("cards").cloned().unwrap_or(json!([])))?;
-            if get::<Label>(tx, &label.id).await?.is_some() {
-                return Err(DomainError::Conflict("the label exists again".into()));
-            }
+            let label: Label = deleted_part(deleted, "label", Value::Null)?;
+            let cards: Vec<String> = deleted_part(deleted, "cards", json!([]))?;
+            still_gone::<Label>(tx, &label.id, "label").await?;
             Inverse::RestoreLabel(Box::new(label), cards)
         }
         "updateComment" => {
@@ -529,9 +537,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         "deleteAttachmentFromCard" => {
             let deleted = d.get("deleted").cloned().ok_or_else(|| unsupported("deleteAttachmentFromCard (without its record)"))?;
             let attachment: Attachment = serde_json::from_value(deleted)?;
-            if get::<Attachment>(tx, &attachment.id).await?.is_some() {
-                return Err(DomainError::Conflict("the attachment exists again".into()));
-            }
+            still_gone::<Attachment>(tx, &attachment.id, "attachment").await?;
             get_for_update::<Card>(tx, &attachment.id_card).await?.ok_or_else(|| gone("card"))?;
             Inverse::RestoreAttachment(Box::new(attachment))
         }
@@ -553,8 +559,8 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
             let field: CustomField = get_for_update(tx, &id).await?.ok_or_else(|| gone("custom field"))?;
             if let Some(deleted) = d.get("deleted") {
                 // An option's deletion: it comes back with the values that chose it.
-                let option: CustomFieldOption = serde_json::from_value(deleted.get("customFieldOption").cloned().unwrap_or(Value::Null))?;
-                let items: Vec<CustomFieldItem> = serde_json::from_value(deleted.get("customFieldItems").cloned().unwrap_or(json!([])))?;
+                let option: CustomFieldOption = deleted_part(deleted, "customFieldOption", Value::Null)?;
+                let items: Vec<CustomFieldItem> = deleted_part(deleted, "customFieldItems", json!([]))?;
                 if field.options.iter().any(|o| o.id == option.id) {
                     return Err(DomainError::Conflict("the option exists again".into()));
                 }
@@ -588,11 +594,9 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         }
         "deleteCustomField" => {
             let deleted = d.get("deleted").ok_or_else(|| unsupported(&action.kind))?;
-            let field: CustomField = serde_json::from_value(deleted.get("customField").cloned().unwrap_or(Value::Null))?;
-            let items: Vec<CustomFieldItem> = serde_json::from_value(deleted.get("customFieldItems").cloned().unwrap_or(json!([])))?;
-            if get::<CustomField>(tx, &field.id).await?.is_some() {
-                return Err(DomainError::Conflict("the custom field exists again".into()));
-            }
+            let field: CustomField = deleted_part(deleted, "customField", Value::Null)?;
+            let items: Vec<CustomFieldItem> = deleted_part(deleted, "customFieldItems", json!([]))?;
+            still_gone::<CustomField>(tx, &field.id, "custom field").await?;
             Inverse::RestoreCustomField(Box::new(field), items)
         }
         "addMemberToBoard" | "makeAdminOfBoard" | "makeNormalMemberOfBoard" | "makeObserverOfBoard" => {
@@ -645,9 +649,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         }
         "removeStickerFromCard" => {
             let sticker: Sticker = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
-            if get::<Sticker>(tx, &sticker.id).await?.is_some() {
-                return Err(DomainError::Conflict("the sticker exists again".into()));
-            }
+            still_gone::<Sticker>(tx, &sticker.id, "sticker").await?;
             get_for_update::<Card>(tx, &sticker.id_card).await?.ok_or_else(|| gone("card"))?;
             Inverse::RestoreSticker(Box::new(sticker))
         }
@@ -668,9 +670,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
         }
         "deleteReaction" => {
             let reaction: Reaction = serde_json::from_value(d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?)?;
-            if get::<Reaction>(tx, &reaction.id).await?.is_some() {
-                return Err(DomainError::Conflict("the reaction exists again".into()));
-            }
+            still_gone::<Reaction>(tx, &reaction.id, "reaction").await?;
             tx.doc(Table::Actions, &reaction.id_model).await?.ok_or_else(|| gone("comment"))?;
             Inverse::RestoreReaction(Box::new(reaction))
         }
@@ -691,12 +691,11 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
 /// Puts a deleted card back with its id, checklists, attachments' records, custom field
 /// values and stickers, and records a `createCard` naming the deletion it undoes.
 async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, deleted: &Value) -> Result<()> {
-    let card: Card = serde_json::from_value(deleted.get("card").cloned().unwrap_or(Value::Null))?;
-    let parts = |key: &str| deleted.get(key).cloned().unwrap_or(json!([]));
-    let checklists: Vec<Checklist> = serde_json::from_value(parts("checklists"))?;
-    let attachments: Vec<Attachment> = serde_json::from_value(parts("attachments"))?;
-    let items: Vec<CustomFieldItem> = serde_json::from_value(parts("customFieldItems"))?;
-    let stickers: Vec<Sticker> = serde_json::from_value(parts("stickers"))?;
+    let card: Card = deleted_part(deleted, "card", Value::Null)?;
+    let checklists: Vec<Checklist> = deleted_part(deleted, "checklists", json!([]))?;
+    let attachments: Vec<Attachment> = deleted_part(deleted, "attachments", json!([]))?;
+    let items: Vec<CustomFieldItem> = deleted_part(deleted, "customFieldItems", json!([]))?;
+    let stickers: Vec<Sticker> = deleted_part(deleted, "stickers", json!([]))?;
     let list: List = get(tx, &card.id_list).await?.ok_or_else(|| gone("list"))?;
     let mut board: Board = get(tx, &card.id_board).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
     insert(tx, &card).await?;
