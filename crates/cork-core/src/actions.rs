@@ -52,6 +52,24 @@ pub fn org_ref(org: &Organization) -> Value {
     json!({"id": org.id, "name": org.display_name})
 }
 
+/// What an update outside a board wrote, next to its `old` (as the action's `new`): the
+/// current value of each field `old` names, preference by preference for `prefs`. An
+/// undo checks against it that nobody changed the fields since.
+pub(crate) fn written<T: serde::Serialize>(object: &T, old: &Map<String, Value>) -> Value {
+    let now = serde_json::to_value(object).unwrap_or(Value::Null);
+    let mut out = Map::new();
+    for (key, was) in old {
+        let value = match (key.as_str(), was) {
+            ("prefs", Value::Object(prefs)) => Value::Object(
+                prefs.keys().map(|k| (k.clone(), now.pointer(&format!("/prefs/{k}")).cloned().unwrap_or(Value::Null))).collect(),
+            ),
+            _ => now.get(key.as_str()).cloned().unwrap_or(Value::Null),
+        };
+        out.insert(key.clone(), value);
+    }
+    Value::Object(out)
+}
+
 /// Writes one action in `tx`. `data` holds Trello's `data` object, including `old`
 /// values for updates and the removed object for deletions, so the log can undo it.
 pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Value, refs: Refs) -> Result<Action> {

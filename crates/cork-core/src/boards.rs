@@ -488,6 +488,10 @@ impl Cork {
             "memberships": view.memberships, "checklists": view.checklists, "attachments": attachments,
         });
         let card_ids: Vec<String> = view.cards.iter().map(|c| c.id.clone()).collect();
+        // What a restore needs besides: the stars and the last card number taken
+        // (taking one more is harmless, the board goes).
+        let stars: Vec<BoardStar> = find(&mut tx, &[Cond::eq("board_id", &board.id)], Order::Asc("id"), None).await?;
+        let card_seq = tx.next_card_number(&board.id).await? - 1;
         for (table, column) in [
             (Table::Cards, "board_id"),
             (Table::Lists, "board_id"),
@@ -509,6 +513,8 @@ impl Cork {
         deleted["customFieldItems"] = json!(custom_field_items);
         let stickers = crate::stickers::remove_for_cards(&mut tx, &card_ids).await?;
         deleted["stickers"] = json!(stickers);
+        deleted["stars"] = json!(stars);
+        deleted["cardSeq"] = json!(card_seq);
         // Members' own preferences on the board go with it (preferences are not logged).
         tx.delete(Table::BoardMyPrefs, &[Cond::eq("board_id", &board.id)]).await?;
         remove(&mut tx, &board).await?;

@@ -32,6 +32,7 @@ pub mod pos;
 pub mod prefs;
 pub mod reactions;
 pub mod revert;
+mod revert_outside;
 pub mod search;
 pub mod sessions;
 pub mod stickers;

@@ -13,6 +13,83 @@ use crate::pos::Pos;
 use crate::store_ext::{find, get, get_for_update, insert, save};
 use crate::{now, Cork, DomainError, Result, NOT_FOUND};
 
+/// A card that went with its list to another board, as it was before: the move gives
+/// cards numbers there and drops their labels (labels belong to a board); an undo puts
+/// both back.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MovedCard {
+    pub id: String,
+    pub id_short: i64,
+    pub id_labels: Vec<String>,
+}
+
+/// Moves `list` (already changed as asked, but for its board) with its cards from `from`
+/// to `to`, and records `moveListFromBoard`, with the fields that changed (`old`) and the
+/// cards as they were (`cards`), and `moveListToBoard`. `back` (an undo) gives the cards
+/// their earlier numbers and the labels they had there. Both boards are locked by the caller.
+pub(crate) async fn move_list_to(
+    tx: &mut Tx,
+    actor: &Actor,
+    list: &mut List,
+    from: &mut Board,
+    to: &mut Board,
+    mut old: Map<String, Value>,
+    back: &[MovedCard],
+) -> Result<()> {
+    old.insert("idBoard".into(), json!(from.id));
+    list.id_board = to.id.clone();
+    save(tx, list).await?;
+    let cards: Vec<Card> = find(tx, &[Cond::eq("list_id", &list.id)], Order::Asc("pos"), None).await?;
+    let labels_there = if back.is_empty() { Vec::new() } else { tx.column(Table::Labels, "id", &[Cond::eq("board_id", &to.id)]).await? };
+    let mut before = Vec::with_capacity(cards.len());
+    for mut card in cards {
+        before.push(MovedCard { id: card.id.clone(), id_short: card.id_short, id_labels: card.id_labels.clone() });
+        card.id_board = to.id.clone();
+        match back.iter().find(|was| was.id == card.id) {
+            Some(was) => {
+                card.id_short = was.id_short;
+                card.id_labels = was.id_labels.iter().filter(|l| labels_there.contains(l)).cloned().collect();
+            }
+            None => {
+                card.id_labels.clear();
+                card.id_short = tx.next_card_number(&to.id).await?;
+            }
+        }
+        save(tx, &card).await?;
+    }
+    // Only the checklists of the moving cards change board.
+    if !before.is_empty() {
+        let card_ids: Vec<&str> = before.iter().map(|c| c.id.as_str()).collect();
+        let checklists: Vec<Checklist> = find(tx, &[Cond::any_of("card_id", &card_ids)], Order::None, None).await?;
+        for mut checklist in checklists {
+            checklist.id_board = to.id.clone();
+            save(tx, &checklist).await?;
+        }
+    }
+    let mut shown = list_ref(list);
+    if let (Some(map), Value::Object(now_map)) = (shown.as_object_mut(), serde_json::to_value(&*list)?) {
+        for key in old.keys() {
+            if let Some(value) = now_map.get(key) {
+                map.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let context = [
+        ("board", board_ref(from)),
+        ("list", shown),
+        ("boardTarget", json!({"id": to.id})),
+        ("old", Value::Object(old)),
+        ("cards", json!(before)),
+    ];
+    record(tx, actor, "moveListFromBoard", data(&context), Refs::list(from, list)).await?;
+    let context = [("board", board_ref(to)), ("list", list_ref(list)), ("boardSource", json!({"id": from.id}))];
+    record(tx, actor, "moveListToBoard", data(&context), Refs::list(to, list)).await?;
+    touch_board(tx, from).await?;
+    touch_board(tx, to).await?;
+    Ok(())
+}
+
 /// Parameters of `POST /lists`.
 #[derive(Debug, Clone)]
 pub struct NewList {
@@ -62,6 +139,36 @@ fn check_name(name: &str) -> Result<String> {
         return Err(DomainError::InvalidValue("name".into()));
     }
     Ok(name.to_string())
+}
+
+/// The part of a list edit that needs no lookup: name, archiving, subscription, soft
+/// limit and colour, applied to `list`; answers the values they had (Trello's `old`).
+/// Nothing changes unless every value is valid.
+pub(crate) fn apply_patch(list: &mut List, patch: &ListPatch) -> Result<Map<String, Value>> {
+    let name = patch.name.as_deref().map(check_name).transpose()?;
+    if let Some(Some(color)) = &patch.color {
+        if !crate::boards::is_label_color(color) {
+            return Err(DomainError::InvalidValue("color".into()));
+        }
+    }
+    let mut old = Map::new();
+    if let Some(name) = name {
+        old.insert("name".into(), json!(std::mem::replace(&mut list.name, name)));
+    }
+    if let Some(closed) = patch.closed {
+        old.insert("closed".into(), json!(std::mem::replace(&mut list.closed, closed)));
+    }
+    if let Some(subscribed) = patch.subscribed {
+        // A member's own choice, not the list's: Trello logs no action for it.
+        list.subscribed = subscribed;
+    }
+    if let Some(soft_limit) = &patch.soft_limit {
+        old.insert("softLimit".into(), json!(std::mem::replace(&mut list.soft_limit, soft_limit.clone())));
+    }
+    if let Some(color) = &patch.color {
+        old.insert("color".into(), json!(std::mem::replace(&mut list.color, color.clone())));
+    }
+    Ok(old)
 }
 
 impl Cork {
@@ -141,31 +248,8 @@ impl Cork {
         let mut tx = self.store.write().await?;
         let (list, mut board, _) = list_with_role(&mut tx, actor, id, Role::Write).await?;
         let mut list: List = get_for_update(&mut tx, &list.id).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
-        let mut old = Map::new();
-        if let Some(name) = patch.name {
-            old.insert("name".into(), json!(list.name));
-            list.name = check_name(&name)?;
-        }
-        if let Some(closed) = patch.closed {
-            old.insert("closed".into(), json!(list.closed));
-            list.closed = closed;
-        }
-        if let Some(subscribed) = patch.subscribed {
-            list.subscribed = subscribed;
-        }
-        if let Some(soft_limit) = patch.soft_limit {
-            old.insert("softLimit".into(), json!(list.soft_limit));
-            list.soft_limit = soft_limit;
-        }
-        if let Some(color) = patch.color {
-            if let Some(c) = &color {
-                if !crate::boards::is_label_color(c) {
-                    return Err(DomainError::InvalidValue("color".into()));
-                }
-            }
-            old.insert("color".into(), json!(list.color));
-            list.color = color;
-        }
+        let was_pos = list.pos;
+        let mut old = apply_patch(&mut list, &patch)?;
         let mut target: Option<Board> = None;
         if let Some(board_ref_str) = patch.id_board {
             let (to, _) = board_with_role(&mut tx, actor, &board_ref_str, Role::Write, UNAUTHORIZED).await.map_err(|e| match e {
@@ -187,42 +271,9 @@ impl Cork {
             list.pos = Pos::Bottom.resolve(range);
         }
         if let Some(mut to) = target {
-            list.id_board = to.id.clone();
-            save(&mut tx, &list).await?;
-            let cards: Vec<Card> = find(&mut tx, &[Cond::eq("list_id", &list.id)], Order::Asc("pos"), None).await?;
-            let card_ids: Vec<String> = cards.iter().map(|c| c.id.clone()).collect();
-            for mut card in cards {
-                card.id_board = to.id.clone();
-                card.id_labels.clear();
-                card.id_short = tx.next_card_number(&to.id).await?;
-                save(&mut tx, &card).await?;
-            }
-            // Only the checklists of the moving cards change board.
-            if !card_ids.is_empty() {
-                let checklists: Vec<Checklist> = find(&mut tx, &[Cond::any_of("card_id", &card_ids)], Order::None, None).await?;
-                for mut checklist in checklists {
-                    checklist.id_board = to.id.clone();
-                    save(&mut tx, &checklist).await?;
-                }
-            }
-            record(
-                &mut tx,
-                actor,
-                "moveListFromBoard",
-                data(&[("board", board_ref(&board)), ("list", list_ref(&list)), ("boardTarget", json!({"id": to.id}))]),
-                Refs::list(&board, &list),
-            )
-            .await?;
-            record(
-                &mut tx,
-                actor,
-                "moveListToBoard",
-                data(&[("board", board_ref(&to)), ("list", list_ref(&list)), ("boardSource", json!({"id": board.id}))]),
-                Refs::list(&to, &list),
-            )
-            .await?;
-            touch_board(&mut tx, &mut board).await?;
-            touch_board(&mut tx, &mut to).await?;
+            tx.lock_in_order(Table::Boards, &[board.id.clone(), to.id.clone()]).await?;
+            old.entry("pos").or_insert(json!(was_pos));
+            move_list_to(&mut tx, actor, &mut list, &mut board, &mut to, old, &[]).await?;
             tx.commit().await?;
             return Ok(list);
         }
@@ -317,5 +368,51 @@ impl Cork {
         }
         tx.commit().await?;
         Ok(moved)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list() -> List {
+        serde_json::from_value(json!({
+            "id": "5f0000000000000000000001", "name": "To do", "closed": false, "idBoard": "5f0000000000000000000002",
+            "pos": 16384.0, "subscribed": false, "softLimit": null, "color": null
+        }))
+        .expect("a list")
+    }
+
+    #[test]
+    fn an_edit_answers_the_values_it_replaced() {
+        let mut edited = list();
+        let patch = ListPatch {
+            name: Some("  Doing ".into()),
+            closed: Some(true),
+            color: Some(Some("green".into())),
+            soft_limit: Some(Some("5".into())),
+            ..ListPatch::default()
+        };
+        let old = apply_patch(&mut edited, &patch).unwrap();
+        assert_eq!(Value::Object(old), json!({"name": "To do", "closed": false, "color": null, "softLimit": null}));
+        assert_eq!((edited.name.as_str(), edited.closed, edited.color.as_deref()), ("Doing", true, Some("green")));
+    }
+
+    #[test]
+    fn an_invalid_value_changes_nothing() {
+        let mut edited = list();
+        let patch = ListPatch { name: Some("Doing".into()), color: Some(Some("chartreuse".into())), ..ListPatch::default() };
+        assert_eq!(apply_patch(&mut edited, &patch), Err(DomainError::InvalidValue("color".into())));
+        assert_eq!(edited, list());
+        let blank = ListPatch { name: Some("   ".into()), ..ListPatch::default() };
+        assert_eq!(apply_patch(&mut edited, &blank), Err(DomainError::InvalidValue("name".into())));
+    }
+
+    #[test]
+    fn a_subscription_is_no_change_to_log() {
+        let mut edited = list();
+        let old = apply_patch(&mut edited, &ListPatch { subscribed: Some(true), ..ListPatch::default() }).unwrap();
+        assert!(old.is_empty());
+        assert!(edited.subscribed);
     }
 }

@@ -157,7 +157,11 @@ impl Cork {
         let key = pending.write(upload.bytes).await?;
         let old = member.avatar_hash.replace(key);
         save(&mut tx, &member).await?;
-        let context = [("member", json!({"id": member.id, "name": member.full_name})), ("old", json!({"avatarHash": old}))];
+        let context = [
+            ("member", json!({"id": member.id, "name": member.full_name})),
+            ("new", json!({"avatarHash": member.avatar_hash})),
+            ("old", json!({"avatarHash": old})),
+        ];
         let refs = Refs { subject: Some(member.id.clone()), ..Refs::default() };
         record(&mut tx, actor, "updateMember", data(&context), refs).await?;
         tx.commit().await?;

@@ -122,7 +122,11 @@ impl Cork {
             member.username = username;
         }
         save(&mut tx, &member).await?;
-        let context = [("member", json!({"id": member.id, "name": member.full_name})), ("old", serde_json::Value::Object(old))];
+        let context = [
+            ("member", json!({"id": member.id, "name": member.full_name})),
+            ("new", crate::actions::written(&member, &old)),
+            ("old", serde_json::Value::Object(old)),
+        ];
         let refs = Refs { subject: Some(member.id.clone()), ..Refs::default() };
         record(&mut tx, actor, "updateMember", data(&context), refs).await?;
         tx.commit().await?;
@@ -142,7 +146,11 @@ impl Cork {
             "none" if member.avatar_hash.is_some() => {
                 let old = member.avatar_hash.take();
                 save(&mut tx, &member).await?;
-                let context = [("member", json!({"id": member.id, "name": member.full_name})), ("old", json!({"avatarHash": old}))];
+                let context = [
+                    ("member", json!({"id": member.id, "name": member.full_name})),
+                    ("new", json!({"avatarHash": null})),
+                    ("old", json!({"avatarHash": old})),
+                ];
                 let refs = Refs { subject: Some(member.id.clone()), ..Refs::default() };
                 record(&mut tx, actor, "updateMember", data(&context), refs).await?;
             }

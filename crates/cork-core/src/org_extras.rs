@@ -391,7 +391,7 @@ impl Cork {
             &mut tx,
             actor,
             "updateOrganization",
-            data(&[("organization", org_ref(&org)), ("old", json!({"logoHash": old_hash}))]),
+            data(&[("organization", org_ref(&org)), ("new", json!({"logoHash": org.logo_hash})), ("old", json!({"logoHash": old_hash}))]),
             refs,
         )
         .await?;
@@ -427,7 +427,10 @@ impl Cork {
         save(&mut tx, &org).await?;
         let refs = Refs { org: Some(org.id.clone()), ..Refs::default() };
         let old_prefs = json!({"prefs": {pref: old}});
-        record(&mut tx, actor, "updateOrganization", data(&[("organization", org_ref(&org)), ("old", old_prefs)]), refs).await?;
+        let old_prefs = Map::from_iter([("prefs".to_string(), old_prefs)]);
+        let context =
+            [("organization", org_ref(&org)), ("new", crate::actions::written(&org, &old_prefs)), ("old", Value::Object(old_prefs))];
+        record(&mut tx, actor, "updateOrganization", data(&context), refs).await?;
         tx.commit().await?;
         Ok(org)
     }

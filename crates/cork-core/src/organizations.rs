@@ -209,7 +209,8 @@ impl Cork {
         org.date_last_activity = now();
         save(&mut tx, &org).await?;
         let refs = Refs { org: Some(org.id.clone()), ..Refs::default() };
-        record(&mut tx, actor, "updateOrganization", data(&[("organization", org_ref(&org)), ("old", Value::Object(old))]), refs).await?;
+        let context = [("organization", org_ref(&org)), ("new", crate::actions::written(&org, &old)), ("old", Value::Object(old))];
+        record(&mut tx, actor, "updateOrganization", data(&context), refs).await?;
         tx.commit().await?;
         Ok(org)
     }
@@ -220,6 +221,7 @@ impl Cork {
         let (org, _) = org_with_role(&mut tx, actor, reference, Role::Admin).await?;
         let memberships: Vec<Membership> = find(&mut tx, &[Cond::eq("model_id", &org.id)], Order::None, None).await?;
         let boards: Vec<Board> = find(&mut tx, &[Cond::eq("org_id", &org.id)], Order::None, None).await?;
+        let org_visible: Vec<&str> = boards.iter().filter(|b| b.permission_level() == "org").map(|b| b.id.as_str()).collect();
         for mut board in boards.clone() {
             board.id_organization = None;
             if board.permission_level() == "org" {
@@ -229,7 +231,10 @@ impl Cork {
         }
         tx.delete(Table::Memberships, &[Cond::eq("model_id", &org.id)]).await?;
         remove(&mut tx, &org).await?;
-        let deleted = json!({"organization": org, "memberships": memberships, "boards": boards.iter().map(|b| &b.id).collect::<Vec<_>>()});
+        let deleted = json!({
+            "organization": org, "memberships": memberships, "boards": boards.iter().map(|b| &b.id).collect::<Vec<_>>(),
+            "orgVisibleBoards": org_visible,
+        });
         let refs = Refs { org: Some(org.id.clone()), ..Refs::default() };
         record(&mut tx, actor, "deleteOrganization", data(&[("organization", org_ref(&org)), ("deleted", deleted)]), refs).await?;
         tx.commit().await?;
@@ -247,12 +252,13 @@ impl Cork {
             let member = crate::members::resolve_member(&mut tx, actor, member_ref).await?;
             let existing: Option<Membership> =
                 find(&mut tx, &[Cond::eq("model_id", &org.id), Cond::eq("member_id", &member.id)], Order::None, Some(1)).await?.pop();
+            let mut old_type = None;
             let kind = match existing {
                 Some(mut membership) => {
                     if membership.member_type == "admin" && member_type != "admin" {
                         ensure_other_admin(&mut tx, &org.id, &member.id).await?;
                     }
-                    membership.member_type = member_type.to_string();
+                    old_type = Some(std::mem::replace(&mut membership.member_type, member_type.to_string()));
                     save(&mut tx, &membership).await?;
                     if member_type == "admin" {
                         "makeAdminOfOrganization"
@@ -274,7 +280,10 @@ impl Cork {
                 }
             };
             let refs = Refs { org: Some(org.id.clone()), subject: Some(member.id.clone()), ..Refs::default() };
-            let context = [("organization", org_ref(&org)), ("idMember", json!(member.id)), ("memberType", json!(member_type))];
+            let mut context = vec![("organization", org_ref(&org)), ("idMember", json!(member.id)), ("memberType", json!(member_type))];
+            if let Some(old_type) = old_type {
+                context.push(("old", json!({"memberType": old_type})));
+            }
             record(&mut tx, actor, kind, data(&context), refs).await?;
             tx.commit().await?;
         }
@@ -294,19 +303,13 @@ impl Cork {
                 return Err(DomainError::Unauthorized(UNAUTHORIZED));
             }
             ensure_other_admin(&mut tx, &org.id, &member.id).await?;
-            let removed = tx.delete(Table::Memberships, &[Cond::eq("model_id", &org.id), Cond::eq("member_id", &member.id)]).await?;
-            if removed == 0 {
-                return Err(DomainError::NotFound(NOT_FOUND));
-            }
+            let on_org = [Cond::eq("model_id", &org.id), Cond::eq("member_id", &member.id)];
+            let membership: Membership =
+                find(&mut tx, &on_org, Order::None, Some(1)).await?.pop().ok_or(DomainError::NotFound(NOT_FOUND))?;
+            tx.delete(Table::Memberships, &on_org).await?;
             let refs = Refs { org: Some(org.id.clone()), subject: Some(member.id.clone()), ..Refs::default() };
-            record(
-                &mut tx,
-                actor,
-                "removeMemberFromOrganization",
-                data(&[("organization", org_ref(&org)), ("idMember", json!(member.id))]),
-                refs,
-            )
-            .await?;
+            let context = [("organization", org_ref(&org)), ("idMember", json!(member.id)), ("deleted", json!(membership))];
+            record(&mut tx, actor, "removeMemberFromOrganization", data(&context), refs).await?;
             tx.commit().await?;
         }
         self.org_view(actor, reference).await

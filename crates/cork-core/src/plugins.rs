@@ -299,8 +299,8 @@ impl Cork {
         let mut plugin = load_plugin(&mut tx, id, DomainError::InvalidId).await?;
         let old = apply(&mut plugin, input)?;
         save(&mut tx, &plugin).await?;
-        record(&mut tx, actor, "updatePlugin", data(&[("plugin", plugin_ref(&plugin)), ("old", Value::Object(old))]), Refs::default())
-            .await?;
+        let context = [("plugin", plugin_ref(&plugin)), ("new", crate::actions::written(&plugin, &old)), ("old", Value::Object(old))];
+        record(&mut tx, actor, "updatePlugin", data(&context), Refs::default()).await?;
         let listings = listings_of(&mut tx, &plugin.id).await?;
         tx.commit().await?;
         Ok(PluginView { plugin, listings })
@@ -362,6 +362,7 @@ impl Cork {
         let context = [
             ("plugin", plugin_ref(&plugin)),
             ("listing", json!({"id": listing.id, "locale": listing.locale})),
+            ("new", crate::actions::written(&listing, &old)),
             ("old", Value::Object(old)),
         ];
         record(&mut tx, actor, "updatePluginListing", data(&context), Refs::default()).await?;
@@ -445,4 +446,14 @@ impl Cork {
         crate::organizations::org_with_role(&mut tx, actor, org, Role::Read).await?;
         Ok(Vec::new())
     }
+}
+
+/// Enables a plugin on a board again with the record it had (an undo of
+/// `disablePlugin`), recording `enablePlugin`.
+pub(crate) async fn reenable(tx: &mut Tx, actor: &Actor, enabled: &BoardPlugin) -> Result<()> {
+    let (board, _) = board_with_role(tx, actor, &enabled.id_board, Role::Write, UNAUTHORIZED).await?;
+    let plugin = load_plugin(tx, &enabled.id_plugin, DomainError::InvalidId).await?;
+    insert(tx, enabled).await?;
+    record(tx, actor, "enablePlugin", data(&[("board", board_ref(&board)), ("plugin", plugin_ref(&plugin))]), Refs::board(&board)).await?;
+    Ok(())
 }

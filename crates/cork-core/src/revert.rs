@@ -20,8 +20,9 @@ use crate::checklists::CheckItemPatch;
 use crate::custom_fields::{CustomField, CustomFieldItem, CustomFieldOption, CustomFieldPatch, ItemInput};
 use crate::files::FileStore;
 use crate::ids::is_id;
-use crate::lists::ListPatch;
+use crate::lists::{ListPatch, MovedCard};
 use crate::model::*;
+use crate::plugins::BoardPlugin;
 use crate::pos::Pos;
 use crate::reactions::Reaction;
 use crate::stickers::{Sticker, StickerPlace};
@@ -92,6 +93,13 @@ enum Inverse {
     },
     RemoveReaction(String),
     RestoreReaction(Box<Reaction>),
+    /// A deleted board with everything its deletion recorded.
+    RestoreBoard(Box<Value>),
+    /// A list moved to another board goes back with the fields the move changed and its
+    /// cards' numbers and labels.
+    MoveListBack(String, Map<String, Value>, Vec<MovedCard>),
+    DisablePlugin(String, String),
+    RestorePlugin(Box<BoardPlugin>),
 }
 
 impl Inverse {
@@ -116,6 +124,9 @@ impl Inverse {
                 | Inverse::Vote { .. }
                 | Inverse::RemoveReaction(_)
                 | Inverse::RestoreReaction(_)
+                | Inverse::RestoreBoard(_)
+                | Inverse::MoveListBack(..)
+                | Inverse::RestorePlugin(_)
         )
     }
 }
@@ -219,7 +230,7 @@ fn settle_fields(old: &Map<String, Value>, changed: Vec<String>, partial: bool, 
 
 /// Checks that the action's objects still hold what it wrote and returns its inverse,
 /// with the fields left as they are because someone changed them since (`partial` only).
-async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, Vec<String>)> {
+async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Result<(Inverse, Vec<String>)> {
     let d = &action.data;
     let card_id = text(d, "/card/id");
     let need_card = || card_id.clone().ok_or_else(|| unsupported(&action.kind));
@@ -461,6 +472,8 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
                     "name" => patch.name = opt_text(value),
                     "closed" => patch.closed = value.as_bool(),
                     "pos" => patch.pos = value.as_f64().map(Pos::At),
+                    "softLimit" => patch.soft_limit = Some(opt_text(value)),
+                    "color" => patch.color = Some(opt_text(value)),
                     _ => return Err(unsupported(&format!("updateList ({key})"))),
                 }
             }
@@ -683,6 +696,61 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
             }
             Inverse::UpdateBoard(id, BoardPatch { closed: Some(true), ..BoardPatch::default() })
         }
+        "deleteBoard" => {
+            let deleted = d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?;
+            let board: Board = deleted_part(&deleted, "board", Value::Null)?;
+            still_gone::<Board>(tx, &board.id, "board").await?;
+            // The board's admins, as it was, and its workspace's admins may restore it.
+            let memberships: Vec<Membership> = deleted_part(&deleted, "memberships", json!([]))?;
+            let mut own = memberships;
+            if let Some(org) = &board.id_organization {
+                get::<crate::model::Organization>(tx, org).await?.ok_or_else(|| gone("workspace"))?;
+                own.extend(crate::access::memberships_of(tx, actor, &[org.as_str()]).await?);
+            }
+            if !actor.may_write() || crate::access::role_from(actor, &board, &own) < Role::Admin {
+                return Err(DomainError::Unauthorized(UNAUTHORIZED));
+            }
+            Inverse::RestoreBoard(Box::new(deleted))
+        }
+        "moveListFromBoard" | "moveListToBoard" => {
+            let from = if action.kind == "moveListToBoard" { list_move_pair(tx, action).await? } else { action.clone() };
+            let d = &from.data;
+            let id = text(d, "/list/id").ok_or_else(|| unsupported(&action.kind))?;
+            let old = d.get("old").and_then(Value::as_object).cloned().unwrap_or_default();
+            if !old.contains_key("idBoard") {
+                return Err(unsupported("moveListFromBoard (recorded without the fields it changed)"));
+            }
+            let list: List = get_for_update(tx, &id).await?.ok_or_else(|| gone("list"))?;
+            if Some(list.id_board.as_str()) != d.pointer("/boardTarget/id").and_then(Value::as_str) {
+                return Err(conflict(&["idBoard".to_string()]));
+            }
+            let rest = Map::from_iter(old.iter().filter(|(k, _)| *k != "idBoard" && *k != "pos").map(|(k, v)| (k.clone(), v.clone())));
+            let changed = changed_since(&serde_json::to_value(&list)?, d.get("list").unwrap_or(&Value::Null), &rest);
+            if !changed.is_empty() {
+                return Err(conflict(&changed));
+            }
+            let home = old.get("idBoard").and_then(Value::as_str).unwrap_or_default();
+            get::<Board>(tx, home).await?.ok_or_else(|| gone("board"))?;
+            let cards: Vec<MovedCard> = deleted_part(d, "cards", json!([]))?;
+            Inverse::MoveListBack(id, old, cards)
+        }
+        "enablePlugin" | "disablePlugin" => {
+            let board = text(d, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
+            let plugin = text(d, "/plugin/id").ok_or_else(|| unsupported(&action.kind))?;
+            let on = [Cond::eq("board_id", &board), Cond::eq("plugin_id", &plugin)];
+            let enabled = tx.count(Table::BoardPlugins, &on).await? > 0;
+            match (action.kind.as_str(), enabled) {
+                ("enablePlugin", true) => Inverse::DisablePlugin(board, plugin),
+                ("disablePlugin", false) => Inverse::RestorePlugin(Box::new(deleted_part(d, "deleted", Value::Null)?)),
+                _ => return Err(conflict(&["enabled".to_string()])),
+            }
+        }
+        "rejectChangeRequest" | "expireChangeRequest" => {
+            return Err(DomainError::BadRequest(format!(
+                "actions of type {} record a decision on a change request and change nothing to revert",
+                action.kind
+            )))
+        }
         other => return Err(unsupported(other)),
     };
     Ok((inverse, kept))
@@ -690,7 +758,7 @@ async fn plan(tx: &mut Tx, action: &Action, partial: bool) -> Result<(Inverse, V
 
 /// Puts a deleted card back with its id, checklists, attachments' records, custom field
 /// values and stickers, and records a `createCard` naming the deletion it undoes.
-async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, deleted: &Value) -> Result<()> {
+async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, pictures: &FileStore, deleted: &Value) -> Result<()> {
     let card: Card = deleted_part(deleted, "card", Value::Null)?;
     let checklists: Vec<Checklist> = deleted_part(deleted, "checklists", json!([]))?;
     let attachments: Vec<Attachment> = deleted_part(deleted, "attachments", json!([]))?;
@@ -713,10 +781,106 @@ async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, deleted: &V
     for sticker in &stickers {
         insert(tx, sticker).await?;
     }
+    pictures.untrash(&crate::stickers::sticker_files(&stickers)).await?;
     touch_board(tx, &mut board).await?;
     let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card))];
     record(tx, actor, "createCard", data(&context), Refs::card(&board, &card)).await?;
     Ok(())
+}
+
+/// Puts a deleted board back with its id and all its deletion recorded: lists, cards
+/// (with their numbers), labels, checklists, attachments and their bytes, custom fields
+/// and values, stickers and their pictures, memberships and stars; records `createBoard`.
+async fn restore_board(tx: &mut Tx, actor: &Actor, files: &FileStore, pictures: &FileStore, deleted: &Value) -> Result<()> {
+    let mut board: Board = deleted_part(deleted, "board", Value::Null)?;
+    let lists: Vec<List> = deleted_part(deleted, "lists", json!([]))?;
+    let cards: Vec<Card> = deleted_part(deleted, "cards", json!([]))?;
+    let labels: Vec<Label> = deleted_part(deleted, "labels", json!([]))?;
+    let memberships: Vec<Membership> = deleted_part(deleted, "memberships", json!([]))?;
+    let checklists: Vec<Checklist> = deleted_part(deleted, "checklists", json!([]))?;
+    let attachments: Vec<Attachment> = deleted_part(deleted, "attachments", json!([]))?;
+    let fields: Vec<CustomField> = deleted_part(deleted, "customFields", json!([]))?;
+    let items: Vec<CustomFieldItem> = deleted_part(deleted, "customFieldItems", json!([]))?;
+    let stickers: Vec<Sticker> = deleted_part(deleted, "stickers", json!([]))?;
+    let stars: Vec<BoardStar> = deleted_part(deleted, "stars", json!([]))?;
+    insert(tx, &board).await?;
+    // Card numbers go on from where they were, never handing out one twice.
+    let seq = cards.iter().map(|c| c.id_short).max().unwrap_or(0).max(deleted.get("cardSeq").and_then(Value::as_i64).unwrap_or(0));
+    tx.update(Table::Boards, &[("card_seq", cork_store::Arg::Int(seq))], &[Cond::eq("id", &board.id)]).await?;
+    for list in &lists {
+        insert(tx, list).await?;
+    }
+    for label in &labels {
+        insert(tx, label).await?;
+    }
+    for card in &cards {
+        insert(tx, card).await?;
+        sync_card_members(tx, card).await?;
+    }
+    for membership in &memberships {
+        insert(tx, membership).await?;
+    }
+    for checklist in &checklists {
+        insert(tx, checklist).await?;
+    }
+    for attachment in &attachments {
+        insert(tx, attachment).await?;
+    }
+    for field in &fields {
+        insert(tx, field).await?;
+    }
+    for item in &items {
+        insert(tx, item).await?;
+    }
+    for sticker in &stickers {
+        insert(tx, sticker).await?;
+    }
+    for star in &stars {
+        insert(tx, star).await?;
+    }
+    files.untrash(&crate::uploads::attachment_files(&attachments)).await?;
+    pictures.untrash(&crate::stickers::sticker_files(&stickers)).await?;
+    touch_board(tx, &mut board).await?;
+    record(tx, actor, "createBoard", data(&[("board", board_ref(&board))]), Refs::board(&board)).await?;
+    Ok(())
+}
+
+/// The `moveListFromBoard` recorded with a `moveListToBoard` (the move's other half).
+async fn list_move_pair(tx: &mut Tx, action: &Action) -> Result<Action> {
+    let list = text(&action.data, "/list/id").ok_or_else(|| unsupported(&action.kind))?;
+    let docs = tx
+        .docs(
+            Table::Actions,
+            &[Cond::eq("list_id", &list), Cond::eq("type", "moveListFromBoard"), Cond::Lt("id", cork_store::Arg::text(&action.id))],
+            Order::Desc("id"),
+            Some(1),
+        )
+        .await?;
+    match docs.first().map(|doc| serde_json::from_str::<Action>(doc)).transpose()? {
+        Some(pair) if pair.data.pointer("/boardTarget/id") == action.data.pointer("/board/id") => Ok(pair),
+        _ => Err(unsupported("moveListToBoard (without its moveListFromBoard)")),
+    }
+}
+
+/// Moves a list back to the board it came from, with the other fields the move
+/// changed and its cards' numbers and labels there.
+async fn move_list_back(tx: &mut Tx, actor: &Actor, id: &str, old: &Map<String, Value>, cards: &[MovedCard]) -> Result<()> {
+    let list: List = get_for_update(tx, id).await?.ok_or_else(|| gone("list"))?;
+    let home = old.get("idBoard").and_then(Value::as_str).unwrap_or_default().to_string();
+    tx.lock_in_order(Table::Boards, &[list.id_board.clone(), home.clone()]).await?;
+    let mut here: Board = get(tx, &list.id_board).await?.ok_or_else(|| gone("board"))?;
+    let mut there: Board = get(tx, &home).await?.ok_or_else(|| gone("board"))?;
+    for board in [&here, &there] {
+        crate::access::require(crate::access::board_role(tx, actor, board).await?, Role::Write, UNAUTHORIZED)?;
+    }
+    let mut value = serde_json::to_value(&list)?;
+    let mut now = Map::new();
+    for (key, was) in old.iter().filter(|(key, _)| *key != "idBoard") {
+        now.insert(key.clone(), value.get(key.as_str()).cloned().unwrap_or(Value::Null));
+        value[key.as_str()] = was.clone();
+    }
+    let mut list: List = serde_json::from_value(value)?;
+    crate::lists::move_list_to(tx, actor, &mut list, &mut here, &mut there, now, cards).await
 }
 
 /// Puts a deleted attachment back with its id (an upload with its bytes), and records an `addAttachmentToCard`
@@ -1014,9 +1178,25 @@ impl Cork {
         let mut tx = self.store.write().await?;
         let doc = tx.doc(Table::Actions, &id.to_ascii_lowercase()).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
         let action: Action = serde_json::from_str(&doc)?;
-        let board_id = text(&action.data, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
-        crate::boards::board_with_role(&mut tx, actor, &board_id, Role::Write, UNAUTHORIZED).await?;
-        let (inverse, kept) = plan(&mut tx, &action, partial).await?;
+        if let Some(inverse) = crate::revert_outside::plan(&mut tx, actor, &action).await? {
+            if inverse.in_place() {
+                let pictures = &self.pictures;
+                let discard =
+                    REVERT_OF.scope(action.id.clone(), crate::revert_outside::apply_in_place(&mut tx, actor, pictures, inverse)).await?;
+                tx.commit().await?;
+                self.pictures.discard(&discard).await;
+            } else {
+                tx.commit().await?;
+                REVERT_OF.scope(action.id.clone(), self.apply_outside(actor, inverse)).await?;
+            }
+            return Ok(Vec::new());
+        }
+        // A deleted board is checked against the memberships it had (in `plan`).
+        if action.kind != "deleteBoard" {
+            let board_id = text(&action.data, "/board/id").ok_or_else(|| unsupported(&action.kind))?;
+            crate::boards::board_with_role(&mut tx, actor, &board_id, Role::Write, UNAUTHORIZED).await?;
+        }
+        let (inverse, kept) = plan(&mut tx, actor, &action, partial).await?;
         // Restores write in the checking transaction itself.
         if inverse.in_place() {
             REVERT_OF.scope(action.id.clone(), self.apply_in_place(&mut tx, actor, inverse)).await?;
@@ -1033,7 +1213,10 @@ impl Cork {
     /// Writes an inverse that no ordinary command makes, in the checking transaction.
     async fn apply_in_place(&self, tx: &mut Tx, actor: &Actor, inverse: Inverse) -> Result<()> {
         match inverse {
-            Inverse::RestoreCard(deleted) => restore_card(tx, actor, &self.files, &deleted).await,
+            Inverse::RestoreCard(deleted) => restore_card(tx, actor, &self.files, &self.pictures, &deleted).await,
+            Inverse::RestoreBoard(deleted) => restore_board(tx, actor, &self.files, &self.pictures, &deleted).await,
+            Inverse::MoveListBack(id, old, cards) => move_list_back(tx, actor, &id, &old, &cards).await,
+            Inverse::RestorePlugin(enabled) => crate::plugins::reenable(tx, actor, &enabled).await,
             Inverse::RestoreAttachment(attachment) => restore_attachment(tx, actor, &self.files, &attachment).await,
             Inverse::MoveBack(id, old) => move_back(tx, actor, &id, &old).await,
             Inverse::RestoreChecklist(checklist) => restore_checklist(tx, actor, *checklist).await,
@@ -1083,6 +1266,7 @@ impl Cork {
             Inverse::SetBoardMember(board, member, kind) => self.set_board_member(actor, &board, &member, &kind).await.map(drop),
             Inverse::RemoveSticker(card, sticker) => self.remove_sticker(actor, &card, &sticker).await,
             Inverse::MoveSticker(card, sticker, place) => self.update_sticker(actor, &card, &sticker, place).await.map(drop),
+            Inverse::DisablePlugin(board, plugin) => self.disable_board_plugin(actor, &board, &plugin).await,
             // Written in `revert`, inside the checking transaction; never sent here.
             other => Err(DomainError::Internal(format!("{other:?} outside its revert"))),
         }

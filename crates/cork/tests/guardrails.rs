@@ -906,6 +906,223 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     bob.post("/cork/actions/0123456789abcdef01234567/revert", json!({})).await.err(404, "The requested resource was not found.");
 });
 
+/// A 2x3 PNG: enough of a header for Cork to take it as a picture.
+fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend_from_slice(&2u32.to_be_bytes());
+    bytes.extend_from_slice(&3u32.to_be_bytes());
+    bytes.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    bytes
+}
+
+/// Writes as `by` and undoes the write's `nth` action as `by`; each of `views`, read
+/// by `viewer`, is the same before and after (dates aside). Answers the undone action
+/// and the undo's own.
+async fn write_and_undo(by: &Client, viewer: &Client, write: (&str, &str, Body), nth: usize, views: &[String]) -> (String, String) {
+    let (method, path, body) = write;
+    let mut before = Vec::new();
+    for view in views {
+        before.push(stripped(viewer.get(view).await.ok()));
+    }
+    let written = by.send(method, path, body).await;
+    assert!(written.status == 200, "{method} {path}: {} {}", written.status, written.text);
+    let actions: Value = serde_json::from_str(&header(&written, "x-cork-actions")).expect("X-Cork-Actions");
+    let id = s(&actions[nth], "id");
+    let undo = by.post(&format!("/cork/actions/{id}/revert"), json!({})).await;
+    assert_eq!(undo.status, 200, "undo of {method} {path} ({}): {}", actions[nth]["type"], undo.text);
+    for (view, before) in views.iter().zip(before) {
+        assert_eq!(stripped(viewer.get(view).await.ok()), before, "{view} after undoing {method} {path}");
+    }
+    let undo_action = s(&undo.json()["actions"][0], "id");
+    (id, undo_action)
+}
+
+fn json_body(value: Value) -> Body {
+    Body::Json(value)
+}
+
+fn png_body(name: &str) -> Body {
+    Body::Raw(MULTIPART, multipart(name, &png()))
+}
+
+both_backends!(undo_reaches_deleted_boards_lists_moved_away_workspaces_and_members_own_records, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let carol = server.user("carol").await;
+    let root = server.user("root").await;
+    let root_member = server.cork.member_by_username("root").await.unwrap();
+    server.cork.set_instance_admin(&root_member, true).await.unwrap();
+    // A workspace Bob administers with Alice, and a board in it its members see.
+    let org = s(&alice.post("/1/organizations", json!({"displayName": "Acme Works"})).await.ok(), "id");
+    alice.put(&format!("/1/organizations/{org}/members/{}", bob.id), json!({"type": "admin"})).await.ok();
+    let new_board = json!({"name": "Doomed", "idOrganization": org, "prefs_permissionLevel": "org", "defaultLists": false});
+    let board = s(&alice.post("/1/boards", new_board).await.ok(), "id");
+    alice.put(&format!("/1/boards/{board}/members/{}", bob.id), json!({"type": "admin"})).await.ok();
+    let other = s(&alice.board("Other").await, "id");
+    alice.put(&format!("/1/boards/{other}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let todo = s(&alice.list(&board, "To do").await, "id");
+    let label = s(&alice.post("/1/labels", json!({"idBoard": board, "name": "red", "color": "red"})).await.ok(), "id");
+    let mut cards = Vec::new();
+    for n in 0..3 {
+        cards.push(s(&alice.post("/1/cards", json!({"idList": todo, "name": format!("Card {n}"), "idLabels": label})).await.ok(), "id"));
+    }
+    let card = cards[0].clone();
+    alice.post(&format!("/1/cards/{card}/idMembers"), json!({"value": bob.id})).await.ok();
+    let checklist = s(&alice.post(&format!("/1/cards/{card}/checklists"), json!({"name": "Steps"})).await.ok(), "id");
+    alice.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": "one"})).await.ok();
+    let upload =
+        alice.send("POST", &format!("/1/cards/{card}/attachments"), Body::Raw(MULTIPART, multipart("a.txt", b"board bytes"))).await;
+    let upload = s(&upload.ok(), "id");
+    alice.post(&format!("/1/cards/{card}/stickers"), json!({"image": "taco-cool", "top": 1, "left": 2, "zIndex": 1})).await.ok();
+    let field = json!({"idModel": board, "modelType": "board", "name": "Customer", "type": "text", "pos": "bottom"});
+    let field = s(&alice.post("/1/customFields", field).await.ok(), "id");
+    alice.put(&format!("/1/cards/{card}/customField/{field}/item"), json!({"value": {"text": "ACME"}})).await.ok();
+    alice.post("/1/members/me/boardStars", json!({"idBoard": board, "pos": "top"})).await.ok();
+    let board_views = |board: &str| {
+        vec![
+            format!("/1/boards/{board}?lists=all&cards=all&card_fields=all&labels=all&checklists=all&memberships=all"),
+            format!("/1/boards/{board}/customFields"),
+        ]
+    };
+    let card_view = format!("/1/cards/{card}?checklists=all&attachments=true&members=true&customFieldItems=true&stickers=true");
+    let mut views = board_views(&board);
+    views.extend([card_view.clone(), "/1/members/me/boardStars".into(), format!("/1/organizations/{org}/boards")]);
+
+    // A deleted board comes back whole, its uploads' bytes too; a dry run of it changes nothing.
+    let mut before = Vec::new();
+    for view in &views {
+        before.push(stripped(alice.get(view).await.ok()));
+    }
+    let deletion = bob.delete(&format!("/1/boards/{board}")).await;
+    let deleted = action_of(&deletion);
+    let preview = bob.post(&format!("/cork/actions/{deleted}/revert?dryRun=true"), json!({})).await;
+    assert_eq!((preview.status, header(&preview, "x-cork-dry-run").as_str()), (200, "applied-nothing"), "{}", preview.text);
+    alice.get(&format!("/1/boards/{board}")).await.err(404, "The requested resource was not found.");
+    carol.post(&format!("/cork/actions/{deleted}/revert"), json!({})).await.err(401, "unauthorized permission requested");
+    bob.post(&format!("/cork/actions/{deleted}/revert"), json!({})).await.ok();
+    for (view, before) in views.iter().zip(before) {
+        assert_eq!(stripped(alice.get(view).await.ok()), before, "{view} after undoing the board's deletion");
+    }
+    // Undoing it again is a conflict, and a second deletion comes back the same way.
+    bob.post(&format!("/cork/actions/{deleted}/revert"), json!({})).await.err(409, "the board exists again");
+    write_and_undo(&bob, &alice, ("DELETE", &format!("/1/boards/{board}"), json_body(json!({}))), 0, &views).await;
+    let bytes = alice.get(&format!("/1/cards/{card}/attachments/{upload}")).await.ok();
+    assert_eq!(alice.get(s(&bytes, "url").strip_prefix(&alice.base).unwrap()).await.text, "board bytes");
+    let fresh = alice.post("/1/cards", json!({"idList": todo, "name": "After"})).await.ok();
+    assert_eq!(fresh["idShort"], json!(4), "card numbers go on where they were");
+    alice.delete(&format!("/1/cards/{}", s(&fresh, "id"))).await.ok();
+
+    // A list moved to another board comes back with its cards' numbers and labels, from either half.
+    let mut both = views.clone();
+    both.extend(board_views(&other));
+    let moving = format!("/1/lists/{todo}");
+    write_and_undo(&bob, &alice, ("PUT", &moving, json_body(json!({"idBoard": other, "name": "Moved"}))), 0, &both).await;
+    write_and_undo(&bob, &alice, ("PUT", &moving, json_body(json!({"idBoard": other}))), 1, &both).await;
+
+    // Power-Ups: enabling and disabling on a board, and the catalogue's own records.
+    let input = cork_core::plugins::PluginInput { name: Some("Timer".into()), ..Default::default() };
+    let plugin = server.cork.create_plugin(&cork_core::access::Actor::member(root_member), input).await.unwrap().id;
+    let plugins = vec![format!("/1/boards/{board}/boardPlugins")];
+    write_and_undo(&bob, &alice, ("POST", &format!("/1/boards/{board}/boardPlugins"), json_body(json!({"idPlugin": plugin}))), 0, &plugins)
+        .await;
+    alice.post(&format!("/1/boards/{board}/boardPlugins"), json!({"idPlugin": plugin})).await.ok();
+    write_and_undo(&bob, &alice, ("DELETE", &format!("/1/boards/{board}/boardPlugins/{plugin}"), json_body(json!({}))), 0, &plugins).await;
+    // A plugin made by mistake goes (a Cork `deletePlugin`), and its undo brings it back.
+    let root_actor = cork_core::access::Actor::member(server.cork.member_by_username("root").await.unwrap());
+    let input = cork_core::plugins::PluginInput { name: Some("Oops".into()), ..Default::default() };
+    let oops = server.cork.create_plugin(&root_actor, input).await.unwrap().id;
+    let made = root.get("/1/members/me/actions?filter=createPlugin").await.ok();
+    assert_eq!(made[0]["data"]["plugin"]["id"], json!(oops), "{made}");
+    let undo = root.post(&format!("/cork/actions/{}/revert", s(&made[0], "id")), json!({})).await.ok();
+    alice.get(&format!("/1/plugins/{oops}")).await.err(404, "The requested resource was not found.");
+    root.post(&format!("/cork/actions/{}/revert", s(&undo["actions"][0], "id")), json!({})).await.ok();
+    assert_eq!(alice.get(&format!("/1/plugins/{oops}")).await.ok()["name"], "Oops");
+    let catalogue = vec![format!("/1/plugins/{plugin}"), format!("/1/plugins/{plugin}/listings")];
+    write_and_undo(&root, &alice, ("PUT", &format!("/1/plugins/{plugin}"), json_body(json!({"name": "Timer Pro"}))), 0, &catalogue).await;
+    let listed = ("POST", format!("/1/plugins/{plugin}/listing"), json_body(json!({"name": "T"})));
+    let (_, undo) = write_and_undo(&root, &alice, (listed.0, &listed.1, listed.2), 0, &catalogue).await;
+    root.post(&format!("/cork/actions/{undo}/revert"), json!({})).await.ok();
+    assert_eq!(alice.get(&format!("/1/plugins/{plugin}/listings")).await.ok()[0]["name"], "T", "the listing is back");
+    let listing = s(&alice.get(&format!("/1/plugins/{plugin}/listings")).await.ok()[0], "id");
+    let listing_path = format!("/1/plugins/{plugin}/listings/{listing}");
+    write_and_undo(&root, &alice, ("PUT", &listing_path, json_body(json!({"description": "minuteur"}))), 0, &catalogue).await;
+
+    // The workspace: its fields and preferences, members and roles, tags, and itself.
+    let workspace = vec![
+        format!("/1/organizations/{org}"),
+        format!("/1/organizations/{org}/memberships"),
+        format!("/1/organizations/{org}/tags"),
+        format!("/1/boards/{board}"),
+    ];
+    let org_path = format!("/1/organizations/{org}");
+    let carol_path = format!("{org_path}/members/{}", carol.id);
+    let writes: Vec<(&str, String, Value)> = vec![
+        ("PUT", org_path.clone(), json!({"displayName": "Acme Inc", "desc": "tools", "prefs/permissionLevel": "public"})),
+        ("PUT", org_path.clone(), json!({"name": "acmeinc"})),
+        ("PUT", carol_path.clone(), json!({"type": "normal"})),
+        ("POST", format!("{org_path}/tags"), json!({"name": "q1"})),
+        ("DELETE", org_path.clone(), json!({})),
+    ];
+    for (method, path, body) in writes {
+        write_and_undo(&bob, &alice, (method, &path, json_body(body)), 0, &workspace).await;
+    }
+    alice.put(&carol_path, json!({"type": "normal"})).await.ok();
+    let tag = s(&alice.post(&format!("{org_path}/tags"), json!({"name": "q2"})).await.ok(), "id");
+    for (method, path) in [("PUT", carol_path.clone()), ("DELETE", carol_path.clone()), ("DELETE", format!("{org_path}/tags/{tag}"))] {
+        write_and_undo(&bob, &alice, (method, &path, json_body(json!({"type": "admin"}))), 0, &workspace).await;
+    }
+    // The logo: a first one goes again; a replaced one comes back from the trash.
+    let logo = format!("{org_path}/logo");
+    write_and_undo(&bob, &alice, ("POST", &logo, png_body("logo.png")), 0, &workspace).await;
+    alice.send("POST", &logo, png_body("first.png")).await.ok();
+    write_and_undo(&bob, &alice, ("POST", &logo, png_body("second.png")), 0, &workspace).await;
+    let made = bob.post("/1/organizations", json!({"displayName": "Oops"})).await;
+    bob.post(&format!("/cork/actions/{}/revert", action_of(&made)), json!({})).await.ok();
+    bob.get(&format!("/1/organizations/{}", s(&made.json(), "id"))).await.err(404, "The requested resource was not found.");
+    // An admin's change is refused to those who are not one.
+    let renamed = action_of(&bob.put(&org_path, json!({"desc": "mine"})).await);
+    carol.post(&format!("/cork/actions/{renamed}/revert"), json!({})).await.err(401, "unauthorized permission requested");
+
+    // A member's own profile and uploads.
+    let own = vec![
+        "/1/members/me".to_string(),
+        "/1/members/me/customStickers".into(),
+        "/1/members/me/customEmoji".into(),
+        "/1/members/me/boardBackgrounds?filter=custom".into(),
+    ];
+    write_and_undo(&bob, &bob, ("PUT", "/1/members/me", json_body(json!({"fullName": "Robert", "bio": "hi", "initials": "RB"}))), 0, &own)
+        .await;
+    write_and_undo(&bob, &bob, ("POST", "/1/members/me/customStickers", png_body("s.png")), 0, &own).await;
+    let (_, undo) = write_and_undo(&bob, &bob, ("POST", "/1/members/me/customEmoji?name=party", png_body("e.png")), 0, &own).await;
+    // Undoing that undo brings the emoji back, picture and all.
+    bob.post(&format!("/cork/actions/{undo}/revert"), json!({})).await.ok();
+    let emoji = bob.get("/1/members/me/customEmoji").await.ok();
+    assert_eq!(emoji[0]["name"], "party", "{emoji}");
+    assert_eq!(bob.get(s(&emoji[0], "url").strip_prefix(&bob.base).unwrap()).await.status, 200);
+    write_and_undo(&bob, &bob, ("POST", "/1/members/me/boardBackgrounds", png_body("b.png")), 0, &own).await;
+    let sticker = s(&bob.send("POST", "/1/members/me/customStickers", png_body("s.png")).await.ok(), "id");
+    let background = s(&bob.send("POST", "/1/members/me/boardBackgrounds", png_body("b.png")).await.ok(), "id");
+    let writes: Vec<(&str, String, Value)> = vec![
+        ("DELETE", format!("/1/members/me/customStickers/{sticker}"), json!({})),
+        ("PUT", format!("/1/members/me/boardBackgrounds/{background}"), json!({"brightness": "dark", "tile": true})),
+        ("DELETE", format!("/1/members/me/boardBackgrounds/{background}"), json!({})),
+    ];
+    for (method, path, body) in writes {
+        write_and_undo(&bob, &bob, (method, &path, json_body(body)), 0, &own).await;
+    }
+    // Their pictures came back with them.
+    let shown = bob.get(&format!("/1/members/me/customStickers/{sticker}")).await.ok();
+    assert_eq!(bob.get(s(&shown, "url").strip_prefix(&bob.base).unwrap()).await.status, 200);
+
+    // The enterprise's standing of a member.
+    let enterprise = server.cork.enterprise().await.unwrap().id;
+    let admins = vec![format!("/1/enterprises/{enterprise}/admins"), format!("/1/enterprises/{enterprise}/members/{}", carol.id)];
+    write_and_undo(&root, &root, ("PUT", &format!("/1/enterprises/{enterprise}/admins/{}", carol.id), json_body(json!({}))), 0, &admins)
+        .await;
+    let deactivate = format!("/1/enterprises/{enterprise}/members/{}/deactivated", carol.id);
+    write_and_undo(&root, &root, ("PUT", &deactivate, json_body(json!({"value": true}))), 0, &admins).await;
+});
+
 both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept, |server: Server| async move {
     let alice = server.user("alice").await;
     let bot_member = server.user("bot").await;
