@@ -81,7 +81,7 @@ pub struct NewBoard {
 }
 
 /// Parameters of `PUT /boards/{id}`; absent fields stay as they are.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct BoardPatch {
     pub name: Option<String>,
     pub desc: Option<String>,
@@ -417,6 +417,8 @@ impl Cork {
         if board.permission_level() == "org" && board.id_organization.is_none() {
             return Err(DomainError::InvalidValue("prefs/permissionLevel".into()));
         }
+        // Labels a name made for a colour that had none (an undo deletes them again).
+        let mut created_labels = Vec::new();
         if !patch.label_names.is_empty() {
             let mut labels: Vec<Label> = find(&mut tx, &[Cond::eq("board_id", &board.id)], Order::Asc("id"), None).await?;
             let mut old_names = Map::new();
@@ -434,6 +436,7 @@ impl Cork {
                         old_names.insert(color.clone(), json!(""));
                         let created = label(&board.id, name, Some(color));
                         insert(&mut tx, &created).await?;
+                        created_labels.push(created.id.clone());
                         labels.push(created);
                     }
                 }
@@ -450,7 +453,13 @@ impl Cork {
                     }
                 }
             }
-            let context = [("board", board_data), ("old", Value::Object(old))];
+            if !patch.label_names.is_empty() {
+                board_data["labelNames"] = Value::Object(patch.label_names.iter().map(|(c, n)| (c.clone(), json!(n))).collect());
+            }
+            let mut context = vec![("board", board_data), ("old", Value::Object(old))];
+            if !created_labels.is_empty() {
+                context.push(("createdLabels", json!(created_labels)));
+            }
             record(&mut tx, actor, "updateBoard", data(&context), Refs::board(&board)).await?;
         }
         tx.commit().await?;

@@ -46,7 +46,8 @@ enum Inverse {
     RemoveMember(String, String),
     DeleteComment(String),
     UpdateList(String, ListPatch),
-    UpdateBoard(String, BoardPatch),
+    /// A board edit, and the labels it made to delete again.
+    UpdateBoard(String, BoardPatch, Vec<String>),
     DeleteLabel(String),
     UpdateLabel {
         id: String,
@@ -487,8 +488,24 @@ async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Res
             let mut changed = changed_since(
                 &current,
                 written,
-                &Map::from_iter(old.iter().filter(|(k, _)| *k != "prefs").map(|(k, v)| (k.clone(), v.clone()))),
+                &Map::from_iter(old.iter().filter(|(k, _)| *k != "prefs" && *k != "labelNames").map(|(k, v)| (k.clone(), v.clone()))),
             );
+            // Label names colour by colour, against the labels as they are now.
+            let mut created_colors: Vec<String> = Vec::new();
+            let mut created: Vec<String> = deleted_part(d, "createdLabels", json!([]))?;
+            if let Some(names) = old.get("labelNames").and_then(Value::as_object) {
+                let labels: Vec<Label> = find(tx, &[Cond::eq("board_id", &id)], Order::Asc("id"), None).await?;
+                for color in names.keys() {
+                    let now = labels.iter().find(|l| l.color.as_deref() == Some(color.as_str())).map(|l| l.name.as_str());
+                    if now != written.pointer(&format!("/labelNames/{color}")).and_then(Value::as_str) {
+                        changed.push(format!("labelNames/{color}"));
+                    }
+                }
+                created.retain(|label| labels.iter().any(|l| l.id == *label));
+                created_colors = labels.iter().filter(|l| created.contains(&l.id)).filter_map(|l| l.color.clone()).collect();
+            } else {
+                created.clear();
+            }
             // Preferences one by one: a later change of another preference is no conflict.
             if let Some(prefs) = old.get("prefs").and_then(Value::as_object) {
                 if prefs.keys().any(|key| current.pointer(&format!("/prefs/{key}")) != written.pointer(&format!("/prefs/{key}"))) {
@@ -496,6 +513,9 @@ async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Res
                 }
             }
             let old = settle_fields(old, changed, partial, &mut kept)?;
+            if !old.contains_key("labelNames") {
+                created.clear();
+            }
             let mut patch = BoardPatch::default();
             for (key, value) in &old {
                 match key.as_str() {
@@ -504,6 +524,12 @@ async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Res
                     "closed" => patch.closed = value.as_bool(),
                     "pinned" => patch.pinned = value.as_bool(),
                     "idOrganization" => patch.id_organization = Some(opt_text(value)),
+                    "labelNames" => {
+                        // The labels the names made go again, rather than stay without a name.
+                        for (color, was) in value.as_object().into_iter().flatten().filter(|(c, _)| !created_colors.contains(c)) {
+                            patch.label_names.push((color.clone(), was.as_str().unwrap_or_default().to_string()));
+                        }
+                    }
                     "prefs" => {
                         for (pref, was) in value.as_object().into_iter().flatten() {
                             let was = match was {
@@ -517,7 +543,7 @@ async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Res
                     _ => return Err(unsupported(&format!("updateBoard ({key})"))),
                 }
             }
-            Inverse::UpdateBoard(id, patch)
+            Inverse::UpdateBoard(id, patch, created)
         }
         "createLabel" => {
             let id = text(d, "/label/id").ok_or_else(|| unsupported(&action.kind))?;
@@ -694,7 +720,7 @@ async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Res
             if board.closed {
                 return Err(conflict(&["closed".to_string()]));
             }
-            Inverse::UpdateBoard(id, BoardPatch { closed: Some(true), ..BoardPatch::default() })
+            Inverse::UpdateBoard(id, BoardPatch { closed: Some(true), ..BoardPatch::default() }, Vec::new())
         }
         "deleteBoard" => {
             let deleted = d.get("deleted").cloned().ok_or_else(|| unsupported(&action.kind))?;
@@ -1253,7 +1279,16 @@ impl Cork {
             Inverse::RemoveMember(card, member) => self.remove_card_member(actor, &card, &member).await.map(drop),
             Inverse::DeleteComment(id) => self.delete_comment(actor, &id, None).await,
             Inverse::UpdateList(id, patch) => self.update_list(actor, &id, patch).await.map(drop),
-            Inverse::UpdateBoard(id, patch) => self.update_board(actor, &id, patch).await.map(drop),
+            Inverse::UpdateBoard(id, patch, labels) => {
+                let touched = patch != BoardPatch::default();
+                if touched {
+                    self.update_board(actor, &id, patch).await?;
+                }
+                for label in labels {
+                    self.delete_label(actor, &label).await?;
+                }
+                Ok(())
+            }
             Inverse::DeleteLabel(id) => self.delete_label(actor, &id).await,
             Inverse::UpdateLabel { id, name, color } => {
                 self.update_label(actor, &id, name.as_deref(), color.as_ref().map(|c| c.as_deref())).await.map(drop)

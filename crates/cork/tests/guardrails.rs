@@ -812,6 +812,7 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         ("DELETE", format!("/1/actions/{comment}"), json!({})),
         ("DELETE", format!("/1/cards/{card}/attachments/{upload}"), json!({})),
         ("PUT", format!("/1/boards/{board_id}"), json!({"prefs/permissionLevel": "public", "prefs/comments": "members"})),
+        ("PUT", format!("/1/boards/{board_id}"), json!({"labelNames/green": "go", "labelNames/sky": "new colour", "labelNames/red": "hot"})),
         ("PUT", format!("/1/cards/{card}"), json!({"idBoard": elsewhere, "idList": inbox})),
         (
             "POST",
