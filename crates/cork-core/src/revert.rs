@@ -1387,11 +1387,16 @@ impl Cork {
         let mut report = RollbackReport::default();
         for (n, action) in actions.iter().enumerate() {
             // A move between boards is two actions; undoing its first half undoes both.
-            let card = text(&action.data, "/card/id");
-            if action.kind == "moveCardToBoard"
-                && actions[n + 1..].iter().find(|a| text(&a.data, "/card/id") == card).is_some_and(|a| a.kind == "moveCardFromBoard")
-            {
-                continue;
+            let pair = match action.kind.as_str() {
+                "moveCardToBoard" => Some(("/card/id", "moveCardFromBoard")),
+                "moveListToBoard" => Some(("/list/id", "moveListFromBoard")),
+                _ => None,
+            };
+            if let Some((pointer, first_half)) = pair {
+                let moved = text(&action.data, pointer);
+                if actions[n + 1..].iter().find(|a| text(&a.data, pointer) == moved).is_some_and(|a| a.kind == first_half) {
+                    continue;
+                }
             }
             let mut item = RollbackItem {
                 id: action.id.clone(),

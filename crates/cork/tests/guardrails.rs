@@ -812,7 +812,11 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
         ("DELETE", format!("/1/actions/{comment}"), json!({})),
         ("DELETE", format!("/1/cards/{card}/attachments/{upload}"), json!({})),
         ("PUT", format!("/1/boards/{board_id}"), json!({"prefs/permissionLevel": "public", "prefs/comments": "members"})),
-        ("PUT", format!("/1/boards/{board_id}"), json!({"labelNames/green": "go", "labelNames/sky": "new colour", "labelNames/red": "hot"})),
+        (
+            "PUT",
+            format!("/1/boards/{board_id}"),
+            json!({"labelNames/green": "go", "labelNames/sky": "new colour", "labelNames/red": "hot"}),
+        ),
         ("PUT", format!("/1/cards/{card}"), json!({"idBoard": elsewhere, "idList": inbox})),
         (
             "POST",
@@ -1186,6 +1190,9 @@ both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept,
         bot.put(&format!("/1/boards/{board}"), json!({"desc": "bot board"})).await.ok();
         operations += 1;
     }
+    // Last, it carries board One's second list, with the cards it moved there, to board Two.
+    bot.put(&format!("/1/lists/{}", boards[0].1[1]), json!({"idBoard": boards[1].0})).await.ok();
+    operations += 1;
     let bot_token = s(&bot.get(&format!("/1/tokens/{}", bot.token.as_ref().unwrap())).await.ok(), "id");
     // Preview (over HTTP and with the command line), then the real thing.
     let path = format!("/cork/rollback?idToken={bot_token}&since={started}");
