@@ -195,7 +195,7 @@ impl Renderer {
 
     /// A card, with its label objects picked from `labels` (the board's labels).
     pub fn card(&self, card: &Card, labels: &[Label]) -> Value {
-        serde_json::to_value(CardJson { renderer: self, card, labels, fields: &Fields::All, extra: None }).unwrap_or_default()
+        serde_json::to_value(CardJson { renderer: self, card, labels, fields: &Fields::All, extra: Vec::new() }).unwrap_or_default()
     }
 
     /// A member; private fields only for the member themself.
@@ -584,7 +584,8 @@ pub struct CardJson<'a> {
     pub card: &'a Card,
     pub labels: &'a [Label],
     pub fields: &'a Fields,
-    pub extra: Option<(&'static str, Value)>,
+    /// Entries written after the card's own fields (nested includes, extensions).
+    pub extra: Vec<(&'static str, Value)>,
 }
 
 impl Serialize for CardJson<'_> {
@@ -637,7 +638,7 @@ impl Serialize for CardJson<'_> {
         put!("coordinates", card.coordinates);
         put!("mirrorSourceId", ());
         put!("limits", EMPTY_OBJECT);
-        if let Some((key, value)) = &self.extra {
+        for (key, value) in &self.extra {
             map.serialize_entry(key, value)?;
         }
         map.end()

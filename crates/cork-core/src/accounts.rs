@@ -251,22 +251,22 @@ impl Cork {
                 None => Err(DomainError::Unauthorized(UNAUTHORIZED)),
             };
         };
+        if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(DomainError::Unauthorized("invalid key"));
+        }
+        // Key, token and member in one query (this runs on every request).
+        let hash = token.map(sha256_hex);
         let mut tx = self.store.read().await?;
-        let app: Option<AppKey> = if key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            get(&mut tx, &key.to_ascii_lowercase()).await?
-        } else {
-            None
-        };
-        let Some(app) = app else { return Err(DomainError::Unauthorized("invalid key")) };
-        let Some(token) = token else { return Ok(Actor::anonymous()) };
-        let hash = sha256_hex(token);
-        let docs = tx.docs(Table::Tokens, &[Cond::eq("token_hash", &hash)], Order::None, Some(1)).await?;
-        let Some(doc) = docs.first() else {
+        let found = tx.credentials(&key.to_ascii_lowercase(), hash.as_deref().unwrap_or("")).await?;
+        let Some((app, token_doc, member_doc)) = found else { return Err(DomainError::Unauthorized("invalid key")) };
+        let app: AppKey = serde_json::from_str(&app)?;
+        let Some(hash) = hash else { return Ok(Actor::anonymous()) };
+        let Some(doc) = token_doc else {
             // Only a refused request pays for telling a revoked token from an unknown one.
             crate::audit::recognise_revoked(&mut tx, &hash).await?;
             return Err(DomainError::Unauthorized("invalid token"));
         };
-        let stored: Token = serde_json::from_str(doc)?;
+        let stored: Token = serde_json::from_str(&doc)?;
         let (id_token, id_member) = (stored.id.clone(), stored.id_member.clone());
         crate::audit::note(|n| {
             n.id_token = Some(id_token);
@@ -282,8 +282,8 @@ impl Cork {
                 return Err(DomainError::Unauthorized("invalid token"));
             }
         }
-        let member: Option<Member> = get(&mut tx, &stored.id_member).await?;
-        let Some(member) = member else { return Err(DomainError::Unauthorized("invalid token")) };
+        let Some(member) = member_doc else { return Err(DomainError::Unauthorized("invalid token")) };
+        let member: Member = serde_json::from_str(&member)?;
         Ok(Actor { member: Some(member), token: Some(stored) })
     }
 }

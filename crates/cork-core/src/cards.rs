@@ -69,6 +69,8 @@ pub struct CardInclude {
     pub attachments: bool,
     pub actions: Option<ActionQuery>,
     pub custom_field_items: bool,
+    /// Cork's `cork.owners` (the source-of-truth rules that reach the card).
+    pub owners: bool,
 }
 
 /// A card with its labels and what was asked of it.
@@ -84,6 +86,8 @@ pub struct CardView {
     pub attachments: Vec<Attachment>,
     pub actions: ActionPage,
     pub custom_field_items: Vec<crate::custom_fields::CustomFieldItem>,
+    /// Cork's `cork.owners` for the card: the source-of-truth rules that reach it, if any.
+    pub owners: Option<serde_json::Value>,
 }
 
 /// A card by id or shortLink.
@@ -391,7 +395,12 @@ impl Cork {
     pub async fn card_view(&self, actor: &Actor, reference: &str, include: &CardInclude) -> Result<CardView> {
         let mut tx = self.store.read().await?;
         let (card, board, role) = card_with_role(&mut tx, actor, reference, Role::Read).await?;
-        view_in(&mut tx, card, board, role, include).await
+        let mut view = view_in(&mut tx, card, board, role, include).await?;
+        if include.owners {
+            // In the same snapshot: no second transaction for it.
+            view.owners = crate::gates::ownership_in(&mut tx, &view.board.id, Some(&view.card)).await?;
+        }
+        Ok(view)
     }
 
     /// `PUT /cards/{id}` and the per-field forms.
@@ -896,7 +905,7 @@ async fn view_in(tx: &mut Tx, card: Card, board: Board, role: Role, include: &Ca
         None => ActionPage::default(),
     };
     let custom_field_items = if include.custom_field_items { crate::custom_fields::items_of_card(tx, &card).await? } else { Vec::new() };
-    Ok(CardView { card, board, role, labels, list, members, checklists, attachments, actions, custom_field_items })
+    Ok(CardView { card, board, role, labels, list, members, checklists, attachments, actions, custom_field_items, owners: None })
 }
 
 /// Checks a label colour parameter (`null`/empty for none).

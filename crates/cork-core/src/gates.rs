@@ -256,28 +256,7 @@ impl Cork {
     /// those that reach that card, with what they own of it); `None` without any, so a
     /// board without rules renders exactly as Trello's.
     pub async fn ownership(&self, board_id: &str, card: Option<&Card>) -> Result<Option<Value>> {
-        let mut tx = self.store.read().await?;
-        let Some(stored) = get::<StoredPolicy>(&mut tx, board_id).await? else { return Ok(None) };
-        let shown: Vec<Value> = stored
-            .policy
-            .owners
-            .iter()
-            .filter_map(|rule| {
-                let Some(card) = card else { return serde_json::to_value(rule).ok() };
-                let whole = rule.lists.contains(&card.id_list) || card.id_labels.iter().any(|l| rule.labels.contains(l));
-                let mut out = json!({"name": rule.name, "mode": rule.mode});
-                if whole {
-                    out["card"] = json!(true);
-                } else if !rule.card_fields.is_empty() || !rule.custom_fields.is_empty() {
-                    out["cardFields"] = json!(rule.card_fields);
-                    out["customFields"] = json!(rule.custom_fields);
-                } else {
-                    return None;
-                }
-                Some(out)
-            })
-            .collect();
-        Ok((!shown.is_empty()).then(|| json!({"owners": shown})))
+        ownership_in(&mut self.store.read().await?, board_id, card).await
     }
 
     /// Judges a write by the actions it recorded (`path`: the route it came by). Writes
@@ -595,4 +574,29 @@ impl Cork {
         let mut tx = self.store.read().await?;
         load(&mut tx, id, false).await
     }
+}
+
+/// `cork.owners` for a board, or for one card of it (the rules that reach it), read in `tx`.
+pub(crate) async fn ownership_in(tx: &mut Tx, board_id: &str, card: Option<&Card>) -> Result<Option<Value>> {
+    let Some(stored) = get::<StoredPolicy>(tx, board_id).await? else { return Ok(None) };
+    let shown: Vec<Value> = stored
+        .policy
+        .owners
+        .iter()
+        .filter_map(|rule| {
+            let Some(card) = card else { return serde_json::to_value(rule).ok() };
+            let whole = rule.lists.contains(&card.id_list) || card.id_labels.iter().any(|l| rule.labels.contains(l));
+            let mut out = json!({"name": rule.name, "mode": rule.mode});
+            if whole {
+                out["card"] = json!(true);
+            } else if !rule.card_fields.is_empty() || !rule.custom_fields.is_empty() {
+                out["cardFields"] = json!(rule.card_fields);
+                out["customFields"] = json!(rule.custom_fields);
+            } else {
+                return None;
+            }
+            Some(out)
+        })
+        .collect();
+    Ok((!shown.is_empty()).then(|| json!({"owners": shown})))
 }

@@ -623,6 +623,21 @@ impl Tx {
         self.exec(&sql, args).await
     }
 
+    /// The documents behind a request's credentials, in one query: the app key `id`, and
+    /// the token whose hash is `token_hash` with its member (`None` where there is none).
+    /// `None` when there is no such app key.
+    pub async fn credentials(&mut self, app_key: &str, token_hash: &str) -> Result<Option<(String, Option<String>, Option<String>)>> {
+        let rows = self
+            .fetch(
+                "SELECT a.doc, t.doc, m.doc FROM app_keys a LEFT JOIN tokens t ON t.token_hash = $2 \
+                 LEFT JOIN members m ON m.id = t.member_id WHERE a.id = $1",
+                vec![Arg::text(app_key), Arg::text(token_hash)],
+            )
+            .await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        Ok(Some((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+    }
+
     /// Takes the next per-board card number (Trello's `idShort`), atomically.
     pub async fn next_card_number(&mut self, board_id: &str) -> Result<i64> {
         let rows =

@@ -92,9 +92,10 @@ impl Serialize for CardsOut<'_> {
         use serde::ser::SerializeSeq;
         let mut seq = serializer.serialize_seq(Some(self.view.cards.len()))?;
         for card in &self.view.cards {
-            let extra = self
-                .with_items
-                .then(|| ("customFieldItems", super::custom_fields::card_items_json(&self.view.custom_field_items, &card.id)));
+            let extra = match self.with_items {
+                true => vec![("customFieldItems", super::custom_fields::card_items_json(&self.view.custom_field_items, &card.id))],
+                false => Vec::new(),
+            };
             let labels = &self.view.labels;
             seq.serialize_element(&CardJson { renderer: &self.app.render, card, labels, fields: &self.fields, extra })?;
         }
