@@ -739,10 +739,12 @@ impl Bench {
         let callback = format!("http://{}/hook", listener.local_addr()?);
         let serving = tokio::spawn(async move { axum::serve(listener, receiver).await });
         let mut lists = Vec::new();
+        let mut webhooks_made = Vec::new();
         for n in 0..webhooks {
             let board = api.post("/1/boards", json!({"name": format!("Hooked {rate}.{n}"), "defaultLists": false})).await?;
             let list = api.post("/1/lists", json!({"idBoard": id(&board), "name": "Inbox"})).await?;
-            api.post("/1/webhooks", json!({"callbackURL": callback, "idModel": id(&board), "description": "bench"})).await?;
+            let webhook = api.post("/1/webhooks", json!({"callbackURL": callback, "idModel": id(&board), "description": "bench"})).await?;
+            webhooks_made.push(id(&webhook));
             lists.push(id(&list));
         }
         let seconds = if self.cli.quick { 3 } else { self.cli.seconds.max(5) };
@@ -783,6 +785,11 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         serving.abort();
+        // Deliveries still queued would go on (and be retried) through the phases after
+        // this one: deleting the webhooks drops them, so each phase is measured alone.
+        for webhook in &webhooks_made {
+            api.send(reqwest::Method::DELETE, &format!("/1/webhooks/{webhook}"), Value::Null).await?;
+        }
         let arrivals = arrived.lock().expect("arrivals").clone();
         let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
         for (name, at) in &acked {

@@ -132,21 +132,21 @@ impl Inverse {
     }
 }
 
-fn text(value: &Value, pointer: &str) -> Option<String> {
+pub(crate) fn text(value: &Value, pointer: &str) -> Option<String> {
     value.pointer(pointer).and_then(Value::as_str).map(str::to_string)
 }
 
-fn conflict(fields: &[String]) -> DomainError {
+pub(crate) fn conflict(fields: &[String]) -> DomainError {
     DomainError::Conflict(format!("changed since the action: {}", fields.join(", ")))
 }
 
-fn gone(what: &str) -> DomainError {
+pub(crate) fn gone(what: &str) -> DomainError {
     DomainError::Conflict(format!("the {what} is gone since the action"))
 }
 
 /// Refuses to restore an object that exists again (someone made it since, or the
 /// deletion was undone already).
-async fn still_gone<T: crate::store_ext::Stored>(tx: &mut Tx, id: &str, what: &str) -> Result<()> {
+pub(crate) async fn still_gone<T: crate::store_ext::Stored>(tx: &mut Tx, id: &str, what: &str) -> Result<()> {
     match get::<T>(tx, id).await? {
         Some(_) => Err(DomainError::Conflict(format!("the {what} exists again"))),
         None => Ok(()),
@@ -158,7 +158,7 @@ fn deleted_part<T: serde::de::DeserializeOwned>(deleted: &Value, key: &str, defa
     Ok(serde_json::from_value(deleted.get(key).cloned().unwrap_or(default))?)
 }
 
-fn unsupported(kind: &str) -> DomainError {
+pub(crate) fn unsupported(kind: &str) -> DomainError {
     DomainError::BadRequest(format!("actions of type {kind} cannot be reverted"))
 }
 

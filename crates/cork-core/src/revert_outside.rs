@@ -20,8 +20,9 @@ use crate::org_extras::OrgTag;
 use crate::organizations::org_with_role;
 use crate::plugins::{Plugin, PluginListing};
 use crate::prefs::{BackgroundPatch, BoardBackground};
+use crate::revert::{conflict, gone, still_gone, text, unsupported};
 use crate::stickers::CustomSticker;
-use crate::store_ext::{find, get, get_for_update, insert, remove, save, Stored};
+use crate::store_ext::{find, get, get_for_update, insert, remove, save};
 use crate::{Cork, DomainError, Result};
 
 /// What undoes an action outside a board.
@@ -77,22 +78,6 @@ impl Outside {
                 | Outside::RestorePlugin(_)
         )
     }
-}
-
-fn text(value: &Value, pointer: &str) -> Option<String> {
-    value.pointer(pointer).and_then(Value::as_str).map(str::to_string)
-}
-
-fn unsupported(kind: &str) -> DomainError {
-    DomainError::BadRequest(format!("actions of type {kind} cannot be reverted"))
-}
-
-fn conflict(fields: &[String]) -> DomainError {
-    DomainError::Conflict(format!("changed since the action: {}", fields.join(", ")))
-}
-
-fn gone(what: &str) -> DomainError {
-    DomainError::Conflict(format!("the {what} is gone since the action"))
 }
 
 fn part<T: DeserializeOwned>(d: &Value, key: &str, kind: &str) -> Result<T> {
@@ -170,13 +155,6 @@ async fn swap_pictures(pictures: &FileStore, old: &Map<String, Value>, now: &Map
         pictures.untrash(std::slice::from_ref(was)).await?;
     }
     Ok(now.get(key).and_then(Value::as_str).map(str::to_string).into_iter().collect())
-}
-
-async fn still_gone<T: Stored + DeserializeOwned>(tx: &mut Tx, id: &str, what: &str) -> Result<()> {
-    match get::<T>(tx, id).await? {
-        Some(_) => Err(DomainError::Conflict(format!("the {what} exists again"))),
-        None => Ok(()),
-    }
 }
 
 async fn org_membership(tx: &mut Tx, org: &str, member: &str) -> Result<Option<Membership>> {

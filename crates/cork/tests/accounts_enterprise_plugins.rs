@@ -10,7 +10,7 @@ use cork_core::plugins::PluginInput;
 use cork_core::Actor;
 use serde_json::{json, Value};
 
-use common::{s, Body, Client, Server};
+use common::{png, s, Body, Client, Server};
 
 const UNAUTHORIZED: &str = "unauthorized permission requested";
 const NOT_FOUND: &str = "The requested resource was not found.";
@@ -44,15 +44,6 @@ async fn board_action_types(client: &Client, board: &str) -> Vec<String> {
 async fn make_admin(server: &Server, client: &Client) {
     let member = server.cork.member_by_username(&client.username).await.expect("member");
     server.cork.set_instance_admin(&member, true).await.expect("make admin");
-}
-
-/// A 2x3 PNG: enough of a header for Cork to recognise an image.
-fn png() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    bytes.extend_from_slice(&2u32.to_be_bytes());
-    bytes.extend_from_slice(&3u32.to_be_bytes());
-    bytes.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    bytes
 }
 
 const BOUNDARY: &str = "cork-accounts-boundary-5Fq2";

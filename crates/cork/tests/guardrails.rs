@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{s, Body, Client, Resp, Server};
+use common::{png, s, Body, Client, Resp, Server};
 use cork_api::webhooks::AllowList;
 use cork_api::{ApiConfig, App};
 use cork_core::Cork;
@@ -910,15 +910,6 @@ both_backends!(undo_restores_each_kind_of_action_and_refuses_a_stale_one, |serve
     mallory.post(&format!("/cork/actions/{edit}/revert"), json!({})).await.err(401, "unauthorized permission requested");
     bob.post("/cork/actions/0123456789abcdef01234567/revert", json!({})).await.err(404, "The requested resource was not found.");
 });
-
-/// A 2x3 PNG: enough of a header for Cork to take it as a picture.
-fn png() -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    bytes.extend_from_slice(&2u32.to_be_bytes());
-    bytes.extend_from_slice(&3u32.to_be_bytes());
-    bytes.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
-    bytes
-}
 
 /// Writes as `by` and undoes the write's `nth` action as `by`; each of `views`, read
 /// by `viewer`, is the same before and after (dates aside). Answers the undone action

@@ -385,3 +385,12 @@ fn percent(value: &str) -> String {
 pub fn s(value: &Value, key: &str) -> String {
     value[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {value}")).to_string()
 }
+
+/// A 2x3 PNG: enough of a header for Cork to recognise an image.
+pub fn png() -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend_from_slice(&2u32.to_be_bytes());
+    bytes.extend_from_slice(&3u32.to_be_bytes());
+    bytes.extend_from_slice(&[8, 6, 0, 0, 0, 0, 0, 0, 0]);
+    bytes
+}
