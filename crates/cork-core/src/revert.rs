@@ -26,7 +26,7 @@ use crate::plugins::BoardPlugin;
 use crate::pos::Pos;
 use crate::reactions::Reaction;
 use crate::stickers::{Sticker, StickerPlace};
-use crate::store_ext::{find, get, get_for_update, insert, save};
+use crate::store_ext::{find, get, get_for_update, insert, insert_all, save};
 use crate::{Cork, DomainError, Result, NOT_FOUND};
 
 tokio::task_local! {
@@ -782,32 +782,29 @@ async fn plan(tx: &mut Tx, actor: &Actor, action: &Action, partial: bool) -> Res
     Ok((inverse, kept))
 }
 
+/// What a card's and a board's deletion both record of their cards — checklists,
+/// attachments (their files out of the trash), custom field values, stickers (their
+/// pictures too) — put back with their ids.
+async fn restore_card_parts(tx: &mut Tx, files: &FileStore, pictures: &FileStore, deleted: &Value) -> Result<()> {
+    let attachments: Vec<Attachment> = deleted_part(deleted, "attachments", json!([]))?;
+    let stickers: Vec<Sticker> = deleted_part(deleted, "stickers", json!([]))?;
+    insert_all(tx, &deleted_part::<Vec<Checklist>>(deleted, "checklists", json!([]))?).await?;
+    insert_all(tx, &attachments).await?;
+    insert_all(tx, &deleted_part::<Vec<CustomFieldItem>>(deleted, "customFieldItems", json!([]))?).await?;
+    insert_all(tx, &stickers).await?;
+    files.untrash(&crate::uploads::attachment_files(&attachments)).await?;
+    pictures.untrash(&crate::stickers::sticker_files(&stickers)).await
+}
+
 /// Puts a deleted card back with its id, checklists, attachments' records, custom field
 /// values and stickers, and records a `createCard` naming the deletion it undoes.
 async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, pictures: &FileStore, deleted: &Value) -> Result<()> {
     let card: Card = deleted_part(deleted, "card", Value::Null)?;
-    let checklists: Vec<Checklist> = deleted_part(deleted, "checklists", json!([]))?;
-    let attachments: Vec<Attachment> = deleted_part(deleted, "attachments", json!([]))?;
-    let items: Vec<CustomFieldItem> = deleted_part(deleted, "customFieldItems", json!([]))?;
-    let stickers: Vec<Sticker> = deleted_part(deleted, "stickers", json!([]))?;
     let list: List = get(tx, &card.id_list).await?.ok_or_else(|| gone("list"))?;
     let mut board: Board = get(tx, &card.id_board).await?.ok_or(DomainError::NotFound(NOT_FOUND))?;
     insert(tx, &card).await?;
     sync_card_members(tx, &card).await?;
-    for checklist in &checklists {
-        insert(tx, checklist).await?;
-    }
-    for attachment in &attachments {
-        insert(tx, attachment).await?;
-    }
-    files.untrash(&crate::uploads::attachment_files(&attachments)).await?;
-    for item in &items {
-        insert(tx, item).await?;
-    }
-    for sticker in &stickers {
-        insert(tx, sticker).await?;
-    }
-    pictures.untrash(&crate::stickers::sticker_files(&stickers)).await?;
+    restore_card_parts(tx, files, pictures, deleted).await?;
     touch_board(tx, &mut board).await?;
     let context = [("board", board_ref(&board)), ("list", list_ref(&list)), ("card", card_ref(&card))];
     record(tx, actor, "createCard", data(&context), Refs::card(&board, &card)).await?;
@@ -819,53 +816,21 @@ async fn restore_card(tx: &mut Tx, actor: &Actor, files: &FileStore, pictures: &
 /// and values, stickers and their pictures, memberships and stars; records `createBoard`.
 async fn restore_board(tx: &mut Tx, actor: &Actor, files: &FileStore, pictures: &FileStore, deleted: &Value) -> Result<()> {
     let mut board: Board = deleted_part(deleted, "board", Value::Null)?;
-    let lists: Vec<List> = deleted_part(deleted, "lists", json!([]))?;
     let cards: Vec<Card> = deleted_part(deleted, "cards", json!([]))?;
-    let labels: Vec<Label> = deleted_part(deleted, "labels", json!([]))?;
-    let memberships: Vec<Membership> = deleted_part(deleted, "memberships", json!([]))?;
-    let checklists: Vec<Checklist> = deleted_part(deleted, "checklists", json!([]))?;
-    let attachments: Vec<Attachment> = deleted_part(deleted, "attachments", json!([]))?;
-    let fields: Vec<CustomField> = deleted_part(deleted, "customFields", json!([]))?;
-    let items: Vec<CustomFieldItem> = deleted_part(deleted, "customFieldItems", json!([]))?;
-    let stickers: Vec<Sticker> = deleted_part(deleted, "stickers", json!([]))?;
-    let stars: Vec<BoardStar> = deleted_part(deleted, "stars", json!([]))?;
     insert(tx, &board).await?;
     // Card numbers go on from where they were, never handing out one twice.
     let seq = cards.iter().map(|c| c.id_short).max().unwrap_or(0).max(deleted.get("cardSeq").and_then(Value::as_i64).unwrap_or(0));
     tx.update(Table::Boards, &[("card_seq", cork_store::Arg::Int(seq))], &[Cond::eq("id", &board.id)]).await?;
-    for list in &lists {
-        insert(tx, list).await?;
-    }
-    for label in &labels {
-        insert(tx, label).await?;
-    }
+    insert_all(tx, &deleted_part::<Vec<List>>(deleted, "lists", json!([]))?).await?;
+    insert_all(tx, &deleted_part::<Vec<Label>>(deleted, "labels", json!([]))?).await?;
     for card in &cards {
         insert(tx, card).await?;
         sync_card_members(tx, card).await?;
     }
-    for membership in &memberships {
-        insert(tx, membership).await?;
-    }
-    for checklist in &checklists {
-        insert(tx, checklist).await?;
-    }
-    for attachment in &attachments {
-        insert(tx, attachment).await?;
-    }
-    for field in &fields {
-        insert(tx, field).await?;
-    }
-    for item in &items {
-        insert(tx, item).await?;
-    }
-    for sticker in &stickers {
-        insert(tx, sticker).await?;
-    }
-    for star in &stars {
-        insert(tx, star).await?;
-    }
-    files.untrash(&crate::uploads::attachment_files(&attachments)).await?;
-    pictures.untrash(&crate::stickers::sticker_files(&stickers)).await?;
+    insert_all(tx, &deleted_part::<Vec<Membership>>(deleted, "memberships", json!([]))?).await?;
+    insert_all(tx, &deleted_part::<Vec<CustomField>>(deleted, "customFields", json!([]))?).await?;
+    insert_all(tx, &deleted_part::<Vec<BoardStar>>(deleted, "stars", json!([]))?).await?;
+    restore_card_parts(tx, files, pictures, deleted).await?;
     touch_board(tx, &mut board).await?;
     record(tx, actor, "createBoard", data(&[("board", board_ref(&board))]), Refs::board(&board)).await?;
     Ok(())

@@ -37,6 +37,14 @@ pub(crate) async fn insert<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     Ok(())
 }
 
+/// Inserts new objects, one after another.
+pub(crate) async fn insert_all<T: Stored>(tx: &mut Tx, objects: &[T]) -> Result<()> {
+    for object in objects {
+        insert(tx, object).await?;
+    }
+    Ok(())
+}
+
 /// Writes an object back over its row: a compare-and-set on the version this
 /// transaction read, so a concurrent writer's change is never silently undone.
 pub(crate) async fn save<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
