@@ -466,12 +466,13 @@ async fn model_json(app: &App, job: &DeliveryJob) -> Value {
     })
 }
 
-/// The body Trello sends: `{action, model, webhook}`.
-pub async fn payload(app: &App, job: &DeliveryJob) -> Vec<u8> {
+/// The body Trello sends: `{action, model, webhook}`, with `model` rendered already
+/// (once for a claimed queue: it is the model as the webhook's token sees it now).
+pub fn payload(app: &App, job: &DeliveryJob, model: &Value) -> Vec<u8> {
     let mut action = app.render.action(&job.delivery.action, &job.creators);
     action["display"] = app.render.action_display(&job.delivery.action, &job.creators);
-    let body = json!({"action": action, "model": model_json(app, job).await, "webhook": webhook_json(&job.webhook)});
-    body.to_string().into_bytes()
+    let body = json!({"action": action, "model": model, "webhook": webhook_json(&job.webhook)});
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 /// Stops the worker (after its in-flight deliveries finish) and waits for it.
@@ -546,16 +547,29 @@ async fn run_worker(app: App, mut stopped: tokio::sync::watch::Receiver<bool>) {
 /// Deliveries of one webhook claimed at once, at most.
 const QUEUE_BATCH: i64 = 50;
 
-/// Sends one webhook's claimed queue in order. It stops at a delivery that must be
-/// retried later (the rest was let go by `finish_delivery` and waits behind it) or
-/// when the webhook is gone.
+/// Sends one webhook's claimed queue in order. The queue is prepared in one read
+/// snapshot and its model rendered once; the 2xx answers are recorded together, in
+/// one write, when the queue ends or an attempt fails (a node that dies before that
+/// sends them again: delivery is at least once, in order). It stops at a delivery that
+/// must be retried later (the rest was let go by `finish_delivery` and waits behind
+/// it) or when the webhook is gone.
 async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Delivery>) {
     let lease_ms = lease.as_millis() as i64;
     // The claim leased the queue for `lease` from about now.
     let mut held_until = chrono::Utc::now().timestamp_millis() + lease_ms;
-    for delivery in queue {
+    let jobs = match app.cork.prepare_deliveries(&queue).await {
+        Ok(jobs) => jobs,
+        Err(error) => {
+            // The leases run out and the queue is claimed again.
+            tracing::warn!(%error, "preparing webhook deliveries");
+            return;
+        }
+    };
+    let mut model: Option<Value> = None;
+    let mut sent = Vec::new();
+    for job in jobs.into_iter().flatten() {
         if chrono::Utc::now().timestamp_millis() > held_until - lease_ms / 2 {
-            match app.cork.renew_webhook_leases(&owner, &delivery.id_webhook, lease).await {
+            match app.cork.renew_webhook_leases(&owner, &job.webhook.id, lease).await {
                 Ok(until) => held_until = until,
                 Err(error) => {
                     tracing::warn!(%error, "renewing webhook delivery leases");
@@ -563,37 +577,38 @@ async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Deli
                 }
             }
         }
-        match deliver(&app, &owner, &delivery).await {
-            Ok(Some(Outcome::Sent | Outcome::Failed)) | Ok(None) => {}
+        if model.is_none() {
+            model = Some(model_json(&app, &job).await);
+        }
+        let body = payload(&app, &job, model.as_ref().unwrap_or(&Value::Null));
+        let signed = signature(&job.secret, &body, &job.webhook.callback_url);
+        let attempt = app.webhooks.post(&job.webhook.callback_url, body, &signed).await;
+        if attempt.succeeded() {
+            sent.push((job.delivery.id.clone(), attempt));
+            continue;
+        }
+        settle(&app, std::mem::take(&mut sent)).await;
+        let policy = &app.webhooks.config().policy;
+        match app.cork.finish_delivery(&job.delivery.id, attempt, policy, &owner).await {
+            Ok(Outcome::Sent | Outcome::Failed) => {}
+            // A retry waits behind its backoff, and the queue behind it.
+            Ok(Outcome::Retry | Outcome::WebhookDeleted) => break,
             // An error keeps this delivery's lease (and the queue's) until it runs out;
             // going on would send the next one first.
-            Ok(Some(Outcome::Retry | Outcome::WebhookDeleted)) | Err(()) => break,
+            Err(error) => {
+                tracing::warn!(%error, delivery = %job.delivery.id, "recording a webhook delivery");
+                break;
+            }
         }
     }
+    settle(&app, sent).await;
 }
 
-/// Sends one claimed delivery and records the attempt; `Ok(None)` when it was settled
-/// without sending; `Err` when the store failed, which leaves its lease to run out,
-/// after which it is sent again (at least once).
-async fn deliver(app: &App, owner: &str, delivery: &Delivery) -> Result<Option<Outcome>, ()> {
-    let job = match app.cork.prepare_delivery(delivery).await {
-        Ok(Some(job)) => job,
-        Ok(None) => return Ok(None),
-        Err(error) => {
-            tracing::warn!(%error, delivery = %delivery.id, "preparing a webhook delivery");
-            return Err(());
-        }
-    };
-    let body = payload(app, &job).await;
-    let signed = signature(&job.secret, &body, &job.webhook.callback_url);
-    let attempt = app.webhooks.post(&job.webhook.callback_url, body, &signed).await;
-    let policy = &app.webhooks.config().policy;
-    match app.cork.finish_delivery(&delivery.id, attempt, policy, owner).await {
-        Ok(outcome) => Ok(Some(outcome)),
-        Err(error) => {
-            tracing::warn!(%error, delivery = %delivery.id, "recording a webhook delivery");
-            Err(())
-        }
+/// Records a run of 2xx attempts; on a store error their leases run out and they are
+/// sent again (at least once).
+async fn settle(app: &App, sent: Vec<(String, cork_core::webhooks::Attempt)>) {
+    if let Err(error) = app.cork.settle_sent(sent).await {
+        tracing::warn!(%error, "recording webhook deliveries");
     }
 }
 

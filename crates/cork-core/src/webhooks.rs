@@ -674,6 +674,95 @@ impl Cork {
         Ok(None)
     }
 
+    /// [`prepare_delivery`](Self::prepare_delivery) for a claimed queue of one webhook,
+    /// in one read snapshot: the webhook, its token and its key are checked once, each
+    /// delivery's action against what the token may read. Deliveries that are not to be
+    /// sent are settled in one write (forgotten, failed with the reason, or the webhook
+    /// dropped) and answer `None`.
+    pub async fn prepare_deliveries(&self, queue: &[Delivery]) -> Result<Vec<Option<DeliveryJob>>> {
+        let Some(first) = queue.first() else { return Ok(Vec::new()) };
+        let verdicts = {
+            let mut tx = self.store.read().await?;
+            match webhook_verdict(&mut tx, &first.id_webhook).await? {
+                Err(settle) => queue.iter().map(|_| Verdict::Settle(settle)).collect(),
+                Ok(ready) => {
+                    let mut verdicts = Vec::with_capacity(queue.len());
+                    for delivery in queue {
+                        verdicts.push(action_verdict(&mut tx, &ready, delivery).await?);
+                    }
+                    verdicts
+                }
+            }
+        };
+        if verdicts.iter().all(|v| matches!(v, Verdict::Send(_))) {
+            return Ok(verdicts.into_iter().map(|v| if let Verdict::Send(job) = v { Some(*job) } else { None }).collect());
+        }
+        let mut tx = self.store.write().await?;
+        let mut jobs = Vec::with_capacity(queue.len());
+        let mut dropped = false;
+        for (delivery, verdict) in queue.iter().zip(verdicts) {
+            match verdict {
+                Verdict::Send(job) => {
+                    jobs.push(Some(*job));
+                    continue;
+                }
+                Verdict::Settle(Settle::Forget) => {
+                    tx.delete(Table::WebhookDeliveries, &[Cond::eq("id", &delivery.id)]).await?;
+                }
+                Verdict::Settle(Settle::DropWebhook) if !dropped => {
+                    dropped = true;
+                    if let Some(hook) = get::<Webhook>(&mut tx, &delivery.id_webhook).await? {
+                        drop_webhook(&mut tx, &hook).await?;
+                    }
+                }
+                Verdict::Settle(Settle::DropWebhook) => {}
+                Verdict::Settle(Settle::Fail(reason)) => {
+                    let mut settled = delivery.clone();
+                    settled.state = "failed".into();
+                    settled.reason = Some(reason.into());
+                    save_delivery(&mut tx, &settled, now_ms()).await?;
+                }
+            }
+            jobs.push(None);
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    /// Records 2xx attempts of one webhook's deliveries in one write: each becomes
+    /// `sent`, and the webhook's failure count is cleared when it had one. A delivery
+    /// whose row is gone (its webhook was deleted meanwhile) is passed over.
+    pub async fn settle_sent(&self, sent: Vec<(String, Attempt)>) -> Result<()> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.write().await?;
+        let mut webhook = None;
+        let at = now_ms();
+        for (id, attempt) in &sent {
+            let Some(doc) = tx.doc(Table::WebhookDeliveries, id).await? else { continue };
+            let mut delivery: Delivery = serde_json::from_str(&doc)?;
+            delivery.attempts.push(attempt.clone());
+            delivery.state = "sent".into();
+            save_delivery(&mut tx, &delivery, at).await?;
+            webhook.get_or_insert(delivery.id_webhook);
+        }
+        if let Some(id) = webhook {
+            let failing = tx.column(Table::Webhooks, "doc", &[Cond::eq("id", &id)]).await?.pop().and_then(|doc| {
+                serde_json::from_str::<Webhook>(&doc).ok().filter(|h| h.consecutive_failures > 0 || h.first_consecutive_fail_date.is_some())
+            });
+            if failing.is_some() {
+                if let Some(mut hook) = get_for_update::<Webhook>(&mut tx, &id).await? {
+                    hook.consecutive_failures = 0;
+                    hook.first_consecutive_fail_date = None;
+                    save(&mut tx, &hook).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records an attempt and applies the rules: a 2xx settles the delivery and clears
     /// the webhook's failure count; 410 Gone deletes the webhook; anything else counts
     /// a failure (`consecutiveFailures`, `firstConsecutiveFailDate`), retries after a
@@ -696,6 +785,8 @@ impl Cork {
         let succeeded = attempt.succeeded();
         delivery.attempts.push(attempt);
         let mut due = now_ms();
+        // A success on a webhook that was not failing leaves its row alone.
+        let hook_changes = !succeeded || hook.consecutive_failures > 0 || hook.first_consecutive_fail_date.is_some();
         let outcome = if succeeded {
             delivery.state = "sent".into();
             hook.consecutive_failures = 0;
@@ -721,7 +812,9 @@ impl Cork {
             }
         };
         save_delivery(&mut tx, &delivery, due).await?;
-        save(&mut tx, &hook).await?;
+        if hook_changes {
+            save(&mut tx, &hook).await?;
+        }
         if outcome == Outcome::Retry {
             tx.set_leases(owner, &hook.id, 0).await?;
         }
@@ -730,6 +823,7 @@ impl Cork {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Settle {
     /// The webhook is gone: the row goes too.
     Forget,
@@ -745,29 +839,56 @@ enum Verdict {
 }
 
 async fn delivery_verdict(tx: &mut Tx, delivery: &Delivery) -> Result<Verdict> {
-    let Some(hook) = get::<Webhook>(tx, &delivery.id_webhook).await? else { return Ok(Verdict::Settle(Settle::Forget)) };
-    let Some(actor) = token_actor(tx, &hook.id_token).await? else { return Ok(Verdict::Settle(Settle::DropWebhook)) };
+    match webhook_verdict(tx, &delivery.id_webhook).await? {
+        Ok(ready) => action_verdict(tx, &ready, delivery).await,
+        Err(settle) => Ok(Verdict::Settle(settle)),
+    }
+}
+
+/// What every delivery of one webhook needs, once the webhook itself may send.
+struct ReadyWebhook {
+    hook: Webhook,
+    actor: Actor,
+    secret: String,
+}
+
+/// Whether `webhook_id` may send at all: it exists, its token works and is not
+/// suspended, it is active and its token can still read its model.
+async fn webhook_verdict(tx: &mut Tx, webhook_id: &str) -> Result<std::result::Result<ReadyWebhook, Settle>> {
+    let Some(hook) = get::<Webhook>(tx, webhook_id).await? else { return Ok(Err(Settle::Forget)) };
+    let Some(actor) = token_actor(tx, &hook.id_token).await? else { return Ok(Err(Settle::DropWebhook)) };
     // A deactivated member's tokens are suspended (and may come back): the webhook
     // stays, but nothing is sent for it meanwhile.
     let hash = tx.column(Table::Tokens, "token_hash", &[Cond::eq("id", &hook.id_token)]).await?.pop().unwrap_or_default();
     if hash.starts_with("suspended:") {
-        return Ok(Verdict::Settle(Settle::Fail("the webhook's token is suspended")));
+        return Ok(Err(Settle::Fail("the webhook's token is suspended")));
     }
     if !hook.active {
-        return Ok(Verdict::Settle(Settle::Fail("the webhook is inactive")));
-    }
-    if !reads_action(tx, &actor, &delivery.action).await? {
-        return Ok(Verdict::Settle(Settle::Fail("the webhook's token cannot read this action")));
+        return Ok(Err(Settle::Fail("the webhook is inactive")));
     }
     match watched_model(tx, &actor, &hook.id_model).await {
         // A deleted model still gets the action that deleted it.
         Ok(_) | Err(DomainError::InvalidValue(_)) | Err(DomainError::NotFound(_)) => {}
-        Err(_) => return Ok(Verdict::Settle(Settle::Fail("the webhook's token cannot read its model"))),
+        Err(_) => return Ok(Err(Settle::Fail("the webhook's token cannot read its model"))),
     }
     let token = actor.token.as_ref().ok_or(DomainError::Internal("token actor without token".into()))?;
     let key: AppKey = get(tx, &token.app_key).await?.ok_or(DomainError::Internal("token without application key".into()))?;
+    Ok(Ok(ReadyWebhook { hook, actor, secret: key.secret }))
+}
+
+/// Whether the webhook's token can read this delivery's action, and the job if so.
+async fn action_verdict(tx: &mut Tx, ready: &ReadyWebhook, delivery: &Delivery) -> Result<Verdict> {
+    if !reads_action(tx, &ready.actor, &delivery.action).await? {
+        return Ok(Verdict::Settle(Settle::Fail("the webhook's token cannot read this action")));
+    }
     let creators = creators_of(tx, std::slice::from_ref(&delivery.action)).await?;
-    Ok(Verdict::Send(Box::new(DeliveryJob { delivery: delivery.clone(), webhook: hook, actor, secret: key.secret, creators })))
+    Ok(Verdict::Send(Box::new(DeliveryJob {
+        delivery: delivery.clone(),
+        webhook: ready.hook.clone(),
+        actor: ready.actor.clone(),
+        secret: ready.secret.clone(),
+        creators,
+    })))
 }
 
 /// The webhook a create would write, after every check.

@@ -258,6 +258,10 @@ struct ServeArgs {
     /// Seconds a HEAD check or delivery may take.
     #[arg(long, env = "CORK_WEBHOOK_TIMEOUT", default_value_t = 30)]
     webhook_timeout: u64,
+    /// Webhook deliveries in flight to one callback host at a time (one integration's
+    /// receiver often takes every webhook it registered).
+    #[arg(long, env = "CORK_WEBHOOK_PER_HOST", default_value_t = 4)]
+    webhook_per_host: usize,
     /// Do not send webhook deliveries from this node (other nodes on the same
     /// PostgreSQL still do).
     #[arg(long, env = "CORK_WEBHOOK_NO_WORKER", value_parser = clap::builder::BoolishValueParser::new())]
@@ -686,6 +690,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         },
         timeout: std::time::Duration::from_secs(args.webhook_timeout.max(1)),
         worker: !args.webhook_no_worker,
+        per_host: args.webhook_per_host.max(1),
         ..defaults
     };
     let app = App::new(
