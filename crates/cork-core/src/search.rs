@@ -233,22 +233,7 @@ impl Cork {
         } else {
             // A card matches when each word is in its name, description, a comment or a
             // checklist (not necessarily all in the same one).
-            let mut ids: Option<HashSet<String>> = None;
-            for word in text_words {
-                let mut per_word: HashSet<String> = HashSet::new();
-                for model in ["card", "comment", "checklist"] {
-                    for hit in tx.search(model, std::slice::from_ref(word), request.partial, 5000).await? {
-                        if let Some(card) = hit.card_id {
-                            per_word.insert(card);
-                        }
-                    }
-                }
-                ids = Some(match ids {
-                    None => per_word,
-                    Some(previous) => previous.intersection(&per_word).cloned().collect(),
-                });
-            }
-            let ids: Vec<String> = ids.unwrap_or_default().into_iter().collect();
+            let ids = tx.cards_with_words(text_words, request.partial).await?;
             let mut found: Vec<Card> = by_ids(tx, &ids).await?;
             found.retain(|c| board_ids.contains(&c.id_board.as_str()));
             found

@@ -93,6 +93,44 @@ impl Tx {
         Ok(())
     }
 
+    /// The cards where each of `words` (as a prefix when `partial`) is in the card's own
+    /// text, a comment on it or one of its checklists (not necessarily all in the same
+    /// one): every such card, in no order, from one statement that intersects the
+    /// cards of each word. Unlike [`search`](Self::search) nothing is ranked or cut
+    /// off, so a common word costs a walk of its index entries, not a relevance score
+    /// and a sort of each — nor does a card fall out of the set because thousands of
+    /// others outranked it.
+    pub async fn cards_with_words(&mut self, words: &[String], partial: bool) -> Result<Vec<String>> {
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut parts = Vec::with_capacity(words.len());
+        let mut args = Vec::with_capacity(words.len());
+        for (n, word) in words.iter().enumerate() {
+            let mark = n + 1;
+            match self.dialect {
+                // search_rows holds each entry's card, so the FTS5 content is not read.
+                Dialect::Sqlite => {
+                    parts.push(format!(
+                        "SELECT r.card_id FROM search_index JOIN search_rows r ON r.entry = search_index.rowid \
+                         WHERE search_index MATCH ${mark} AND r.card_id IS NOT NULL"
+                    ));
+                    args.push(Arg::Text(format!("\"{}\"{}", word.replace('"', "\"\""), if partial { "*" } else { "" })));
+                }
+                Dialect::Postgres => {
+                    parts.push(format!(
+                        "SELECT card_id FROM search_index WHERE tsv @@ to_tsquery('simple', ${mark}) AND card_id IS NOT NULL"
+                    ));
+                    args.push(Arg::Text(format!("'{}'{}", word.replace('\'', "''"), if partial { ":*" } else { "" })));
+                }
+            }
+        }
+        // INTERSECT also drops duplicates, so one word needs its own DISTINCT.
+        let sql = if parts.len() == 1 { parts[0].replacen("SELECT ", "SELECT DISTINCT ", 1) } else { parts.join(" INTERSECT ") };
+        let rows = self.fetch(&sql, args).await?;
+        rows.iter().map(|row| Ok(row.try_get::<String, _>(0)?)).collect()
+    }
+
     /// Entries of `model_type` whose text has every word of `words` (as prefixes when
     /// `partial`), best first, at most `limit`.
     pub async fn search(&mut self, model_type: &str, words: &[String], partial: bool, limit: i64) -> Result<Vec<SearchHit>> {
