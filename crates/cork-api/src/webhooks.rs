@@ -510,7 +510,8 @@ async fn run_worker(app: App, mut stopped: tokio::sync::watch::Receiver<bool>) {
         }
         let room = config.max_in_flight.saturating_sub(in_flight.len());
         if room > 0 {
-            match app.cork.claim_webhook_deliveries(&owner, lease, room as i64, QUEUE_BATCH * room as i64).await {
+            let claiming = app.cork.claim_webhook_deliveries(&owner, lease, room as i64, QUEUE_BATCH * room as i64);
+            match cork_store::lane::background(claiming).await {
                 Ok(claimed) if !claimed.is_empty() => {
                     // One task per webhook sends its queue in order.
                     let mut queues: Vec<(String, Vec<Delivery>)> = Vec::new();
@@ -521,7 +522,7 @@ async fn run_worker(app: App, mut stopped: tokio::sync::watch::Receiver<bool>) {
                         }
                     }
                     for (_, queue) in queues {
-                        in_flight.spawn(deliver_queue(app.clone(), owner.clone(), lease, queue));
+                        in_flight.spawn(cork_store::lane::background(deliver_queue(app.clone(), owner.clone(), lease, queue)));
                     }
                     continue;
                 }
@@ -529,7 +530,7 @@ async fn run_worker(app: App, mut stopped: tokio::sync::watch::Receiver<bool>) {
                 Err(error) => tracing::warn!(%error, "claiming webhook deliveries"),
             }
         }
-        let wait = match app.cork.next_webhook_delivery_due().await {
+        let wait = match cork_store::lane::background(app.cork.next_webhook_delivery_due()).await {
             Ok(Some(due)) => Duration::from_millis((due - chrono::Utc::now().timestamp_millis()).clamp(0, i64::MAX) as u64),
             _ => config.poll,
         }

@@ -5,7 +5,9 @@
 //! All access goes through a [`Tx`]: reads run in a read-only snapshot, writes in one
 //! transaction that holds the change and its action rows together.
 
+mod gate;
 mod idempotency;
+pub mod lane;
 mod outbox;
 pub mod pipeline;
 pub mod precondition;
@@ -88,8 +90,12 @@ pub struct Store {
     dialect: Dialect,
     /// SQLite has one writer at a time: writers of this process queue here, in order,
     /// instead of polling SQLite's busy timeout (which made a 16-client p99 of seconds).
-    /// Other processes (the command line) still meet the busy timeout.
-    writer: Arc<tokio::sync::Semaphore>,
+    /// Other processes (the command line) still meet the busy timeout. The background
+    /// lane goes first (`gate.rs`).
+    writer: gate::WriteGate,
+    /// PostgreSQL: the background lane's own connections (up to 8), so the webhook worker
+    /// does not wait behind every request queued for the main pool.
+    background: Option<AnyPool>,
 }
 
 impl std::fmt::Debug for Store {
@@ -140,7 +146,26 @@ impl Store {
             Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Store { pool, dialect, writer: Arc::new(tokio::sync::Semaphore::new(1)) })
+        let background = match dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy_with(AnyConnectOptions::from_str(&url)?),
+            ),
+        };
+        Ok(Store { pool, dialect, writer: gate::WriteGate::default(), background })
+    }
+
+    /// The pool this task's transactions come from: the background lane's own on
+    /// PostgreSQL, the one pool otherwise.
+    fn pool_for_task(&self) -> &AnyPool {
+        match &self.background {
+            Some(background) if lane::in_background() => background,
+            _ => &self.pool,
+        }
     }
 
     /// The dialect chosen at open.
@@ -162,7 +187,7 @@ impl Store {
             Dialect::Sqlite => "BEGIN",
             Dialect::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
         };
-        let inner = TxInner::new(self.pool.begin_with(statement).await?);
+        let inner = TxInner::new(self.pool_for_task().begin_with(statement).await?);
         Ok(Tx::own(inner, self.dialect))
     }
 
@@ -190,22 +215,22 @@ impl Store {
             Dialect::Sqlite => {
                 // As long as SQLite's own busy timeout: a writer that waits longer (a
                 // command holding two write transactions at once) fails as it did.
-                let queued = tokio::time::timeout(Duration::from_secs(10), self.writer.clone().acquire_owned()).await;
-                let permit = match queued {
-                    Ok(Ok(permit)) => permit,
-                    _ => return Err(StoreError::Retry("database is locked".into())),
-                };
+                let queued = tokio::time::timeout(Duration::from_secs(10), self.writer.acquire(lane::in_background())).await;
+                let Ok(permit) = queued else { return Err(StoreError::Retry("database is locked".into())) };
                 let mut inner = TxInner::new(self.pool.begin_with("BEGIN IMMEDIATE").await?);
                 inner.writer = Some(permit);
                 Ok(inner)
             }
-            Dialect::Postgres => Ok(TxInner::new(self.pool.begin_with("BEGIN").await?)),
+            Dialect::Postgres => Ok(TxInner::new(self.pool_for_task().begin_with("BEGIN").await?)),
         }
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(background) = &self.background {
+            background.close().await;
+        }
     }
 }
 
@@ -272,7 +297,7 @@ pub(crate) struct TxInner {
     /// `versions` as they were when the savepoint was taken.
     saved_versions: Option<HashMap<(Table, String), i64>>,
     /// SQLite: this process's turn to write, given back when the transaction ends.
-    writer: Option<tokio::sync::OwnedSemaphorePermit>,
+    writer: Option<gate::Turn>,
 }
 
 impl TxInner {
