@@ -114,6 +114,11 @@ pub(crate) async fn card_with_role(tx: &mut Tx, actor: &Actor, reference: &str, 
 /// Rewrites the card's rows in `card_members` (kept for `/members/{id}/cards`).
 pub(crate) async fn sync_card_members(tx: &mut Tx, card: &Card) -> Result<()> {
     tx.delete(Table::CardMembers, &[Cond::eq("card_id", &card.id)]).await?;
+    add_card_members(tx, card).await
+}
+
+/// Writes a new card's rows in `card_members` (it has none to replace).
+pub(crate) async fn add_card_members(tx: &mut Tx, card: &Card) -> Result<()> {
     for member in &card.id_members {
         tx.insert(Table::CardMembers, &[("card_id", Arg::text(&card.id)), ("member_id", Arg::text(member))]).await?;
     }
@@ -372,7 +377,7 @@ impl Cork {
         }
         recount(&mut card, &copied_checklists, copied_attachments.len() as i64);
         insert(&mut tx, &card).await?;
-        sync_card_members(&mut tx, &card).await?;
+        add_card_members(&mut tx, &card).await?;
         touch_board(&mut tx, &mut board).await?;
         match &source {
             Some((source, _, _)) => {

@@ -32,7 +32,7 @@ fn row<T: Stored>(object: &T) -> Result<Vec<(&'static str, Arg)>> {
 pub(crate) async fn insert<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {
     tx.insert(T::TABLE, &row(object)?).await?;
     if let Some(entry) = object.search_entry() {
-        tx.index(&entry).await?;
+        tx.index_new(&entry).await?;
     }
     Ok(())
 }

@@ -33,6 +33,13 @@ impl Tx {
     /// Puts (or replaces) an entry in the index.
     pub async fn index(&mut self, entry: &SearchEntry) -> Result<()> {
         self.unindex(&entry.model_id).await?;
+        self.index_new(entry).await
+    }
+
+    /// [`index`](Self::index) for an object inserted in this transaction, which has no
+    /// entry to replace (two statements fewer on every create; an entry left behind
+    /// would fail the insert on its unique `model_id`, not pass unseen).
+    pub async fn index_new(&mut self, entry: &SearchEntry) -> Result<()> {
         self.insert_raw(
             "INSERT INTO search_index (model_type, model_id, card_id, name, body) VALUES ($1, $2, $3, $4, $5)",
             vec![
