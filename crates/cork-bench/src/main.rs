@@ -12,6 +12,7 @@
 //! docs/benchmarks.md between its markers. Nothing here asserts a figure.
 
 mod ceiling;
+mod grow;
 mod load;
 
 use std::collections::HashMap;
@@ -41,9 +42,16 @@ struct Cli {
     /// Seconds per measured phase.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Cards added on other boards for the "grown database" rows.
+    /// Cards added through the API on other boards for the "grown database" rows.
     #[arg(long, default_value_t = 20_000)]
     grow: usize,
+    /// Then copied by SQL (with their actions and search entries) until the database
+    /// holds this many cards.
+    #[arg(long, default_value_t = 1_000_000)]
+    grow_to: u64,
+    /// Seconds of the memory soak (a mixed load, RSS sampled at each tenth); 0 skips it.
+    #[arg(long, default_value_t = 600)]
+    soak: u64,
     /// The report: its part between the cork-bench markers is replaced.
     #[arg(long, default_value = "docs/benchmarks.md")]
     out: PathBuf,
@@ -66,6 +74,16 @@ enum Sub {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Copy the cards of some lists by SQL until the database holds `--to` cards (what
+    /// the benchmark's grown database does; also a quick way to a large test database).
+    Grow {
+        #[arg(long)]
+        database: String,
+        #[arg(long, value_delimiter = ',')]
+        lists: Vec<String>,
+        #[arg(long)]
+        to: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -73,6 +91,12 @@ fn main() -> Result<()> {
     if let Some(Sub::Ceiling { listen, sqlite, postgres }) = cli.command {
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         return runtime.block_on(ceiling::serve(listen, sqlite, postgres));
+    }
+    if let Some(Sub::Grow { database, lists, to }) = &cli.command {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let held = runtime.block_on(grow::bulk_grow(database, lists, *to))?;
+        println!("{held} cards");
+        return Ok(());
     }
     // Orchestration (children, seeding, the webhook receiver) on a runtime of its own,
     // unpinned; the load on a thread pinned to the last core.
@@ -86,7 +110,7 @@ fn main() -> Result<()> {
         }
         Ok(())
     });
-    let bench = Bench { cli, to_generator: Mutex::new(to_generator), cores };
+    let bench = Bench { cli, last_dump: Mutex::new(None), to_generator: Mutex::new(to_generator), cores };
     let outcome = orchestration.block_on(bench.run());
     drop(bench);
     let _ = generator.join();
@@ -98,6 +122,8 @@ type Job = Box<dyn FnOnce(&Generator) + Send>;
 
 struct Bench {
     cli: Cli,
+    /// The callgrind dump of the last counted phase and its request count.
+    last_dump: Mutex<Option<(PathBuf, u64)>>,
     to_generator: Mutex<std::sync::mpsc::Sender<Job>>,
     cores: usize,
 }
@@ -190,7 +216,17 @@ impl Cork {
             .args(["--listen", &addr.to_string(), "--public-url", &format!("http://{addr}")])
             .arg("--data-dir")
             .arg(&self.data)
-            .args(["--database", &self.database, "--rate-limits-off", "--webhook-allowed-hosts", "127.0.0.1", "--webhook-backoff", "1"])
+            .args([
+                "--database",
+                &self.database,
+                "--rate-limits-off",
+                "--webhook-allowed-hosts",
+                "127.0.0.1",
+                "--webhook-backoff",
+                "1",
+                "--webhook-per-host",
+                "16",
+            ])
             .env("CORK_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log);
@@ -305,6 +341,8 @@ async fn seed_board(api: &Api, name: &str, cards: usize, members: &[String]) -> 
 #[derive(Default)]
 struct Table {
     rows: Vec<(String, Vec<(String, String)>)>,
+    /// Plain figures kept for the ratios to the ceiling: (measure, column) → value.
+    raw: HashMap<(String, String), f64>,
 }
 
 impl Table {
@@ -312,6 +350,37 @@ impl Table {
         match self.rows.iter_mut().find(|(m, _)| m == measure) {
             Some((_, figures)) => figures.push((column.to_string(), figure)),
             None => self.rows.push((measure.to_string(), vec![(column.to_string(), figure)])),
+        }
+    }
+
+    fn keep(&mut self, measure: &str, column: &str, value: f64) {
+        self.raw.insert((measure.to_string(), column.to_string()), value);
+    }
+
+    fn kept(&self, measure: &str, column: &str) -> Option<f64> {
+        self.raw.get(&(measure.to_string(), column.to_string())).copied().filter(|v| *v > 0.0)
+    }
+
+    /// Cork's figures as a share (throughput) or a multiple (instructions) of the
+    /// ceiling's, one row each.
+    fn ratios(&mut self, columns: &[(&str, &str)]) {
+        for (column, backend) in columns {
+            let share = |cork: Option<f64>, ceiling: Option<f64>| match (cork, ceiling) {
+                (Some(c), Some(m)) => format!("{:.1}% of the ceiling", 100.0 * c / m),
+                _ => "-".to_string(),
+            };
+            let times = |cork: Option<f64>, ceiling: Option<f64>| match (cork, ceiling) {
+                (Some(c), Some(m)) => format!("{:.1}× the ceiling", c / m),
+                _ => "-".to_string(),
+            };
+            let get = share(self.kept("card get", column), self.kept("card get", "ceiling"));
+            let create = share(self.kept("create 64", column), self.kept("create 64", backend));
+            let get_instr = times(self.kept("instr get", column), self.kept("instr get", "ceiling"));
+            let create_instr = times(self.kept("instr create", column), self.kept("instr create", "ceiling"));
+            self.set("ratio: card GET throughput, 64 connections", column, get);
+            self.set("ratio: card create throughput, 64 clients, one board (ceiling of the same database)", column, create);
+            self.set("ratio: instructions per card GET", column, get_instr);
+            self.set("ratio: instructions per card create (ceiling: SQLite two-row insert, in process)", column, create_instr);
         }
     }
 }
@@ -418,6 +487,11 @@ impl Bench {
             }
         }
         outcome?;
+        let mut columns = vec![("Cork SQLite", "SQLite")];
+        if self.cli.postgres.is_some() {
+            columns.push(("Cork PostgreSQL", "PostgreSQL"));
+        }
+        table.ratios(&columns);
         let report = self.report(&table, &notes)?;
         write_report(&self.cli.out, &report)?;
         println!("{report}");
@@ -437,6 +511,7 @@ impl Bench {
         eprintln!("ceiling: trivial handler, 64 connections");
         let noop = self.load(addr, 64, self.phase(), Arc::new(|_, _| Call::get("/noop".into()))).await;
         table.set("`GET /1/cards/{id}`, 64 connections", "ceiling", format!("{} (a trivial axum handler)", throughput(&noop)));
+        table.keep("card get", "ceiling", noop.per_second());
         for (clients, measure) in [
             (1, "card create, 1 client, one board"),
             (16, "card create, 16 clients, one board"),
@@ -447,11 +522,17 @@ impl Bench {
                 .load(addr, clients, self.phase(), Arc::new(|_, _| Call { method: "POST", target: "/sqlite".into(), body: None }))
                 .await;
             let mut figure = format!("SQLite {}", throughput(&stats));
+            if clients == 64 {
+                table.keep("create 64", "SQLite", stats.per_second());
+            }
             if postgres.is_some() {
                 let pg = self
                     .load(addr, clients, self.phase(), Arc::new(|_, _| Call { method: "POST", target: "/postgres".into(), body: None }))
                     .await;
                 figure.push_str(&format!("; PostgreSQL {}", throughput(&pg)));
+                if clients == 64 {
+                    table.keep("create 64", "PostgreSQL", pg.per_second());
+                }
             }
             table.set(measure, "ceiling", format!("{figure} (one two-row transaction per request)"));
         }
@@ -460,6 +541,8 @@ impl Bench {
             let (noop, insert) = self.ceiling_instructions(scratch).await?;
             table.set("instructions per request: card GET", "ceiling", format!("{noop:.0} (trivial handler)"));
             table.set("instructions per request: card create", "ceiling", format!("{insert:.0} (SQLite two-row insert)"));
+            table.keep("instr get", "ceiling", noop);
+            table.keep("instr create", "ceiling", insert);
         }
         Ok(())
     }
@@ -510,7 +593,43 @@ impl Bench {
             .and_then(|v| v.split_whitespace().next())
             .and_then(|v| v.parse().ok())
             .context("no totals in the callgrind dump")?;
+        *self.last_dump.lock().expect("last dump") = Some((dump, stats.requests));
         Ok(total / stats.requests.max(1) as f64)
+    }
+
+    /// Writes the self cost of the last counted phase (`callgrind_annotate`, its top 40
+    /// functions) to docs/profiles/<name>.txt, beside the report: evidence of where the
+    /// instructions go, from the same run as the table.
+    fn keep_profile(&self, name: &str, what: &str) -> Result<()> {
+        let Some((dump, requests)) = self.last_dump.lock().expect("last dump").take() else { return Ok(()) };
+        let annotated = Command::new("callgrind_annotate").arg("--inclusive=no").arg(&dump).output().context("callgrind_annotate")?;
+        let text = String::from_utf8_lossy(&annotated.stdout);
+        let dir = self.cli.out.parent().unwrap_or(Path::new(".")).join("profiles");
+        std::fs::create_dir_all(&dir)?;
+        let mut out = format!(
+            "{what}: callgrind self cost of {requests} requests, one after another, counters zeroed after warm-up \
+             (run of {}, git {}; written by scripts/bench). Instructions are the whole server process.\n\n",
+            today(),
+            git_head()
+        );
+        // The header, the totals and the first 40 functions.
+        let mut functions = 0;
+        for line in text.lines() {
+            let is_function = line.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()) && line.contains(' ');
+            if is_function {
+                functions += 1;
+                if functions > 40 {
+                    break;
+                }
+            }
+            if line.starts_with("Profile data file") || line.starts_with("Profiled target") || line.starts_with("Events recorded") {
+                continue;
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        std::fs::write(dir.join(format!("{name}.txt")), out)?;
+        Ok(())
     }
 
     async fn backend(&self, cork: &Cork, table: &mut Table, notes: &mut Vec<String>) -> Result<()> {
@@ -572,6 +691,7 @@ impl Bench {
         eprintln!("{}: card GET, 64 connections", cork.label);
         let stats = self.load(addr, 64, self.phase(), card_get.clone()).await;
         table.set("`GET /1/cards/{id}`, 64 connections", column, throughput(&stats));
+        table.keep("card get", column, stats.per_second());
 
         let create_on = |lists: Vec<Vec<String>>| -> Workload {
             let auth = auth.clone();
@@ -590,6 +710,9 @@ impl Bench {
         for clients in [1, 16, 64] {
             eprintln!("{}: card create, {clients} clients, one board", cork.label);
             let stats = self.load(addr, clients, self.phase(), create_on(vec![writes.clone()])).await;
+            if clients == 64 {
+                table.keep("create 64", column, stats.per_second());
+            }
             table.set(
                 &format!("card create, {clients} client{}, one board", if clients == 1 { "" } else { "s" }),
                 column,
@@ -637,9 +760,53 @@ impl Bench {
                 )
             })
         };
-        eprintln!("{}: comments, 16 clients", cork.label);
-        let stats = self.load(addr, 16, self.phase(), comments).await;
-        table.set("comment, 16 clients", column, throughput(&stats));
+        for clients in [1, 16, 64] {
+            eprintln!("{}: comments, {clients} clients, one board", cork.label);
+            let stats = self.load(addr, clients, self.phase(), comments.clone()).await;
+            table.set(&format!("comment, {clients} client{}, one board", if clients == 1 { "" } else { "s" }), column, throughput(&stats));
+        }
+        // Moves and comments over the eight boards: their first card of each list.
+        let spread_cards: Vec<(String, Vec<String>)> = {
+            let mut cards = Vec::new();
+            for lists in &spread {
+                for list in lists {
+                    let card = api.post("/1/cards", json!({"idList": list, "name": "Spread card"})).await?;
+                    cards.push((id(&card), lists.clone()));
+                }
+            }
+            cards
+        };
+        let spread_cards = Arc::new(spread_cards);
+        let spread_moves: Workload = {
+            let (cards, auth) = (spread_cards.clone(), auth.clone());
+            Arc::new(move |client, n| {
+                let (card, lists) = &cards[(client * 7 + n as usize * 3) % cards.len()];
+                Call::with_json(
+                    "PUT",
+                    with_auth(&format!("/1/cards/{card}"), &auth),
+                    json!({"idList": lists[(client + n as usize) % lists.len()], "pos": "top"}),
+                )
+            })
+        };
+        let spread_comments: Workload = {
+            let (cards, auth) = (spread_cards.clone(), auth.clone());
+            Arc::new(move |client, n| {
+                let (card, _) = &cards[(client * 5 + n as usize) % cards.len()];
+                Call::with_json(
+                    "POST",
+                    with_auth(&format!("/1/cards/{card}/actions/comments"), &auth),
+                    json!({"text": format!("spread comment {n}")}),
+                )
+            })
+        };
+        for clients in [16, 64] {
+            eprintln!("{}: card move, {clients} clients, over 8 boards", cork.label);
+            let stats = self.load(addr, clients, self.phase(), spread_moves.clone()).await;
+            table.set(&format!("card move, {clients} clients, over 8 boards"), column, throughput(&stats));
+            eprintln!("{}: comments, {clients} clients, over 8 boards", cork.label);
+            let stats = self.load(addr, clients, self.phase(), spread_comments.clone()).await;
+            table.set(&format!("comment, {clients} clients, over 8 boards"), column, throughput(&stats));
+        }
         let search: Workload = {
             let auth = auth.clone();
             Arc::new(move |_, n| {
@@ -661,6 +828,9 @@ impl Bench {
         let stats = self.load(addr, 16, self.phase(), batch).await;
         table.set("batch (3 reads), 16 clients", column, throughput(&stats));
 
+        eprintln!("{}: webhook backlog drain", cork.label);
+        let figure = self.webhook_drain(&api, addr, &auth, if self.cli.quick { 1000 } else { 4000 }, 8).await?;
+        table.set("webhook backlog drain, 8 webhooks, fast receiver", column, figure);
         for (rate, webhooks) in [(200u64, 1usize), (1000, 50)] {
             eprintln!("{}: webhook lag at {rate} actions/s over {webhooks} webhook(s)", cork.label);
             let figure = self.webhook_lag(&api, addr, &auth, rate, webhooks).await?;
@@ -675,23 +845,73 @@ impl Bench {
         }
 
         if !self.cli.quick {
-            // The grown database: the same reads and a create, after many more cards elsewhere.
+            // The grown database: the same reads and a create, after many more cards
+            // elsewhere: some through the API, then copies of those by SQL.
             let one = Length::Time(Duration::from_secs(self.cli.seconds.min(3)));
-            let small = (self.load(addr, 1, one, create_on(vec![writes.clone()])).await, self.load(addr, 1, one, card_get.clone()).await);
-            eprintln!("{}: growing the database by {} cards", cork.label, self.cli.grow);
-            let grown_lists = spread.clone();
+            let target = view(&big.id);
+            let board_view: Workload = Arc::new(move |_, _| Call::get(target.clone()));
+            let small = (
+                self.load(addr, 1, one, create_on(vec![writes.clone()])).await,
+                self.load(addr, 1, one, card_get.clone()).await,
+                self.load(addr, 1, one, board_view.clone()).await,
+            );
+            eprintln!("{}: growing the database by {} cards through the API", cork.label, self.cli.grow);
             let per = (self.cli.grow / 16).max(1) as u64;
-            self.load(addr, 16, Length::Count(per), create_on(grown_lists)).await;
-            let large = (self.load(addr, 1, one, create_on(vec![writes.clone()])).await, self.load(addr, 1, one, card_get.clone()).await);
+            self.load(addr, 16, Length::Count(per), create_on(spread.clone())).await;
+            eprintln!("{}: copying cards by SQL up to {} in all", cork.label, self.cli.grow_to);
+            let copying = Instant::now();
+            let held = grow::bulk_grow(&cork.database, &spread.concat(), self.cli.grow_to).await?;
+            notes.push(format!(
+                "{}: the grown database: {} cards through the API, then copied by SQL to {held} cards in {:.0} s.",
+                cork.label,
+                self.cli.grow,
+                copying.elapsed().as_secs_f64()
+            ));
+            let large = (
+                self.load(addr, 1, one, create_on(vec![writes.clone()])).await,
+                self.load(addr, 1, one, card_get.clone()).await,
+                self.load(addr, 1, one, board_view).await,
+            );
             table.set(
                 "card create, 1 client: database as built → grown",
                 column,
-                format!("{:.0}/s → {:.0}/s (+{} cards)", small.0.per_second(), large.0.per_second(), self.cli.grow),
+                format!("{:.0}/s → {:.0}/s ({held} cards)", small.0.per_second(), large.0.per_second()),
             );
             table.set(
                 "card GET p50, 1 client: database as built → grown",
                 column,
                 format!("{} → {}", ms(small.1.p50_us), ms(large.1.p50_us)),
+            );
+            table.set(
+                "board view of 1000 cards p50, 1 client: database as built → grown",
+                column,
+                format!("{} → {}", ms(small.2.p50_us), ms(large.2.p50_us)),
+            );
+        }
+        if self.cli.soak > 0 && !self.cli.quick {
+            // A mixed load (half reads, a quarter creates, a quarter moves) for `soak`
+            // seconds; the resident set is read after each tenth of it.
+            let mixed: Workload = {
+                let (get, create, moves) = (card_get.clone(), create_on(vec![writes.clone()]), moves.clone());
+                Arc::new(move |client, n| match n % 4 {
+                    0 => create(client, n),
+                    1 => moves(client, n),
+                    _ => get(client, n),
+                })
+            };
+            eprintln!("{}: soak of {} s", cork.label, self.cli.soak);
+            let mut samples = vec![server.memory().0];
+            let mut requests = 0;
+            for _ in 0..10 {
+                let stats = self.load(addr, 16, Length::Time(Duration::from_secs(self.cli.soak / 10)), mixed.clone()).await;
+                requests += stats.requests;
+                samples.push(server.memory().0);
+            }
+            let shown: Vec<String> = samples.iter().map(|mb| format!("{mb:.0}")).collect();
+            table.set(
+                &format!("RSS over a {}-minute soak (16 clients, mixed), MB at each tenth", self.cli.soak / 60),
+                column,
+                format!("{} ({requests} requests)", shown.join(" → ")),
             );
         }
         let (_, peak) = server.memory();
@@ -706,14 +926,71 @@ impl Bench {
                 vec!["valgrind".to_string(), "--tool=callgrind".to_string(), format!("--callgrind-out-file={}/cg.%p", out.display())];
             let (server, addr) = cork.serve(&wrapper).await?;
             let target = view(&big.id);
+            let backend = cork.label.to_ascii_lowercase();
             let board = self.instructions(&server, &out, addr, 10, Arc::new(move |_, _| Call::get(target.clone()))).await?;
+            self.keep_profile(&format!("board-view-{backend}"), &format!("Board view of 1,000 cards, {}", cork.label))?;
             let card = self.instructions(&server, &out, addr, 200, card_get.clone()).await?;
+            self.keep_profile(&format!("card-get-{backend}"), &format!("GET /1/cards/{{id}}, {}", cork.label))?;
             let create = self.instructions(&server, &out, addr, 100, create_on(vec![writes.clone()])).await?;
+            self.keep_profile(&format!("card-create-{backend}"), &format!("Card create (POST /1/cards), {}", cork.label))?;
             table.set("instructions per request: board view, 1000 cards", column, format!("{:.1} M", board / 1e6));
             table.set("instructions per request: card GET", column, format!("{:.0}", card));
             table.set("instructions per request: card create", column, format!("{:.0}", create));
+            table.keep("instr get", column, card);
+            table.keep("instr create", column, create);
         }
         Ok(())
+    }
+
+    /// Queues `total` deliveries over `webhooks` webhooks while the receiver holds its
+    /// first answers, then lets it answer and times the drain of the backlog.
+    async fn webhook_drain(&self, api: &Api, addr: SocketAddr, auth: &str, total: u64, webhooks: usize) -> Result<String> {
+        let arrived = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (open, gate) = tokio::sync::watch::channel(false);
+        let receiver = {
+            let arrived = arrived.clone();
+            axum::Router::new().fallback(move |method: axum::http::Method| {
+                let (arrived, mut gate) = (arrived.clone(), gate.clone());
+                async move {
+                    if method == axum::http::Method::POST {
+                        let _ = gate.wait_for(|open| *open).await;
+                        arrived.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    axum::http::StatusCode::OK
+                }
+            })
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let callback = format!("http://{}/drain", listener.local_addr()?);
+        let serving = tokio::spawn(async move { axum::serve(listener, receiver).await });
+        let mut lists = Vec::new();
+        let mut made = Vec::new();
+        for n in 0..webhooks {
+            let board = api.post("/1/boards", json!({"name": format!("Drain {n}"), "defaultLists": false})).await?;
+            lists.push(vec![id(&api.post("/1/lists", json!({"idBoard": id(&board), "name": "Inbox"})).await?)]);
+            made.push(id(&api
+                .post("/1/webhooks", json!({"callbackURL": callback, "idModel": id(&board), "description": "drain"}))
+                .await?));
+        }
+        let auth = auth.to_string();
+        let create: Workload = Arc::new(move |client, n| {
+            let list = &lists[client % lists.len()][0];
+            Call::with_json("POST", with_auth("/1/cards", &auth), json!({"idList": list, "name": format!("Drain {client}.{n}")}))
+        });
+        let writes = self.load(addr, 16, Length::Count(total / 16), create).await;
+        let queued = writes.requests - writes.errors;
+        let started = Instant::now();
+        let _ = open.send(true);
+        while arrived.load(std::sync::atomic::Ordering::Relaxed) < queued && started.elapsed() < Duration::from_secs(120) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let took = started.elapsed().as_secs_f64();
+        let delivered = arrived.load(std::sync::atomic::Ordering::Relaxed);
+        serving.abort();
+        for webhook in &made {
+            api.send(reqwest::Method::DELETE, &format!("/1/webhooks/{webhook}"), Value::Null).await?;
+        }
+        Ok(format!("{:.0} deliveries/s ({delivered} of {queued} queued delivered in {took:.2} s)", delivered as f64 / took))
     }
 
     /// Writes at a steady `rate` spread over `webhooks` boards, each with a webhook to a
