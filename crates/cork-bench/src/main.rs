@@ -597,36 +597,25 @@ impl Bench {
         Ok(total / stats.requests.max(1) as f64)
     }
 
-    /// Writes the self cost of the last counted phase (`callgrind_annotate`, its top 40
-    /// functions) to docs/profiles/<name>.txt, beside the report: evidence of where the
-    /// instructions go, from the same run as the table.
+    /// Writes the self cost of the last counted phase (its top 40 functions) to
+    /// docs/profiles/<name>.txt, beside the report: evidence of where the instructions
+    /// go, from the same run as the table.
     fn keep_profile(&self, name: &str, what: &str) -> Result<()> {
         let Some((dump, requests)) = self.last_dump.lock().expect("last dump").take() else { return Ok(()) };
-        let annotated = Command::new("callgrind_annotate").arg("--inclusive=no").arg(&dump).output().context("callgrind_annotate")?;
-        let text = String::from_utf8_lossy(&annotated.stdout);
+        let (total, functions) = self_cost(&std::fs::read_to_string(&dump)?);
         let dir = self.cli.out.parent().unwrap_or(Path::new(".")).join("profiles");
         std::fs::create_dir_all(&dir)?;
+        let per = requests.max(1);
         let mut out = format!(
-            "{what}: callgrind self cost of {requests} requests, one after another, counters zeroed after warm-up \
-             (run of {}, git {}; written by scripts/bench). Instructions are the whole server process.\n\n",
+            "{what}: callgrind self cost of {requests} requests sent one after another, counters zeroed after warm-up \
+             (run of {}, git {}; written by scripts/bench). Instructions are the whole server process.\n\n\
+             total {total}, {} per request\n\n  share  per request  function\n",
             today(),
-            git_head()
+            git_head(),
+            total / per
         );
-        // The header, the totals and the first 40 functions.
-        let mut functions = 0;
-        for line in text.lines() {
-            let is_function = line.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()) && line.contains(' ');
-            if is_function {
-                functions += 1;
-                if functions > 40 {
-                    break;
-                }
-            }
-            if line.starts_with("Profile data file") || line.starts_with("Profiled target") || line.starts_with("Events recorded") {
-                continue;
-            }
-            out.push_str(line);
-            out.push('\n');
+        for (function, cost) in functions.iter().take(40) {
+            out.push_str(&format!("{:6.1}% {:12}  {function}\n", 100.0 * *cost as f64 / total.max(1) as f64, cost / per));
         }
         std::fs::write(dir.join(format!("{name}.txt")), out)?;
         Ok(())
@@ -1167,6 +1156,49 @@ fn callgrind_control(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The self cost of each function in a callgrind dump (name compression and inlined
+/// files followed; the cost lines after a `calls=` line are the callee's, not counted),
+/// most costly first, with the total.
+fn self_cost(dump: &str) -> (u64, Vec<(String, u64)>) {
+    let mut names: HashMap<String, String> = HashMap::new();
+    let mut costs: HashMap<String, u64> = HashMap::new();
+    let mut current = String::new();
+    let mut after_call = false;
+    let mut total = 0u64;
+    let mut resolve = |spec: &str| -> String {
+        // "(12) name" defines, "(12)" refers, a bare name is itself.
+        match spec.strip_prefix('(').and_then(|rest| rest.split_once(')')) {
+            Some((id, rest)) if !rest.trim().is_empty() => {
+                names.insert(id.to_string(), rest.trim().to_string());
+                rest.trim().to_string()
+            }
+            Some((id, _)) => names.get(id).cloned().unwrap_or_default(),
+            None => spec.to_string(),
+        }
+    };
+    for line in dump.lines() {
+        if let Some(spec) = line.strip_prefix("fn=") {
+            current = resolve(spec);
+        } else if let Some(spec) = line.strip_prefix("cfn=") {
+            resolve(spec);
+        } else if line.starts_with("calls=") {
+            after_call = true;
+        } else if line.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '-' || c == '*') {
+            if after_call {
+                after_call = false;
+                continue;
+            }
+            if let Some(cost) = line.split_whitespace().nth(1).and_then(|c| c.parse::<u64>().ok()) {
+                *costs.entry(current.clone()).or_default() += cost;
+                total += cost;
+            }
+        }
+    }
+    let mut sorted: Vec<(String, u64)> = costs.into_iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.1));
+    (total, sorted)
+}
+
 fn dumps(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(std::fs::read_dir(dir)?.flatten().map(|e| e.path()).collect())
 }
@@ -1178,4 +1210,17 @@ async fn admin(server: &str, statement: &str) -> Result<()> {
     let mut connection = sqlx::PgConnection::connect(&url).await.with_context(|| format!("connecting to {url}"))?;
     sqlx::query(statement).execute(&mut connection).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::self_cost;
+
+    #[test]
+    fn self_cost_counts_own_lines_and_skips_the_costs_of_calls() {
+        let dump = "events: Ir\nfn=(1) main\n0 10\ncfn=(2) work\ncalls=1 0\n0 500\n+1 5\nfn=(2)\n0 300\nfn=(3) idle\n0 1\n";
+        let (total, functions) = self_cost(dump);
+        assert_eq!(total, 316);
+        assert_eq!(functions, vec![("work".to_string(), 300), ("main".to_string(), 15), ("idle".to_string(), 1)]);
+    }
 }
