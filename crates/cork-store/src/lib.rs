@@ -616,7 +616,13 @@ impl Tx {
 
     /// The smallest and largest `pos` among the matching rows.
     pub async fn pos_range(&mut self, table: Table, conds: &[Cond]) -> Result<Option<(f64, f64)>> {
-        let (sql, args) = query::select(table, "MIN(pos), MAX(pos)", conds, Order::None, None, false);
+        // Two aggregates, each alone in its subquery: SQLite (and PostgreSQL) answer a lone
+        // MIN or MAX from the (parent, pos) index in one step, but `MIN(pos), MAX(pos)`
+        // together read every row of the list — on a list of 15,000 cards, 30 M
+        // instructions per card create.
+        let (low, args) = query::select(table, "MIN(pos)", conds, Order::None, None, false);
+        let high = low.replacen("MIN(pos)", "MAX(pos)", 1);
+        let sql = format!("SELECT ({low}), ({high})");
         let rows = self.fetch(&sql, args).await?;
         let Some(row) = rows.first() else { return Ok(None) };
         let low: Option<f64> = row.try_get(0)?;
