@@ -449,6 +449,7 @@ impl Bench {
     }
 
     async fn run(&self) -> Result<()> {
+        git_head();
         let binary = self.cork_binary()?;
         let scratch = std::env::temp_dir().join(format!("cork-bench-{}", std::process::id()));
         std::fs::create_dir_all(&scratch)?;
@@ -1126,12 +1127,18 @@ fn today() -> String {
         .unwrap_or_default()
 }
 
+/// The commit checked out when the run began (read once: the tree may move on while a
+/// long run goes, and the binaries measured are the ones built at the start).
 fn git_head() -> String {
-    Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default()
+    static HEAD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HEAD.get_or_init(|| {
+        Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default()
+    })
+    .clone()
 }
 
 const BEGIN: &str = "<!-- cork-bench:begin -->";
