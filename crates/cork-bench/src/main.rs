@@ -1059,18 +1059,31 @@ impl Bench {
         }
         let arrivals = arrived.lock().expect("arrivals").clone();
         let mut histogram = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
-        for (name, at) in &acked {
-            if let (Some(at), Some(came)) = (at, arrivals.get(name)) {
-                let _ = histogram.record(came.saturating_duration_since(*at).as_micros().max(1) as u64);
-            }
+        // The lag of the first and the last tenth of the writes, in the order they were
+        // sent: flat when deliveries keep up, growing when they fall behind.
+        let lags: Vec<u64> = acked
+            .iter()
+            .filter_map(|(name, at)| Some(arrivals.get(name)?.saturating_duration_since((*at)?).as_micros().max(1) as u64))
+            .collect();
+        for lag in &lags {
+            let _ = histogram.record(*lag);
         }
+        let tenth = (lags.len() / 10).max(1);
+        let median = |part: &[u64]| {
+            let mut part = part.to_vec();
+            part.sort_unstable();
+            part.get(part.len() / 2).copied().unwrap_or(0)
+        };
+        let (first, last) = (median(&lags[..tenth.min(lags.len())]), median(&lags[lags.len().saturating_sub(tenth)..]));
         Ok(format!(
-            "p50 {}, p99 {} ({} of {} writes acknowledged, {} delivered)",
+            "p50 {}, p99 {} ({} of {} writes acknowledged, {} delivered; p50 of the first tenth {}, of the last {})",
             ms(histogram.value_at_quantile(0.5)),
             ms(histogram.value_at_quantile(0.99)),
             expected,
             total,
-            histogram.len()
+            histogram.len(),
+            ms(first),
+            ms(last)
         ))
     }
 
