@@ -5,9 +5,10 @@
 //! active webhook, written by [`enqueue`] inside the action's own transaction
 //! (`actions::record`), so a committed action always has its deliveries and a rolled
 //! back one has none. The sender (in the wire layer, which owns HTTP) claims due rows
-//! with a lease ([`Cork::claim_webhook_deliveries`]), asks [`Cork::prepare_delivery`]
-//! whether the webhook's token may still see the action, sends, and reports the
-//! attempt with [`Cork::finish_delivery`], which applies the retry and failure rules.
+//! with a lease ([`Cork::claim_webhook_deliveries`]), asks [`Cork::prepare_deliveries`]
+//! whether the webhook's token may still see each action, sends, records the successes
+//! with [`Cork::settle_sent`] and any other attempt with [`Cork::finish_delivery`],
+//! which applies the retry and failure rules.
 //! The action is kept in the delivery row as it was written: it is rendered at send
 //! time from that snapshot (comments can be deleted before the send), while `model`
 //! is the model as it is when sent, as on Trello.
@@ -638,47 +639,13 @@ impl Cork {
         Ok(tx.next_delivery_due().await?)
     }
 
-    /// Decides whether a claimed delivery can be sent and gathers what sending needs.
-    /// `None` when it is not to be sent; the row has then been settled: a webhook
-    /// whose token no longer works is removed (Trello deletes it with the token), an
-    /// inactive webhook's delivery or one whose action the token cannot see (any
-    /// more) is marked failed with the reason.
-    pub async fn prepare_delivery(&self, delivery: &Delivery) -> Result<Option<DeliveryJob>> {
-        // Decided in a read snapshot; only the rare settling below takes the write lock.
-        let verdict = {
-            let mut tx = self.store.read().await?;
-            delivery_verdict(&mut tx, delivery).await?
-        };
-        let settle = match verdict {
-            Verdict::Send(job) => return Ok(Some(*job)),
-            Verdict::Settle(settle) => settle,
-        };
-        let mut tx = self.store.write().await?;
-        match settle {
-            Settle::Forget => {
-                tx.delete(Table::WebhookDeliveries, &[Cond::eq("id", &delivery.id)]).await?;
-            }
-            Settle::DropWebhook => {
-                if let Some(hook) = get::<Webhook>(&mut tx, &delivery.id_webhook).await? {
-                    drop_webhook(&mut tx, &hook).await?;
-                }
-            }
-            Settle::Fail(reason) => {
-                let mut settled = delivery.clone();
-                settled.state = "failed".into();
-                settled.reason = Some(reason.into());
-                save_delivery(&mut tx, &settled, now_ms()).await?;
-            }
-        }
-        tx.commit().await?;
-        Ok(None)
-    }
-
-    /// [`prepare_delivery`](Self::prepare_delivery) for a claimed queue of one webhook,
-    /// in one read snapshot: the webhook, its token and its key are checked once, each
-    /// delivery's action against what the token may read. Deliveries that are not to be
-    /// sent are settled in one write (forgotten, failed with the reason, or the webhook
-    /// dropped) and answer `None`.
+    /// Decides which deliveries of a claimed queue (one webhook's) can be sent and
+    /// gathers what sending needs, in one read snapshot: the webhook, its token and its
+    /// key are checked once, each delivery's action against what the token may read.
+    /// Deliveries that are not to be sent answer `None` and are settled in one write: a
+    /// webhook whose token no longer works is removed (Trello deletes it with the
+    /// token), an inactive webhook's delivery or one whose action the token cannot see
+    /// (any more) is marked failed with the reason, a gone webhook's row is forgotten.
     pub async fn prepare_deliveries(&self, queue: &[Delivery]) -> Result<Vec<Option<DeliveryJob>>> {
         let Some(first) = queue.first() else { return Ok(Vec::new()) };
         let verdicts = {
@@ -748,11 +715,10 @@ impl Cork {
             webhook.get_or_insert(delivery.id_webhook);
         }
         if let Some(id) = webhook {
-            let failing = tx.column(Table::Webhooks, "doc", &[Cond::eq("id", &id)]).await?.pop().and_then(|doc| {
-                serde_json::from_str::<Webhook>(&doc).ok().filter(|h| h.consecutive_failures > 0 || h.first_consecutive_fail_date.is_some())
-            });
-            if failing.is_some() {
-                if let Some(mut hook) = get_for_update::<Webhook>(&mut tx, &id).await? {
+            // The version read here guards the save: a concurrent change makes it fail,
+            // and the run is recorded again after its lease runs out.
+            if let Some(mut hook) = get::<Webhook>(&mut tx, &id).await? {
+                if hook.consecutive_failures > 0 || hook.first_consecutive_fail_date.is_some() {
                     hook.consecutive_failures = 0;
                     hook.first_consecutive_fail_date = None;
                     save(&mut tx, &hook).await?;
@@ -836,13 +802,6 @@ enum Settle {
 enum Verdict {
     Send(Box<DeliveryJob>),
     Settle(Settle),
-}
-
-async fn delivery_verdict(tx: &mut Tx, delivery: &Delivery) -> Result<Verdict> {
-    match webhook_verdict(tx, &delivery.id_webhook).await? {
-        Ok(ready) => action_verdict(tx, &ready, delivery).await,
-        Err(settle) => Ok(Verdict::Settle(settle)),
-    }
 }
 
 /// What every delivery of one webhook needs, once the webhook itself may send.
