@@ -277,9 +277,13 @@ async fn log_route(State(app): State<App>, request: Request, next: Next) -> Resp
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
     if let Some(route) = route {
+        // One write per line: test servers in several processes append to one file, and
+        // `writeln!` on a file writes each piece of the line separately, so two
+        // processes' lines could interleave and a route go uncounted.
+        let line = format!("{method}\t{route}\t{path}\t{}\n", response.status().as_u16());
         if let Ok(mut file) = log.lock() {
             use std::io::Write;
-            let _ = writeln!(file, "{method}\t{route}\t{path}\t{}", response.status().as_u16());
+            let _ = file.write_all(line.as_bytes());
         }
     }
     response

@@ -61,7 +61,8 @@ pub fn report(backend: &str, line: &str) {
     if let Some(path) = std::env::var_os("CORK_TEST_REPORT") {
         use std::io::Write;
         if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
-            let _ = writeln!(file, "{line} ({backend})");
+            // One write, so lines of tests in other processes cannot interleave with it.
+            let _ = file.write_all(format!("{line} ({backend})\n").as_bytes());
         }
     }
 }
