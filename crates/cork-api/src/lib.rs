@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod error;
+pub mod live;
 pub mod params;
 mod pipeline;
 pub mod render;
@@ -77,6 +78,8 @@ pub struct App {
     pub outbox: Arc<tokio::sync::Notify>,
     /// The rate-limit counters of this process.
     pub limits: Arc<access::Limiters>,
+    /// Live board events for the web board (this node's views; other nodes by NOTIFY).
+    pub live: Arc<live::Live>,
     /// The router requests are handed on to (batch, legacy aliases, approvals), built on
     /// first use: building it per inner request cost more than the request itself.
     internal: Arc<std::sync::OnceLock<Service>>,
@@ -104,6 +107,7 @@ impl App {
             webhooks: sender,
             outbox,
             limits,
+            live: Arc::default(),
             internal: Arc::default(),
         }
     }
@@ -294,6 +298,8 @@ pub fn router(state: App) -> Router {
     routes::routes()
         // The browser pages and the token-issuing flows (/login, /app-key, /1/authorize, OAuth 1.0a).
         .merge(web::routes())
+        // Server-Sent Events of committed writes, per board (the web board's live view).
+        .merge(live::routes())
         .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .fallback(unknown_route)
@@ -323,6 +329,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // The webhook worker runs beside the server and stops after it, settling what it holds.
     let worker = state.config.webhooks.worker.then(|| webhooks::spawn_worker(state.clone()));
+    // Other nodes' writes, for this node's live views (PostgreSQL only).
+    live::spawn_listener(state.clone());
     let service = app(state);
     let served = axum::serve(listener, axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
         .with_graceful_shutdown(shutdown)

@@ -307,7 +307,12 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
         };
         let actions = pipeline.actions();
         match pipeline.finish(&app.cork.store, true, final_row).await {
-            Ok(ending) => return finished(response, dry_run, ending, &actions),
+            Ok(ending) => {
+                if ending == Ending::Committed {
+                    app.live.publish(&app, &actions);
+                }
+                return finished(response, dry_run, ending, &actions);
+            }
             Err(cork_store::StoreError::Retry(_)) => {
                 // The commit itself lost (a PostgreSQL serialization failure): start over.
                 pipeline.take_retry();

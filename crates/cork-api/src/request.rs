@@ -1,5 +1,6 @@
 //! The one extractor every Trello route takes: merged parameters and the actor the
-//! credentials resolve to (key/token in the query or body, or an OAuth header).
+//! credentials resolve to (key/token in the query or body, or an OAuth header; with
+//! neither, the web board's session cookie).
 
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -72,6 +73,9 @@ impl FromRequest<App> for Req {
         let access_slot = request.extensions().get::<crate::access::AccessSlot>().cloned();
         let path = request.uri().path().to_string();
         let (oauth_key, oauth_token) = oauth_credentials(request.headers());
+        let session_cookie = crate::web::cookie(request.headers(), crate::web::SESSION_COOKIE);
+        let csrf_header = request.headers().get(crate::web::CSRF_HEADER).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let method = request.method().clone();
         let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
         let mut files = Vec::new();
         if content_type.starts_with("multipart/form-data") {
@@ -136,6 +140,19 @@ impl FromRequest<App> for Req {
         }
         let key = oauth_key.or_else(|| params.str("key"));
         let token = oauth_token.or_else(|| params.str("token"));
+        // The web board: a browser with no key or token is the member of its session
+        // cookie, and its writes must carry the session's CSRF token in a header.
+        let session = match (&batch_actor, &key, &token, session_cookie) {
+            (None, None, None, Some(secret)) => {
+                // Counted like a token (100 per 10 s), by the cookie, before the lookup.
+                app.limits.admit(access_slot.as_ref(), "/session", None, Some(&format!("session:{secret}")))?;
+                crate::web::session_actor(app, &secret, &method, csrf_header.as_deref()).await?
+            }
+            _ => None,
+        };
+        if let Some(actor) = session {
+            return Ok(Req { params, actor, files });
+        }
         if batch_actor.is_none() {
             // Counted before authentication's database work; inner batch requests are
             // part of their batch, which was counted once.

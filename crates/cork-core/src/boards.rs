@@ -342,6 +342,14 @@ impl Cork {
         Ok(board)
     }
 
+    /// The id of a board (by id or shortLink) the actor may read; Trello's 401 or 404
+    /// otherwise. The web board's event stream asks before it starts and while it runs.
+    pub async fn readable_board_id(&self, actor: &Actor, reference: &str) -> Result<String> {
+        let mut tx = self.store.read().await?;
+        let (board, _) = board_with_role(&mut tx, actor, reference, Role::Read, UNAUTHORIZED).await?;
+        Ok(board.id)
+    }
+
     /// A board and the nested collections `include` asks for: one query per
     /// collection, never one per card (DESIGN invariant 4).
     pub async fn board_view(&self, actor: &Actor, reference: &str, include: &BoardInclude) -> Result<BoardView> {

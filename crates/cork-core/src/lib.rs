@@ -31,6 +31,7 @@ pub mod plugins;
 pub mod pos;
 pub mod prefs;
 pub mod reactions;
+pub mod reports;
 pub mod revert;
 mod revert_outside;
 pub mod search;

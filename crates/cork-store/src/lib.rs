@@ -8,6 +8,7 @@
 mod gate;
 mod idempotency;
 pub mod lane;
+pub mod live;
 mod outbox;
 pub mod pipeline;
 pub mod precondition;
@@ -96,6 +97,9 @@ pub struct Store {
     /// PostgreSQL: the background lane's own connections (up to 8), so the webhook worker
     /// does not wait behind every request queued for the main pool.
     background: Option<AnyPool>,
+    /// PostgreSQL: the URL, for the one connection that listens for other nodes'
+    /// notifications (`live.rs`). Never printed.
+    listen_url: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -156,7 +160,8 @@ impl Store {
                     .connect_lazy_with(AnyConnectOptions::from_str(&url)?),
             ),
         };
-        Ok(Store { pool, dialect, writer: gate::WriteGate::default(), background })
+        let listen_url = (dialect == Dialect::Postgres).then(|| url.clone());
+        Ok(Store { pool, dialect, writer: gate::WriteGate::default(), background, listen_url })
     }
 
     /// The pool this task's transactions come from: the background lane's own on

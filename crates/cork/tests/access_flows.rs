@@ -156,7 +156,7 @@ both_backends!(
         let fields =
             [("csrf", csrf.as_str()), ("username", "carol"), ("fullName", "Carol <b>C</b>"), ("password", PASSWORD), ("confirm", PASSWORD)];
         let made = browser.post("/signup", &fields).await;
-        assert_eq!((made.status, made.location()), (303, "/account".to_string()));
+        assert_eq!((made.status, made.location()), (303, "/".to_string()));
         let account = browser.get("/account").await;
         assert!(account.text.contains("Carol &lt;b&gt;C&lt;/b&gt;"), "names are escaped: {}", account.text);
         let taken = Browser::new(&server);
@@ -195,7 +195,7 @@ both_backends!(login_sets_a_safe_cookie_and_logout_ends_it, |server: Server| asy
     // An open redirect through return_to is not possible.
     let other = Browser::new(&server);
     let offsite = other.login("alice", PASSWORD, "//evil.example/x").await;
-    assert_eq!(offsite.location(), "/account");
+    assert_eq!(offsite.location(), "/", "home, not the other site");
 
     let no_csrf = browser.post("/logout", &[]).await;
     assert_eq!(no_csrf.status, 403);
@@ -783,3 +783,63 @@ both_backends!(an_expired_or_unknown_session_cookie_is_no_session, |server: Serv
     tx.commit().await.unwrap();
     assert_eq!(with_cookie(secret).await, 303, "an expired session");
 });
+
+/// The web board: every page URL asks for a login and comes back; signed in, the page
+/// shell carries the session's CSRF token under a strict CSP, and the browser code's
+/// `/1` calls are the member's by the session cookie — writes only with the token in
+/// `X-Cork-CSRF`, so a cross-site form or a script elsewhere cannot write.
+#[tokio::test]
+async fn the_web_board_speaks_the_api_through_the_session_cookie() {
+    let server = Server::sqlite().await;
+    let browser = Browser::new(&server);
+    let away = browser.get("/b/AbCdEfGh/some-board").await;
+    assert_eq!((away.status, away.location()), (303, "/login?return_to=%2Fb%2FAbCdEfGh%2Fsome-board".to_string()));
+    assert_eq!(browser.get("/1/members/me").await.status, 401, "no session, no member");
+    let (browser, alice) = logged_in(&server, "alice").await;
+    let shell = browser.get("/").await;
+    assert_eq!(shell.status, 200, "{}", shell.text);
+    let csp = shell.headers.get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    let meta = |name: &str| {
+        let needle = format!("name=\"{name}\" content=\"");
+        let start = shell.text.find(&needle).unwrap_or_else(|| panic!("no {name}: {}", shell.text)) + needle.len();
+        shell.text[start..start + shell.text[start..].find('"').expect("quote")].to_string()
+    };
+    let csrf = meta("cork-csrf");
+    assert_eq!(meta("cork-me"), alice.id);
+    let me = browser.get("/1/members/me").await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert!(me.text.contains("\"username\":\"alice\""), "{}", me.text);
+
+    let create = |header: Option<&str>| {
+        let mut request = browser.http.post(browser.url("/1/boards")).json(&serde_json::json!({"name": "From the browser"}));
+        if let Some(value) = header {
+            request = request.header("x-cork-csrf", value);
+        }
+        request.send()
+    };
+    for refused in [None, Some("0".repeat(64).as_str()), Some("")] {
+        let answer = Browser::read(create(refused).await.expect("post")).await;
+        assert_eq!((answer.status, answer.text.as_str()), (403, "missing or invalid CSRF token"));
+    }
+    let boards = browser.get("/1/members/me/boards").await;
+    assert_eq!(boards.text, "[]", "a refused write changed nothing");
+    let made = Browser::read(create(Some(&csrf)).await.expect("post")).await;
+    assert_eq!(made.status, 200, "{}", made.text);
+    let board: Value = serde_json::from_str(&made.text).expect("board");
+    let actions = browser.get(&format!("/1/boards/{}/actions", s(&board, "id"))).await;
+    assert!(actions.text.contains(&format!("\"idMemberCreator\":\"{}\"", alice.id)), "{}", actions.text);
+
+    // The embedded files: gzipped, cached for good under the version the shell names.
+    let script = shell.text.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("module").to_string();
+    let asset = browser.http.get(browser.url(&script)).header("accept-encoding", "gzip").send().await.expect("asset");
+    assert_eq!(asset.status(), 200);
+    assert_eq!(asset.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    assert_eq!(asset.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=31536000, immutable"));
+    assert_eq!(browser.get("/assets/0/no-such-file.js").await.status, 404);
+
+    // Logged out, the cookie is nobody.
+    let logout_csrf = browser.csrf().await;
+    browser.post("/logout", &[("csrf", &logout_csrf)]).await;
+    assert_eq!(browser.get("/1/members/me").await.status, 401);
+}

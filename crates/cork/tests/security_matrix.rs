@@ -94,6 +94,21 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
     ("GET", "/account/tokens", "outsider,narrowed,anonymous", "asks for a login without a session"),
     ("GET", "/app-key", "outsider,narrowed,anonymous", "asks for a login without a session"),
     ("GET", "/1/authorize", "outsider,narrowed,anonymous", "the consent flow asks for a login without a session"),
+    // The web board's page shell: without a session every URL sends the visitor to log in.
+    ("GET", "/", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/b/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/b/{short_link}/{slug}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/c/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/c/{short_link}/{slug}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/r/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/search", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/review", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    (
+        "GET",
+        "/assets/{version}/{name}",
+        "outsider,narrowed,anonymous",
+        "the web board's own script and style files (404 here: no such file)",
+    ),
 ];
 
 /// The victim's own per-board token may use the member's own account routes: they hold

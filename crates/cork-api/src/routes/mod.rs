@@ -23,6 +23,7 @@ mod organizations;
 mod plugins;
 mod prefs;
 mod reactions;
+mod reports;
 mod search;
 mod stickers;
 mod tokens;
@@ -77,6 +78,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(applications::routes())
         .merge(audit::routes())
         .merge(guardrails::routes())
+        .merge(reports::routes())
         .merge(enterprises::routes())
         .merge(plugins::routes())
         .merge(organization_extras::routes())

@@ -170,7 +170,7 @@ async fn post_signup(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     }
     let username = form.get("username").trim().to_string();
     match app.cork.sign_up(&username, form.opt("fullName"), form.opt("email"), form.get("password")).await {
-        Ok(member) => logged_in(&app, &member, "/account").await,
+        Ok(member) => logged_in(&app, &member, "/").await,
         Err(DomainError::InvalidValue(_)) => {
             again(StatusCode::BAD_REQUEST, "That username is not allowed: use 3 to 100 lowercase letters, digits or underscores.")
         }

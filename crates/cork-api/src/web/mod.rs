@@ -9,6 +9,7 @@
 
 mod account;
 mod authorize;
+mod board;
 mod keys;
 mod oauth;
 
@@ -23,12 +24,16 @@ use cork_core::sessions::WebSession;
 use crate::App;
 
 /// The session cookie (its value is the session secret, stored hashed).
-const SESSION_COOKIE: &str = "cork_session";
+pub(crate) const SESSION_COOKIE: &str = "cork_session";
+/// The header a session-authenticated write of the API must carry: the session's CSRF
+/// token. A cross-site page can neither read the token nor send this header without a
+/// CORS preflight, which does not allow it.
+pub(crate) const CSRF_HEADER: &str = "x-cork-csrf";
 /// The double-submit CSRF cookie of forms shown before login.
 const CSRF_COOKIE: &str = "cork_csrf";
 
 pub(crate) fn routes() -> Router<App> {
-    Router::new().merge(account::routes()).merge(keys::routes()).merge(authorize::routes()).merge(oauth::routes())
+    Router::new().merge(board::routes()).merge(account::routes()).merge(keys::routes()).merge(authorize::routes()).merge(oauth::routes())
 }
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -127,7 +132,7 @@ pub(crate) fn local_path(value: Option<&str>) -> String {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.bytes().any(|b| b < b' ') => {
             path.to_string()
         }
-        _ => "/account".to_string(),
+        _ => "/".to_string(),
     }
 }
 
@@ -152,6 +157,24 @@ pub(crate) fn set_cookie(app: &App, response: &mut Response, name: &str, value: 
 pub(crate) async fn current_session(app: &App, headers: &HeaderMap) -> Option<WebSession> {
     let secret = cookie(headers, SESSION_COOKIE)?;
     app.cork.session(&secret).await.ok().flatten()
+}
+
+/// The actor of an API request that came with the session cookie `secret` and no key
+/// or token: the session's member with a member's full rights (`None` when the session
+/// is unknown or expired: the request is then anonymous). A write (any method but GET,
+/// HEAD and OPTIONS) must carry the session's CSRF token in `X-Cork-CSRF`.
+pub(crate) async fn session_actor(
+    app: &App,
+    secret: &str,
+    method: &axum::http::Method,
+    csrf: Option<&str>,
+) -> Result<Option<cork_core::Actor>, crate::error::ApiError> {
+    let Some(session) = app.cork.session(secret).await? else { return Ok(None) };
+    let safe = matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    if !safe && !csrf.is_some_and(|sent| same_secret(&session.csrf, sent)) {
+        return Err(crate::error::ApiError::new(StatusCode::FORBIDDEN, "missing or invalid CSRF token"));
+    }
+    Ok(Some(cork_core::Actor::member(session.member)))
 }
 
 /// The pre-login CSRF value: the cookie's if the browser has one, else a new one that
@@ -266,9 +289,9 @@ mod tests {
     #[test]
     fn return_paths_stay_on_this_site() {
         assert_eq!(local_path(Some("/1/authorize?key=x")), "/1/authorize?key=x");
-        assert_eq!(local_path(Some("//evil.example/")), "/account");
-        assert_eq!(local_path(Some("https://evil.example/")), "/account");
-        assert_eq!(local_path(Some("/\\evil.example")), "/account");
-        assert_eq!(local_path(None), "/account");
+        assert_eq!(local_path(Some("//evil.example/")), "/");
+        assert_eq!(local_path(Some("https://evil.example/")), "/");
+        assert_eq!(local_path(Some("/\\evil.example")), "/");
+        assert_eq!(local_path(None), "/");
     }
 }

@@ -1,0 +1,238 @@
+//! Live board events: after a write commits, every open view of the boards it touched
+//! hears of it within a moment, on this node and on every other node of one PostgreSQL.
+//!
+//! The write pipeline hands the actions of each committed request to [`Live::publish`]:
+//! they go, grouped by board, to this node's subscribers at once (a broadcast channel)
+//! and to the other nodes by `NOTIFY` (`cork-store/src/live.rs`), whose listener task
+//! passes them on to their own subscribers. `GET /cork/boards/{id}/events` is a
+//! Server-Sent Events stream of them for one board. An event names only the board and
+//! the actions' ids and types; the browser reads what changed through the API with its
+//! own credentials, so an event shows nobody anything they could not read — and the
+//! stream checks again, every few seconds while events arrive, that the viewer may
+//! still read the board.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use cork_store::pipeline::RecordedAction;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::error::ApiError;
+use crate::request::Req;
+use crate::App;
+
+/// The PostgreSQL channel the nodes tell each other on.
+const CHANNEL: &str = "cork_live";
+/// Most actions named per board in one event (the browser re-reads the board anyway).
+const MOST_ACTIONS: usize = 20;
+/// How often, at most, a stream checks that its viewer may still read the board.
+const RECHECK: Duration = Duration::from_secs(5);
+
+/// An action named by an event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ActionRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// What changed on one board. `idBoard` `*` means "anything may have changed" (a node
+/// lost its database listener for a while, or a subscriber fell behind): views re-read.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BoardEvent {
+    #[serde(rename = "idBoard")]
+    pub board: String,
+    pub actions: Vec<ActionRef>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    node: String,
+    events: Vec<BoardEvent>,
+}
+
+/// This node's hub.
+pub struct Live {
+    sender: broadcast::Sender<Arc<BoardEvent>>,
+    /// Tells this node's own notifications apart from other nodes'.
+    node: String,
+}
+
+impl Default for Live {
+    fn default() -> Live {
+        Live { sender: broadcast::channel(1024).0, node: cork_core::ids::random_hex(8) }
+    }
+}
+
+/// The actions of one committed request, grouped by board, in order.
+fn group(actions: &[RecordedAction]) -> Vec<BoardEvent> {
+    let mut events: Vec<BoardEvent> = Vec::new();
+    for action in actions {
+        let Some(board) = &action.board else { continue };
+        let at = match events.iter().position(|e| &e.board == board) {
+            Some(at) => at,
+            None => {
+                events.push(BoardEvent { board: board.clone(), actions: Vec::new() });
+                events.len() - 1
+            }
+        };
+        if events[at].actions.len() < MOST_ACTIONS {
+            events[at].actions.push(ActionRef { id: action.id.clone(), kind: action.kind.clone() });
+        }
+    }
+    events
+}
+
+impl Live {
+    /// After a commit: the request's actions to this node's views now, to other nodes'
+    /// by `NOTIFY` (sent in a task of its own, so the answer does not wait for it).
+    pub fn publish(&self, app: &App, actions: &[RecordedAction]) {
+        let events = group(actions);
+        if events.is_empty() {
+            return;
+        }
+        for event in &events {
+            // No subscriber is not an error.
+            let _ = self.sender.send(Arc::new(event.clone()));
+        }
+        if app.cork.store.dialect() == cork_store::Dialect::Postgres {
+            let wire = Wire { node: self.node.clone(), events };
+            let Ok(payload) = serde_json::to_string(&wire) else { return };
+            // PostgreSQL refuses payloads of 8,000 bytes or more; say "re-read" instead.
+            let payload = if payload.len() < 7900 {
+                payload
+            } else {
+                let all = BoardEvent { board: "*".into(), actions: Vec::new() };
+                serde_json::json!({"node": self.node, "events": [all]}).to_string()
+            };
+            let store = app.cork.store.clone();
+            tokio::spawn(async move {
+                if let Err(error) = store.notify(CHANNEL, &payload).await {
+                    tracing::warn!(%error, "could not tell the other nodes of a write");
+                }
+            });
+        }
+    }
+
+    fn resync(&self) {
+        let _ = self.sender.send(Arc::new(BoardEvent { board: "*".into(), actions: Vec::new() }));
+    }
+}
+
+/// On PostgreSQL: listens for the other nodes' writes for as long as the process runs,
+/// reconnecting after a lost connection (and then telling every view to re-read, since
+/// what was sent in between is lost).
+pub fn spawn_listener(app: App) {
+    if app.cork.store.dialect() != cork_store::Dialect::Postgres {
+        return;
+    }
+    tokio::spawn(async move {
+        loop {
+            match app.cork.store.listen(CHANNEL).await {
+                Ok(Some(mut listener)) => loop {
+                    match listener.next().await {
+                        Ok(payload) => {
+                            let Ok(wire) = serde_json::from_str::<Wire>(&payload) else { continue };
+                            if wire.node == app.live.node {
+                                continue;
+                            }
+                            for event in wire.events {
+                                let _ = app.live.sender.send(Arc::new(event));
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, "live events: the database listener lost its connection");
+                            app.live.resync();
+                        }
+                    }
+                },
+                Ok(None) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "live events: cannot listen on the database; trying again");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    });
+}
+
+pub(crate) fn routes() -> Router<App> {
+    Router::new().route("/cork/boards/{id}/events", get(board_events))
+}
+
+/// `GET /cork/boards/{id}/events`: Server-Sent Events for one board the caller may read:
+/// `ready` once, then `actions` (a [`BoardEvent`] as JSON) after each committed write
+/// on the board, and a comment every 15 s to keep proxies from closing the stream.
+async fn board_events(State(app): State<App>, Path(id): Path<String>, req: Req) -> Result<Response, ApiError> {
+    let actor = req.actor;
+    let board = app.cork.readable_board_id(&actor, &id).await?;
+    let receiver = app.live.sender.subscribe();
+    let ready = Event::default().event("ready").data(serde_json::json!({"idBoard": board}).to_string());
+    struct Stream {
+        app: App,
+        actor: cork_core::Actor,
+        board: String,
+        receiver: broadcast::Receiver<Arc<BoardEvent>>,
+        checked: Instant,
+    }
+    let state = Stream { app, actor, board, receiver, checked: Instant::now() };
+    let events = futures_util::stream::unfold(Some(state), |state| async move {
+        let mut state = state?;
+        loop {
+            let event = match state.receiver.recv().await {
+                Ok(event) if event.board == state.board || event.board == "*" => event,
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(_)) => Arc::new(BoardEvent { board: "*".into(), actions: Vec::new() }),
+                Err(broadcast::error::RecvError::Closed) => return None,
+            };
+            if state.checked.elapsed() >= RECHECK {
+                // Removed from the board, token revoked, board made private: the stream ends.
+                if state.app.cork.readable_board_id(&state.actor, &state.board).await.is_err() {
+                    return None;
+                }
+                state.checked = Instant::now();
+            }
+            let data = serde_json::to_string(&*event).unwrap_or_default();
+            let sse = Event::default().event("actions").data(data);
+            return Some((Ok::<_, Infallible>(sse), Some(state)));
+        }
+    });
+    let stream = futures_util::StreamExt::chain(futures_util::stream::once(async move { Ok::<_, Infallible>(ready) }), events);
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
+    // Proxies (nginx) must not hold the events back.
+    response.headers_mut().insert("x-accel-buffering", axum::http::HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn action(id: &str, board: Option<&str>) -> RecordedAction {
+        RecordedAction {
+            id: id.into(),
+            kind: "updateCard".into(),
+            board: board.map(str::to_string),
+            member: "m".into(),
+            token: None,
+            key: None,
+            gate: None,
+            doc: String::new(),
+        }
+    }
+
+    #[test]
+    fn actions_are_grouped_by_board_in_order() {
+        let events = group(&[action("1", Some("a")), action("2", None), action("3", Some("b")), action("4", Some("a"))]);
+        let summary: Vec<(String, Vec<String>)> =
+            events.iter().map(|e| (e.board.clone(), e.actions.iter().map(|a| a.id.clone()).collect())).collect();
+        assert_eq!(summary, vec![("a".into(), vec!["1".into(), "4".into()]), ("b".into(), vec!["3".into()])]);
+    }
+}
