@@ -435,9 +435,36 @@ impl Cork {
     }
 
     /// Change requests of a board (its admins), newest first, optionally in one state.
-    pub async fn change_requests(&self, actor: &Actor, board: &str, state: Option<&str>) -> Result<Vec<ChangeRequest>> {
+    pub async fn change_requests(&self, actor: &Actor, board: Option<&str>, state: Option<&str>) -> Result<Vec<ChangeRequest>> {
         self.expire_change_requests().await?;
         let mut tx = self.store.read().await?;
+        let Some(board) = board else {
+            // Every board the actor administers (the web board's review queue): the
+            // requests in the state asked, kept where the actor is an admin of the board.
+            actor.require_member()?;
+            let conds: Vec<Cond> = state.map(|state| Cond::eq("state", state)).into_iter().collect();
+            let requests: Vec<ChangeRequest> = crate::store_ext::find(&mut tx, &conds, Order::Desc("id"), Some(1000)).await?;
+            let mut admin_of: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
+            let mut kept = Vec::new();
+            for request in requests {
+                let Some(board_id) = request.id_board.clone() else { continue };
+                let allowed = match admin_of.get(&board_id) {
+                    Some(allowed) => *allowed,
+                    None => {
+                        let allowed = match crate::boards::resolve_board(&mut tx, &board_id).await {
+                            Ok(board) => crate::access::board_role(&mut tx, actor, &board).await? >= Role::Admin,
+                            Err(_) => false,
+                        };
+                        admin_of.insert(board_id, allowed);
+                        allowed
+                    }
+                };
+                if allowed {
+                    kept.push(request);
+                }
+            }
+            return Ok(kept);
+        };
         let (board, role) = crate::boards::board_with_role(&mut tx, actor, board, Role::Read, UNAUTHORIZED).await?;
         if role < Role::Admin {
             return Err(DomainError::Unauthorized(UNAUTHORIZED));

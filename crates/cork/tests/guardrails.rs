@@ -1343,6 +1343,11 @@ both_backends!(gated_deletes_wait_for_one_approval_and_owned_fields_stay_with_th
     mallory.get(&format!("/cork/changeRequests/{id}")).await.err(401, "unauthorized permission requested");
     let pending = alice.get(&format!("/cork/changeRequests?idBoard={board}&state=pending")).await.ok();
     assert_eq!(pending.as_array().unwrap().len(), 1);
+    // Without a board: every board the caller administers (the web board's review queue).
+    let everywhere = alice.get("/cork/changeRequests?state=pending").await.ok();
+    assert_eq!(everywhere.as_array().map(|all| all.iter().map(|c| s(c, "id")).collect::<Vec<_>>()), Some(vec![id.clone()]));
+    assert_eq!(bot.get("/cork/changeRequests?state=pending").await.ok(), json!([]), "the requester administers no board");
+    assert_eq!(mallory.get("/cork/changeRequests").await.ok(), json!([]));
     bot.post(&format!("/cork/changeRequests/{id}/approve"), json!({})).await.err(401, "unauthorized permission requested");
 
     // Two admins approve at the same moment: it is applied once.

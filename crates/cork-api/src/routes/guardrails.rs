@@ -54,12 +54,13 @@ fn policy_part(req: &Req, name: &str) -> ApiResult<Value> {
 }
 
 async fn get_change_requests(State(app): State<App>, req: Req) -> ApiResult {
-    let board = req.params.str("idBoard").ok_or_else(|| ApiError::invalid_value("idBoard"))?;
+    // Without `idBoard`: the requests of every board the caller administers.
+    let board = req.params.str("idBoard").filter(|b| !b.is_empty());
     let state = req.params.str("state");
     if state.as_deref().is_some_and(|s| !["pending", "applied", "rejected", "expired"].contains(&s)) {
         return Err(ApiError::invalid_value("state"));
     }
-    let changes = app.cork.change_requests(&req.actor, &board, state.as_deref()).await?;
+    let changes = app.cork.change_requests(&req.actor, board.as_deref(), state.as_deref()).await?;
     Ok(json_ok(Value::Array(changes.iter().map(change_json).collect())))
 }
 

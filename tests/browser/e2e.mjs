@@ -1,0 +1,373 @@
+// The web board, used the way a person uses it, in Debian's Chromium (playwright-core):
+// two Cork nodes on one PostgreSQL database, one browser, a context per person.
+// Run by run.sh, which sets CORK_BIN, CORK_CHROMIUM, CORK_BROWSER_DB, CORK_BROWSER_WORK
+// and CORK_SCREENSHOTS. Prints "browser tests: N passed, M failed".
+
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { mkdirSync, openSync, writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import assert from 'node:assert/strict';
+
+const BIN = process.env.CORK_BIN;
+const DB = process.env.CORK_BROWSER_DB;
+const WORK = process.env.CORK_BROWSER_WORK;
+const SHOTS = process.env.CORK_SCREENSHOTS;
+const DATA = join(WORK, 'data');
+const PASSWORD = 'correct horse battery';
+mkdirSync(DATA, { recursive: true });
+
+// ------------------------------------------------------------------ servers ---
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => { const { port } = server.address(); server.close(() => resolve(port)); });
+  });
+}
+
+const children = [];
+async function startNode(name) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const log = openSync(join(WORK, `node-${name}.log`), 'a');
+  const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', DATA, '--database', DB, '--public-url', base], {
+    stdio: ['ignore', log, log],
+    // The board re-reads after every event; a test is not a rate-limit test.
+    env: { ...process.env, CORK_RATE_LIMITS_OFF: '1' },
+  });
+  children.push(child);
+  for (let i = 0; i < 300; i++) {
+    try { if ((await fetch(`${base}/login`)).ok) return base; } catch { /* not up yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`node ${name} did not start (see node-${name}.log)`);
+}
+
+function cork(...args) {
+  return execFileSync(BIN, [...args, '--data-dir', DATA, '--database', DB], { env: { ...process.env, CORK_PASSWORD: PASSWORD }, encoding: 'utf8' });
+}
+
+function tokenFor(user, ...extra) {
+  const out = cork('token', 'create', '--user', user, ...extra);
+  return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+}
+
+// The API as a script would call it (checks of what the pages did).
+function apiClient(base, creds) {
+  const call = async (method, path, body) => {
+    const url = new URL(base + path);
+    url.searchParams.set('key', creds.key);
+    url.searchParams.set('token', creds.token);
+    const response = await fetch(url, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const text = await response.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { /* text answer */ }
+    return { status: response.status, json, text, headers: response.headers };
+  };
+  return {
+    get: (path) => call('GET', path),
+    post: (path, body) => call('POST', path, body),
+    put: (path, body) => call('PUT', path, body),
+    del: (path) => call('DELETE', path),
+  };
+}
+
+// --------------------------------------------------------------------- runner ---
+const results = [];
+async function test(name, body) {
+  const started = Date.now();
+  try {
+    await body();
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    results.push({ name, ok: false });
+    console.log(`FAIL ${name}: ${error.stack || error}`);
+    // What the page showed when it failed, for the person reading the log.
+    const at = join(WORK, `failed-${results.length}.png`);
+    await page?.screenshot({ path: at }).then(() => console.log(`     screenshot: ${at}`), () => {});
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+async function login(page, base, user) {
+  await page.goto(`${base}/login?return_to=/`);
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORD);
+  await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
+  await page.getByTestId('home').waitFor();
+}
+
+// Every browser error and failed script is a test failure: collected per page.
+function watch(page, label) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`${label}: page error: ${error.message}`));
+  page.on('console', (message) => { if (message.type() === 'error' && !/status of (4|5)\d\d|Failed to load resource/.test(message.text())) problems.push(`${label}: console: ${message.text()}`); });
+  page.on('dialog', (dialog) => { problems.push(`${label}: unexpected dialog: ${dialog.message()}`); dialog.dismiss().catch(() => {}); });
+  return problems;
+}
+
+const card = (page, name) => page.locator('[data-testid=card]', { hasText: name });
+const list = (page, name) => page.locator('[data-testid=list]', { has: page.locator('.list-head', { hasText: name }) });
+
+// ---------------------------------------------------------------------- tests ---
+const [nodeA, nodeB] = [await startNode('a'), await startNode('b')];
+for (const user of ['alice', 'bob', 'sync']) cork('user', 'create', user, '--full-name', `${user[0].toUpperCase()}${user.slice(1)} Example`, '--email', `${user}@example.com`, '--password-env');
+const alice = apiClient(nodeA, tokenFor('alice'));
+const browser = await chromium.launch({ executablePath: process.env.CORK_CHROMIUM, args: ['--no-sandbox'] });
+const aliceContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+var page = await aliceContext.newPage();
+page.setDefaultTimeout(8000);
+const problems = watch(page, 'alice');
+const state = {};
+
+await test('a visitor is sent to log in and back', async () => {
+  await page.goto(`${nodeA}/b/AbCdEfGh/some-board`);
+  assert.match(page.url(), /\/login\?return_to=%2Fb%2FAbCdEfGh%2Fsome-board$/);
+});
+
+await test('sign in', async () => {
+  await login(page, nodeA, 'alice');
+  const csp = (await (await fetch(`${nodeA}/login`)).headers.get('content-security-policy')) || '';
+  assert.ok(!csp.includes("'unsafe-inline'") || !/script-src[^;]*unsafe-inline/.test(csp), csp);
+});
+
+await test('create a workspace, a board, lists and cards', async () => {
+  await page.getByTestId('create-workspace-name').fill('Launch team');
+  await page.getByTestId('create-workspace-submit').click();
+  await page.getByTestId('create-board-workspace').locator('option', { hasText: 'Launch team' }).waitFor({ state: 'attached' });
+  await page.getByTestId('create-board-name').fill('Product launch');
+  await page.getByTestId('create-board-workspace').selectOption({ label: 'Launch team' });
+  await page.getByTestId('create-board-background').selectOption('green');
+  await page.getByTestId('create-board-submit').click();
+  await page.getByTestId('board').waitFor();
+  state.boardUrl = page.url();
+  assert.match(state.boardUrl, /\/b\/[A-Za-z0-9]{8}\/product-launch$/);
+  for (const name of ['To do', 'Doing', 'Done']) {
+    // The composer stays open for the next list, as on Trello.
+    if (!(await page.getByTestId('add-list-input').isVisible())) await page.getByTestId('add-list').click();
+    await page.getByTestId('add-list-input').fill(name);
+    await page.getByTestId('add-list-input').press('Enter');
+    await list(page, name).waitFor();
+  }
+  const todo = list(page, 'To do');
+  await todo.getByTestId('add-card').click();
+  for (const name of ['Write the brief', 'Call the supplier', 'Book the venue']) {
+    await todo.getByTestId('add-card-input').fill(name);
+    await todo.getByTestId('add-card-input').press('Enter');
+    await card(page, name).waitFor();
+  }
+  await page.keyboard.press('Escape');
+  const shortLink = state.boardUrl.split('/b/')[1].split('/')[0];
+  const board = (await alice.get(`/1/boards/${shortLink}?lists=open&cards=open`)).json;
+  state.board = board;
+  assert.deepEqual(board.lists.map((l) => l.name), ['To do', 'Doing', 'Done']);
+  assert.equal(board.cards.length, 3);
+  const orgs = (await alice.get('/1/members/me/organizations')).json;
+  assert.equal(board.idOrganization, orgs.find((o) => o.displayName === 'Launch team').id);
+  state.lists = Object.fromEntries(board.lists.map((l) => [l.name, l.id]));
+  state.cards = Object.fromEntries(board.cards.map((c) => [c.name, c.id]));
+});
+
+// A second person, on the second node, watching the same board.
+const bobContext = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+const bobPage = await bobContext.newPage();
+bobPage.setDefaultTimeout(8000);
+const bobProblems = watch(bobPage, 'bob');
+
+await test('a second browser on the second node sees a drag within 1 s', async () => {
+  await alice.put(`/1/boards/${state.board.id}/members/${(await alice.get('/1/members/bob')).json.id}`, { type: 'normal' });
+  await login(bobPage, nodeB, 'bob');
+  await bobPage.goto(state.boardUrl.replace(nodeA, nodeB));
+  await card(bobPage, 'Write the brief').waitFor();
+  // Wait for bob's event stream to be open before the move.
+  await bobPage.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 5000 }).catch(() => {});
+  await card(page, 'Write the brief').dragTo(list(page, 'Doing').getByTestId('list-cards'));
+  const moved = Date.now();
+  await list(bobPage, 'Doing').locator('[data-testid=card]', { hasText: 'Write the brief' }).waitFor({ timeout: 1000 });
+  state.liveMs = Date.now() - moved;
+  const stored = (await alice.get(`/1/cards/${state.cards['Write the brief']}`)).json;
+  assert.equal(stored.idList, state.lists.Doing, 'the move is stored');
+  const actions = (await alice.get(`/1/cards/${stored.id}/actions?filter=updateCard`)).json;
+  assert.ok(actions.some((a) => a.data.listAfter && a.data.listAfter.id === state.lists.Doing), 'an updateCard action records the move');
+});
+
+await test('reorder a list by dragging it', async () => {
+  await list(page, 'Done').locator('.list-head').dragTo(list(page, 'To do').locator('.list-head'));
+  await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=list] .list-head')][0]?.textContent.includes('Done'), null, { timeout: 3000 });
+  const lists = (await alice.get(`/1/boards/${state.board.id}/lists`)).json.map((l) => l.name);
+  assert.deepEqual(lists, ['Done', 'To do', 'Doing']);
+  await list(bobPage, 'Done').waitFor();
+  await bobPage.waitForFunction(() => [...document.querySelectorAll('[data-testid=list] .list-head')][0]?.textContent.includes('Done'), null, { timeout: 2000 });
+});
+
+await test('keyboard only: move a card to the next list and down', async () => {
+  await card(page, 'Call the supplier').focus();
+  await page.keyboard.press('Alt+ArrowRight');
+  await list(page, 'Doing').locator('[data-testid=card]', { hasText: 'Call the supplier' }).waitFor({ timeout: 3000 });
+  const focused = await page.evaluate(() => document.activeElement?.dataset.cardId);
+  assert.equal(focused, state.cards['Call the supplier'], 'focus stays on the moved card');
+  await page.waitForFunction(async (id) => true, state.cards['Call the supplier']);
+  let stored;
+  for (let i = 0; i < 20; i++) {
+    stored = (await alice.get(`/1/cards/${state.cards['Call the supplier']}`)).json;
+    if (stored.idList === state.lists.Doing) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(stored.idList, state.lists.Doing);
+  // Enter opens it; Escape closes.
+  await page.keyboard.press('Enter');
+  await page.getByTestId('card-dialog').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByTestId('card-dialog').waitFor({ state: 'hidden' });
+});
+
+await test('edit a card: description, label, due date, checklist, comment', async () => {
+  await card(page, 'Book the venue').click();
+  const dialog = page.getByTestId('card-dialog');
+  await dialog.waitFor();
+  assert.match(page.url(), /\/c\/[A-Za-z0-9]{8}\/\d+-book-the-venue$/);
+  await dialog.getByTestId('card-desc-edit').click();
+  await dialog.getByTestId('card-desc-input').fill('Three **options**, see [the sheet](https://example.com/sheet).');
+  await dialog.getByTestId('card-desc-save').click();
+  await dialog.getByTestId('card-desc').locator('strong', { hasText: 'options' }).waitFor();
+  await dialog.getByTestId('card-label-toggle').first().click();
+  await dialog.getByTestId('card-due').fill('2030-05-01T10:00');
+  await dialog.getByTestId('card-due').press('Tab');
+  await dialog.getByTestId('add-checklist').click();
+  const checklistName = dialog.getByTestId('add-checklist-name');
+  if (await checklistName.isVisible()) { await checklistName.fill('Venues'); await checklistName.press('Enter'); }
+  await dialog.getByTestId('checklist').first().waitFor();
+  for (const item of ['Town hall', 'Old mill']) {
+    await dialog.getByTestId('add-checkitem').first().fill(item);
+    await dialog.getByTestId('add-checkitem').first().press('Enter');
+    await dialog.getByTestId('checkitem').filter({ hasText: item }).waitFor();
+  }
+  await dialog.getByTestId('checkitem').filter({ hasText: 'Town hall' }).getByTestId('checkitem-toggle').check();
+  await dialog.getByTestId('comment-input').fill('Asked the **mill** for a quote');
+  await dialog.getByTestId('comment-submit').click();
+  await dialog.getByTestId('comment').filter({ hasText: 'for a quote' }).waitFor();
+  await shot(page, 'card');
+  const id = state.cards['Book the venue'];
+  let stored;
+  for (let i = 0; i < 30; i++) {
+    stored = (await alice.get(`/1/cards/${id}?checklists=all`)).json;
+    if (stored.due && stored.idLabels.length && stored.badges.checkItemsChecked === 1) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.match(stored.desc, /Three \*\*options\*\*/);
+  assert.equal(stored.idLabels.length, 1);
+  assert.ok(stored.due && stored.due.startsWith('2030-05-01'), stored.due);
+  assert.equal(stored.badges.checkItems, 2);
+  assert.equal(stored.badges.checkItemsChecked, 1);
+  assert.equal(stored.badges.comments, 1);
+});
+
+await test('upload and download an attachment', async () => {
+  const dialog = page.getByTestId('card-dialog');
+  const bytes = Buffer.from('venue quotes\n'.repeat(2000));
+  await dialog.getByTestId('attach-file').setInputFiles({ name: 'quotes.txt', mimeType: 'text/plain', buffer: bytes });
+  const link = dialog.getByTestId('attachment').filter({ hasText: 'quotes.txt' }).getByTestId('attachment-link');
+  await link.waitFor({ timeout: 5000 });
+  const href = await link.getAttribute('href');
+  const download = await page.request.get(new URL(href, nodeA).toString());
+  assert.equal(download.status(), 200);
+  assert.equal((await download.body()).length, bytes.length);
+  const stored = (await alice.get(`/1/cards/${state.cards['Book the venue']}/attachments`)).json;
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].name, 'quotes.txt');
+  await page.keyboard.press('Escape');
+});
+
+await test('undo an action from the activity feed', async () => {
+  // Rename a card through the API, then undo the rename in the board's activity.
+  const id = state.cards['Call the supplier'];
+  const renamed = await alice.put(`/1/cards/${id}`, { name: 'Call the supplier (urgent)' });
+  const [action] = JSON.parse(renamed.headers.get('x-cork-actions'));
+  await card(page, 'Call the supplier (urgent)').waitFor({ timeout: 2000 });
+  await page.getByTestId('board-menu').click();
+  const entry = page.locator(`[data-testid=activity] [data-action-id="${action.id}"]`);
+  await entry.waitFor();
+  await entry.getByTestId('undo').click();
+  await card(page, 'Call the supplier (urgent)').waitFor({ state: 'detached', timeout: 3000 });
+  assert.equal((await alice.get(`/1/cards/${id}`)).json.name, 'Call the supplier');
+  await shot(page, 'activity');
+  await page.keyboard.press('Escape');
+});
+
+await test('approve a gated delete from the review queue', async () => {
+  const sync = tokenFor('sync', '--gate', 'destructive');
+  const syncApi = apiClient(nodeA, sync);
+  await alice.put(`/1/boards/${state.board.id}/members/${sync.idMember}`, { type: 'normal' });
+  const held = await syncApi.del(`/1/cards/${state.cards['Write the brief']}`);
+  assert.equal(held.status, 202, held.text);
+  await page.goto(`${nodeA}/review`);
+  const request = page.getByTestId('change-request').first();
+  await request.waitFor();
+  assert.match(await request.textContent(), /sync/i);
+  await shot(page, 'review');
+  await request.getByTestId('review-comment').fill('Fine, it moved to the wiki.');
+  await request.getByTestId('approve').click();
+  await page.getByTestId('change-request').first().waitFor({ state: 'detached', timeout: 5000 });
+  assert.equal((await alice.get(`/1/cards/${state.cards['Write the brief']}`)).status, 404, 'the card is deleted once approved');
+});
+
+await test('XSS payloads in names, descriptions, comments and attachment names render inert', async () => {
+  const payloads = ['<script>window.__pwned=1</script>', '<img src=x onerror="window.__pwned=1">', '[click](javascript:window.__pwned=1)'];
+  const listId = state.lists['To do'];
+  const made = (await alice.post('/1/cards', { idList: listId, name: payloads.join(' '), desc: payloads.join('\n\n') + '\n\njavascript:window.__pwned=1' })).json;
+  await alice.post(`/1/cards/${made.id}/actions/comments`, { text: payloads.join(' ') });
+  await alice.post(`/1/cards/${made.id}/attachments`, { url: 'javascript:window.__pwned=1', name: '<img src=x onerror="window.__pwned=1">' });
+  await alice.put(`/1/lists/${listId}`, { name: `To do <img src=x onerror="window.__pwned=1">` });
+  await page.goto(`${made.shortUrl.replace(/^https?:\/\/[^/]+/, nodeA)}`);
+  await page.getByTestId('card-dialog').waitFor();
+  await page.getByTestId('comment').first().waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no payload ran');
+  const hrefs = await page.$$eval('a[href]', (links) => links.map((a) => a.getAttribute('href')));
+  assert.ok(!hrefs.some((h) => /^\s*javascript:/i.test(h)), `no javascript: link: ${hrefs}`);
+  assert.equal(await page.locator('img[onerror], script:not([src])').count(), 0);
+  assert.ok((await page.getByTestId('card-title').first().textContent() || (await page.getByTestId('card-title').first().inputValue())).includes('<script>'));
+  await page.keyboard.press('Escape');
+  await alice.del(`/1/cards/${made.id}`);
+  await alice.put(`/1/lists/${listId}`, { name: 'To do' });
+});
+
+await test('screenshots: home, board, reports, account, phone width', async () => {
+  await page.goto(`${nodeA}/`);
+  await page.getByTestId('board-tile').first().waitFor();
+  await shot(page, 'home');
+  await page.goto(state.boardUrl);
+  await card(page, 'Book the venue').waitFor();
+  await shot(page, 'board');
+  const shortLink = state.boardUrl.split('/b/')[1].split('/')[0];
+  await page.goto(`${nodeA}/r/${shortLink}`);
+  await page.getByTestId('chart-cfd').waitFor();
+  await shot(page, 'reports');
+  await page.goto(`${nodeA}/account`);
+  await shot(page, 'account');
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const phonePage = await phone.newPage();
+  await phonePage.context().addCookies(await aliceContext.cookies());
+  await phonePage.goto(state.boardUrl);
+  await card(phonePage, 'Book the venue').waitFor();
+  await shot(phonePage, 'board-phone');
+  await phone.close();
+});
+
+await test('no page errors', async () => {
+  assert.deepEqual([...problems, ...bobProblems], []);
+});
+
+await browser.close();
+for (const child of children) child.kill('SIGTERM');
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+if (state.liveMs !== undefined) console.log(`live: the second node's browser showed the move ${state.liveMs} ms after the drop`);
+writeFileSync(join(WORK, 'results.json'), JSON.stringify({ results, liveMs: state.liveMs }));
+console.log(`browser tests: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
