@@ -179,17 +179,23 @@ const bobPage = await bobContext.newPage();
 bobPage.setDefaultTimeout(8000);
 const bobProblems = watch(bobPage, 'bob');
 
-await test('a second browser on the second node sees a drag within 1 s', async () => {
+await test('a second browser on the second node, and a second window on the first, see a drag within 1 s', async () => {
   await alice.put(`/1/boards/${state.board.id}/members/${(await alice.get('/1/members/bob')).json.id}`, { type: 'normal' });
   await login(bobPage, nodeB, 'bob');
   await bobPage.goto(state.boardUrl.replace(nodeA, nodeB));
   await card(bobPage, 'Write the brief').waitFor();
   // Wait for bob's event stream to be open before the move.
   await bobPage.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 5000 }).catch(() => {});
+  // And alice in a second window on the same node.
+  const again = await aliceContext.newPage();
+  await again.goto(state.boardUrl);
+  await card(again, 'Write the brief').waitFor();
+  await again.waitForFunction(() => document.body.dataset.live === 'open', null, { timeout: 5000 }).catch(() => {});
   await card(page, 'Write the brief').dragTo(list(page, 'Doing').getByTestId('list-cards'));
   const moved = Date.now();
-  await list(bobPage, 'Doing').locator('[data-testid=card]', { hasText: 'Write the brief' }).waitFor({ timeout: 1000 });
+  await Promise.all([bobPage, again].map((p) => list(p, 'Doing').locator('[data-testid=card]', { hasText: 'Write the brief' }).waitFor({ timeout: 1000 })));
   state.liveMs = Date.now() - moved;
+  await again.close();
   const stored = (await alice.get(`/1/cards/${state.cards['Write the brief']}`)).json;
   assert.equal(stored.idList, state.lists.Doing, 'the move is stored');
   const actions = (await alice.get(`/1/cards/${stored.id}/actions?filter=updateCard`)).json;
@@ -205,8 +211,20 @@ await test('reorder a list by dragging it', async () => {
   await bobPage.waitForFunction(() => [...document.querySelectorAll('[data-testid=list] .list-head')][0]?.textContent.includes('Done'), null, { timeout: 2000 });
 });
 
-await test('keyboard only: move a card to the next list and down', async () => {
-  await card(page, 'Call the supplier').focus();
+await test('keyboard only: reach a card with Tab and arrows, move it to the next list, open it', async () => {
+  // From the filter box, Tab until a card has the focus; then arrows to the card wanted.
+  await page.getByTestId('filter-text').focus();
+  const focusedName = () => page.evaluate(() => document.activeElement?.dataset.cardId ? document.activeElement.textContent : null);
+  for (let i = 0; i < 40 && !(await focusedName()); i++) await page.keyboard.press('Tab');
+  assert.ok(await focusedName(), 'Tab reaches the cards');
+  const target = state.cards['Call the supplier'];
+  for (let i = 0; i < 10 && (await page.evaluate(() => document.activeElement?.dataset.cardId)) !== target; i++) {
+    const inTodo = await page.evaluate((todo) => document.activeElement?.closest('[data-list-id]')?.dataset.listId === todo, state.lists['To do']);
+    await page.keyboard.press(inTodo ? 'ArrowDown' : 'ArrowRight');
+  }
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.cardId), target, 'arrows reach the card');
+  const ring = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement).boxShadow);
+  assert.ok(!/^none none$/.test(ring), `the focus is visible: ${ring}`);
   await page.keyboard.press('Alt+ArrowRight');
   await list(page, 'Doing').locator('[data-testid=card]', { hasText: 'Call the supplier' }).waitFor({ timeout: 3000 });
   const focused = await page.evaluate(() => document.activeElement?.dataset.cardId);

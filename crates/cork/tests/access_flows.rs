@@ -838,6 +838,19 @@ async fn the_web_board_speaks_the_api_through_the_session_cookie() {
     assert_eq!(asset.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("public, max-age=31536000, immutable"));
     assert_eq!(browser.get("/assets/0/no-such-file.js").await.status, 404);
 
+    // The profile form goes through PUT /1/members/me, with its checks.
+    let form_csrf = browser.csrf().await;
+    let saved =
+        browser.post("/account", &[("csrf", &form_csrf), ("fullName", "Alice <Q>"), ("initials", "AQ"), ("bio", "Runs the launch")]).await;
+    assert_eq!(saved.status, 200, "{}", saved.text);
+    assert!(saved.text.contains("Alice &lt;Q&gt;") && saved.text.contains("Your profile was saved."), "{}", saved.text);
+    let me = browser.get("/1/members/me").await;
+    assert!(me.text.contains("\"fullName\":\"Alice <Q>\"") && me.text.contains("\"initials\":\"AQ\""), "{}", me.text);
+    let blank = browser.post("/account", &[("csrf", &form_csrf), ("fullName", " ")]).await;
+    assert_eq!(blank.status, 400, "{}", blank.text);
+    assert!(blank.text.contains("invalid value for fullName"), "{}", blank.text);
+    assert_eq!(browser.post("/account", &[("fullName", "No token")]).await.status, 403);
+
     // Logged out, the cookie is nobody.
     let logout_csrf = browser.csrf().await;
     browser.post("/logout", &[("csrf", &logout_csrf)]).await;

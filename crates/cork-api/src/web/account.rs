@@ -23,7 +23,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/login", get(get_login).post(post_login))
         .route("/logout", post(post_logout))
         .route("/signup", get(get_signup).post(post_signup))
-        .route("/account", get(get_account))
+        .route("/account", get(get_account).post(post_account))
         .route("/account/password", get(get_password).post(post_password))
 }
 
@@ -179,19 +179,61 @@ async fn post_signup(State(app): State<App>, headers: HeaderMap, body: Bytes) ->
     }
 }
 
-async fn get_account(State(app): State<App>, headers: HeaderMap) -> Response {
-    let Some(session) = current_session(&app, &headers).await else { return to_login("/account") };
-    let member = &session.member;
-    let body = format!(
-        "<h1>{}</h1><p>Username <code>{}</code> · member id <code>{}</code></p>\
-         <ul><li><a href=\"/app-key\">API keys</a>: keys and secrets for applications you write.</li>\
-         <li><a href=\"/account/tokens\">Tokens</a>: the applications that act for you, and revoking them.</li>\
+fn account_page(session: &WebSession, member: &cork_core::model::Member, note: Option<(bool, &str)>) -> String {
+    let note = match note {
+        Some((true, text)) => format!("<p class=\"note\">{}</p>", esc(text)),
+        Some((false, text)) => format!("<p class=\"error\">{}</p>", esc(text)),
+        None => String::new(),
+    };
+    format!(
+        "<h1>{}</h1>{note}<p>Username <code>{}</code> · member id <code>{}</code></p>\
+         <form method=\"post\" action=\"/account\">{}<h2>Profile</h2>\
+         <label for=\"fullName\">Full name</label><input type=\"text\" id=\"fullName\" name=\"fullName\" value=\"{}\" required maxlength=\"512\">\
+         <label for=\"initials\">Initials</label><input type=\"text\" id=\"initials\" name=\"initials\" value=\"{}\" maxlength=\"4\">\
+         <label for=\"bio\">Bio</label><textarea id=\"bio\" name=\"bio\" rows=\"3\" maxlength=\"16384\">{}</textarea>\
+         <button type=\"submit\">Save profile</button></form>\
+         <h2>Access</h2><ul><li><a href=\"/app-key\">API keys</a>: keys and secrets for applications you write.</li>\
+         <li><a href=\"/account/tokens\">Tokens</a>: the applications that act for you — their scopes, boards and expiry — and revoking them.</li>\
          <li><a href=\"/account/password\">Change your password</a>.</li></ul>",
         esc(&member.full_name),
         esc(&member.username),
-        esc(&member.id)
-    );
+        esc(&member.id),
+        csrf_field(&session.csrf),
+        esc(&member.full_name),
+        esc(&member.initials),
+        esc(&member.bio),
+    )
+}
+
+async fn get_account(State(app): State<App>, headers: HeaderMap) -> Response {
+    let Some(session) = current_session(&app, &headers).await else { return to_login("/account") };
+    let body = account_page(&session, &session.member, None);
     page(StatusCode::OK, "Account", Some(&session), &body)
+}
+
+/// The profile form goes through the API (`PUT /1/members/me`) as the member, so the write
+/// pipeline, its checks and its action are the same as for any client.
+async fn post_account(State(app): State<App>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let session = current_session(&app, &headers).await;
+    if let Some(refused) = csrf_refusal(&app, &headers, session.as_ref(), &form) {
+        return refused;
+    }
+    let Some(session) = session else { return to_login("/account") };
+    let patch = serde_json::json!({"fullName": form.get("fullName"), "initials": form.get("initials"), "bio": form.get("bio")});
+    let actor = cork_core::Actor::member(session.member.clone());
+    let (status, answer) = crate::call_as(app.clone(), actor, "PUT", "/1/members/me", patch).await;
+    if status == 200 {
+        let mut member = session.member.clone();
+        let field = |name: &str| answer.get(name).and_then(|v| v.as_str()).map(str::to_string);
+        member.full_name = field("fullName").unwrap_or(member.full_name);
+        member.initials = field("initials").unwrap_or(member.initials);
+        member.bio = field("bio").unwrap_or(member.bio);
+        return page(StatusCode::OK, "Account", Some(&session), &account_page(&session, &member, Some((true, "Your profile was saved."))));
+    }
+    let why = answer.as_str().map(str::to_string).unwrap_or_else(|| answer.to_string());
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    page(status, "Account", Some(&session), &account_page(&session, &session.member, Some((false, &why))))
 }
 
 fn password_form(session: &WebSession, error: Option<&str>, done: bool) -> String {

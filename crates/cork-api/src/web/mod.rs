@@ -60,7 +60,7 @@ button{margin-top:1rem;padding:.5rem 1.1rem;border:0;border-radius:4px;backgroun
 button.secondary{background:#dfe1e6;color:#172b4d}.error{background:#ffebe6;border-left:4px solid #de350b;padding:.5rem .8rem}\
 .note{color:#5e6c84;font-size:.9rem}code,.secret{font-family:ui-monospace,monospace;word-break:break-all}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #dfe1e6;padding:.4rem;text-align:left;vertical-align:top}\
-nav{max-width:42rem;margin:1rem auto 0;font-size:.9rem}nav a{margin-right:1rem}.pin{font-size:1.6rem;letter-spacing:.1em}";
+nav{max-width:42rem;margin:1rem auto 0;font-size:.9rem}nav a{margin-right:1rem}.pin{font-size:1.6rem;letter-spacing:.1em}header{background:#1d2125;color:#fff;display:flex;align-items:center;gap:1.1rem;padding:.55rem 1rem;font-size:.95rem}header a{color:#fff;text-decoration:none}header a:hover,header a:focus-visible{text-decoration:underline}header .brand{font-weight:700;font-size:1.1rem}header .who{margin-left:auto;color:#c7d1db}header button{margin:0;padding:.25rem .7rem;font-size:.85rem;background:#2c333a}textarea{width:100%;box-sizing:border-box;border:1px solid #c1c7d0;border-radius:4px;padding:.45rem;font:inherit}a{color:#0c66e4}:focus-visible{outline:2px solid #388bff;outline-offset:2px}";
 
 /// A whole page. `body` must already be escaped HTML.
 pub(crate) fn page(status: StatusCode, title: &str, session: Option<&WebSession>, body: &str) -> Response {
@@ -70,15 +70,17 @@ pub(crate) fn page(status: StatusCode, title: &str, session: Option<&WebSession>
 /// A page, optionally with one inline script allowed by a CSP nonce.
 fn page_with(status: StatusCode, title: &str, session: Option<&WebSession>, body: &str, script: Option<(&str, &str)>) -> Response {
     let nav = match session {
+        // The web board's top bar: its boards, the review queue, then the account pages.
         Some(session) => format!(
-            "<nav>Signed in as <strong>{}</strong> · <a href=\"/account\">Account</a><a href=\"/app-key\">API keys</a>\
-             <a href=\"/account/tokens\">Tokens</a><a href=\"/account/password\">Password</a>\
-             <form method=\"post\" action=\"/logout\" style=\"display:inline\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button class=\"secondary\" style=\"margin:0;padding:.1rem .5rem;font-size:.85rem\">Log out</button></form></nav>",
+            "<header><a class=\"brand\" href=\"/\">Cork</a><a href=\"/\">Boards</a><a href=\"/review\">Review</a>\
+             <a href=\"/account\">Account</a><a href=\"/app-key\">API keys</a><a href=\"/account/tokens\">Tokens</a>\
+             <a href=\"/account/password\">Password</a><span class=\"who\">{}</span>\
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <button type=\"submit\">Log out</button></form></header>",
             esc(&session.member.username),
             esc(&session.csrf)
         ),
-        None => String::new(),
+        None => "<header><a class=\"brand\" href=\"/\">Cork</a></header>".to_string(),
     };
     let (script_tag, script_src) = match script {
         Some((nonce, code)) => (format!("<script nonce=\"{nonce}\">{code}</script>"), format!("; script-src 'nonce-{nonce}'")),
