@@ -263,9 +263,11 @@ impl Cork {
     /// made in a browser session (no token) are people's, and pass.
     pub async fn judge_write(&self, path: &str, recorded: &[RecordedAction]) -> Result<Option<Verdict>> {
         let Some(first) = recorded.first() else { return Ok(None) };
-        if first.token.is_none() {
-            return Ok(None);
-        }
+        // A write with no token is a person's (the web board's session, the command
+        // line): the people are the reviewers, so gates and review-mode rules are for
+        // tokens; a source-of-truth lock still refuses them, as it refuses everyone but
+        // the owner.
+        let person = first.token.is_none();
         let actions: Vec<(Action, &RecordedAction)> =
             recorded.iter().filter_map(|r| serde_json::from_str::<Action>(&r.doc).ok().map(|a| (a, r))).collect();
         let mut boards: Vec<String> = recorded.iter().filter_map(|r| r.board.clone()).collect();
@@ -278,7 +280,10 @@ impl Cork {
         for stored in &policies {
             for rule in &stored.policy.owners {
                 for (action, meta) in &actions {
-                    if meta.board.as_deref() != Some(stored.id_board.as_str()) || rule.is_owner(meta) {
+                    if meta.board.as_deref() != Some(stored.id_board.as_str())
+                        || rule.is_owner(meta)
+                        || (person && rule.mode != OwnerMode::Lock)
+                    {
                         continue;
                     }
                     let mut card_labels: Vec<String> = Vec::new();
@@ -301,6 +306,9 @@ impl Cork {
                     }
                 }
             }
+        }
+        if person {
+            return Ok(None);
         }
         let destructive = actions.iter().any(|(a, _)| is_destructive(path, a));
         // The gate came with the token the request authenticated with: no lookup.

@@ -830,6 +830,25 @@ async fn the_web_board_speaks_the_api_through_the_session_cookie() {
     let actions = browser.get(&format!("/1/boards/{}/actions", s(&board, "id"))).await;
     assert!(actions.text.contains(&format!("\"idMemberCreator\":\"{}\"", alice.id)), "{}", actions.text);
 
+    // A source-of-truth lock refuses a person in the browser too (gates are for tokens).
+    let write = |method: reqwest::Method, path: String, body: Value| {
+        browser.http.request(method, browser.url(&path)).header("x-cork-csrf", &csrf).json(&body).send()
+    };
+    let board_id = s(&board, "id");
+    let list = write(reqwest::Method::POST, "/1/lists".into(), serde_json::json!({"idBoard": board_id, "name": "L"})).await.expect("list");
+    let list: Value = list.json().await.expect("list json");
+    let card =
+        write(reqwest::Method::POST, "/1/cards".into(), serde_json::json!({"idList": s(&list, "id"), "name": "c"})).await.expect("card");
+    let card = s(&card.json::<Value>().await.expect("card json"), "id");
+    let policy = serde_json::json!({"owners": [{"name": "Sync bot", "key": "0".repeat(32), "mode": "lock", "cardFields": ["due"]}]});
+    let set = write(reqwest::Method::PUT, format!("/cork/boards/{board_id}/policy"), policy).await.expect("policy");
+    assert_eq!(set.status(), 200);
+    let due =
+        write(reqwest::Method::PUT, format!("/1/cards/{card}"), serde_json::json!({"due": "2031-01-01T00:00:00.000Z"})).await.expect("due");
+    assert_eq!((due.status().as_u16(), due.text().await.expect("text")), (409, "owned by Sync bot: change it there".to_string()));
+    let named = write(reqwest::Method::PUT, format!("/1/cards/{card}"), serde_json::json!({"name": "Not owned"})).await.expect("name");
+    assert_eq!(named.status(), 200);
+
     // The embedded files: gzipped, cached for good under the version the shell names.
     let script = shell.text.split("src=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("module").to_string();
     let asset = browser.http.get(browser.url(&script)).header("accept-encoding", "gzip").send().await.expect("asset");
