@@ -205,7 +205,13 @@ await test('a second browser on the second node, and a second window on the firs
 await test('reorder a list by dragging it', async () => {
   await list(page, 'Done').locator('.list-head').dragTo(list(page, 'To do').locator('.list-head'));
   await page.waitForFunction(() => [...document.querySelectorAll('[data-testid=list] .list-head')][0]?.textContent.includes('Done'), null, { timeout: 3000 });
-  const lists = (await alice.get(`/1/boards/${state.board.id}/lists`)).json.map((l) => l.name);
+  // The page moves the list at once; the server has it when the PUT answers.
+  let lists = [];
+  for (let i = 0; i < 30; i++) {
+    lists = (await alice.get(`/1/boards/${state.board.id}/lists`)).json.map((l) => l.name);
+    if (lists[0] === 'Done') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.deepEqual(lists, ['Done', 'To do', 'Doing']);
   await list(bobPage, 'Done').waitFor();
   await bobPage.waitForFunction(() => [...document.querySelectorAll('[data-testid=list] .list-head')][0]?.textContent.includes('Done'), null, { timeout: 2000 });
@@ -375,6 +381,78 @@ await test('screenshots: home, board, reports, account, phone width', async () =
   await card(phonePage, 'Book the venue').waitFor();
   await shot(phonePage, 'board-phone');
   await phone.close();
+});
+
+// Every control has a name a screen reader can say, and text meets WCAG AA contrast
+// (4.5:1, 3:1 for large text) against the first opaque background behind it.
+async function accessibilityProblems(page) {
+  return page.evaluate(() => {
+    const problems = [];
+    const visible = (el) => { const r = el.getBoundingClientRect(); const cs = getComputedStyle(el); return r.width > 0 && r.height > 0 && cs.visibility !== 'hidden' && cs.display !== 'none'; };
+    for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href], [role=button]')) {
+      if (!visible(el)) continue;
+      const labelled = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') || el.getAttribute('title')
+        || (el.id && document.querySelector(`label[for="${CSS.escape(el.id)}"]`)) || el.closest('label')
+        || (['BUTTON', 'A'].includes(el.tagName) || el.getAttribute('role') === 'button' ? el.textContent.trim() : '')
+        || (el.type === 'submit' && el.value) || el.getAttribute('placeholder');
+      if (!labelled) problems.push(`unlabelled ${el.tagName.toLowerCase()} ${el.outerHTML.slice(0, 80)}`);
+    }
+    const rgb = (text) => (text.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => { const c = [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }); return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
+    // The colour behind an element: translucent layers blended over the first opaque one.
+    const background = (el) => {
+      const layers = [];
+      let base = [255, 255, 255];
+      for (let e = el; e; e = e.parentElement) {
+        // An overlay drawn by ::before (a tile's shade) lies between the box and its text.
+        const before = getComputedStyle(e, '::before');
+        if (before.content !== 'none' && before.position === 'absolute') {
+          const o = rgb(before.backgroundColor);
+          if (o.length >= 4 && o[3] > 0 && o[3] < 0.99) layers.push(o);
+        }
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length < 3 || (c.length >= 4 && c[3] === 0)) continue;
+        if (c.length < 4 || c[3] >= 0.99) { base = c.slice(0, 3); break; }
+        layers.push(c);
+      }
+      for (const [r, g, b, a] of layers.reverse()) base = [r * a + base[0] * (1 - a), g * a + base[1] * (1 - a), b * a + base[2] * (1 - a)];
+      return base.map(Math.round);
+    };
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const seen = new Set();
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      if (!el || seen.has(el) || !node.textContent.trim() || !visible(el)) continue;
+      seen.add(el);
+      const cs = getComputedStyle(el);
+      if (el.closest('[disabled], [aria-disabled=true], svg, option')) continue;
+      const fg = rgb(cs.color);
+      if (fg.length >= 4 && fg[3] < 1) continue; // translucent text: skip rather than guess
+      const [a, b] = [lum(fg), lum(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && Number(cs.fontWeight) >= 700);
+      if (ratio < (large ? 3 : 4.5)) problems.push(`contrast ${ratio.toFixed(2)} for "${node.textContent.trim().slice(0, 30)}" (${cs.color} on ${background(el)})`);
+    }
+    return problems;
+  });
+}
+
+await test('labelled controls and readable contrast on home, board, card and review', async () => {
+  const found = [];
+  await page.goto(`${nodeA}/`);
+  await page.getByTestId('board-tile').first().waitFor();
+  found.push(...(await accessibilityProblems(page)).map((p) => `home: ${p}`));
+  await page.goto(state.boardUrl);
+  await card(page, 'Book the venue').waitFor();
+  found.push(...(await accessibilityProblems(page)).map((p) => `board: ${p}`));
+  await card(page, 'Book the venue').click();
+  await page.getByTestId('card-dialog').waitFor();
+  found.push(...(await accessibilityProblems(page)).map((p) => `card: ${p}`));
+  await page.keyboard.press('Escape');
+  await page.goto(`${nodeA}/review`);
+  await page.getByTestId('review').waitFor();
+  found.push(...(await accessibilityProblems(page)).map((p) => `review: ${p}`));
+  assert.deepEqual(found, []);
 });
 
 await test('no page errors', async () => {

@@ -158,6 +158,8 @@ export function openCardDialog(ref, ctx) {
     const on = new Set(card.idLabels || []);
     fill(body, h('div', { class: 'chip-row' }, ctx.labels.map((label) => h('button', {
       type: 'button', class: ['toggle-chip', on.has(label.id) && 'on'], 'aria-pressed': String(on.has(label.id)), disabled: !write(),
+      // A label may have a colour and no name: the button still says which label it is.
+      'aria-label': `${label.name || 'Unnamed'} label${label.color ? ` (${label.color})` : ''}`,
       'data-testid': 'card-label-toggle', dataset: { labelId: label.id },
       on: { click: async () => {
         const next = on.has(label.id) ? [...on].filter((id) => id !== label.id) : [...on, label.id];

@@ -94,6 +94,8 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
     ("GET", "/account/tokens", "outsider,narrowed,anonymous", "asks for a login without a session"),
     ("GET", "/app-key", "outsider,narrowed,anonymous", "asks for a login without a session"),
     ("GET", "/1/authorize", "outsider,narrowed,anonymous", "the consent flow asks for a login without a session"),
+    // The review queue across boards: filtered to boards the caller administers (none here).
+    ("GET", "/cork/changeRequests", "outsider,narrowed", "lists only the requests of boards the caller administers: none"),
     // The web board's page shell: without a session every URL sends the visitor to log in.
     ("GET", "/", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/b/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::{current_session, esc, to_login};
+use super::{current_session, esc, html_response, to_login};
 use crate::App;
 
 /// One embedded file.
@@ -60,15 +60,7 @@ async fn shell(State(app): State<App>, OriginalUri(uri): OriginalUri, headers: H
         esc(&session.csrf),
         esc(&session.member.id),
     );
-    let mut response = (StatusCode::OK, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    response
+    html_response(StatusCode::OK, html, CSP)
 }
 
 /// An embedded file: gzipped when the browser takes gzip; cached for good under the

@@ -91,6 +91,13 @@ fn page_with(status: StatusCode, title: &str, session: Option<&WebSession>, body
          <title>{} · Cork</title><style>{STYLE}</style></head><body>{nav}<main>{body}</main>{script_tag}</body></html>",
         esc(title)
     );
+    let csp = format!("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'{script_src}");
+    html_response(status, html, &csp)
+}
+
+/// An HTML answer with the headers every page of Cork carries: never cached, never
+/// framed, no type sniffing, the referrer kept to this site, and `csp`.
+pub(crate) fn html_response(status: StatusCode, html: String, csp: &str) -> Response {
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -99,8 +106,7 @@ fn page_with(status: StatusCode, title: &str, session: Option<&WebSession>, body
     headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     // `same-origin` (not `no-referrer`): browsers then still send a real Origin on our own POSTs.
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    let csp = format!("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'{script_src}");
-    if let Ok(value) = HeaderValue::from_str(&csp) {
+    if let Ok(value) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     response
