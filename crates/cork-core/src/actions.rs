@@ -236,9 +236,65 @@ impl LogWindow<'_> {
     }
 }
 
+/// A filter's entries split: plain types (`commentCard`) and Trello's `type:field` forms
+/// (`updateCard:idList`: updates of that field, whose old value the action keeps in
+/// `data.old`).
+fn split_filter(types: &[String]) -> (Vec<String>, Vec<(String, String)>) {
+    let mut plain = Vec::new();
+    let mut fields = Vec::new();
+    for entry in types {
+        match entry.split_once(':') {
+            Some((kind, field)) if !kind.is_empty() && !field.is_empty() => fields.push((kind.to_string(), field.to_string())),
+            _ => plain.push(entry.clone()),
+        }
+    }
+    (plain, fields)
+}
+
+/// Whether `action` passes a filter with `type:field` entries.
+fn passes(action: &Action, plain: &[String], fields: &[(String, String)]) -> bool {
+    plain.iter().any(|t| t == &action.kind)
+        || fields.iter().any(|(kind, field)| kind == &action.kind && action.data.get("old").is_some_and(|old| old.get(field).is_some()))
+}
+
+/// Rows read per statement while a `type:field` filter looks for its page.
+const FILTER_BATCH: i64 = 500;
+
 /// The actions matching `conds` and the query's types, `since`/`before` bounds and page,
 /// newest first, in one statement: every action log (a board's, the instance's) pages so.
+/// A `type:field` filter needs the action's data, which SQL does not read: the rows of
+/// its types are read newest first in batches until the page is full.
 pub(crate) async fn page_of_actions(tx: &mut Tx, mut conds: Vec<Cond>, query: &ActionQuery) -> Result<Vec<Action>> {
+    let (plain, fields) = split_filter(query.types.as_deref().unwrap_or(&[]));
+    if !fields.is_empty() {
+        let mut kinds: Vec<String> = plain.iter().cloned().chain(fields.iter().map(|(kind, _)| kind.clone())).collect();
+        kinds.sort();
+        kinds.dedup();
+        let window = LogWindow { types: Some(&kinds), since: query.since.as_deref(), before: None };
+        let Some((skip, limit)) = window.apply(&mut conds, query.limit, query.page) else { return Ok(Vec::new()) };
+        let wanted = (skip + limit) as usize;
+        let mut kept: Vec<Action> = Vec::new();
+        let mut before = query.before.clone();
+        loop {
+            let mut batch_conds = conds.clone();
+            if let Some(before) = &before {
+                batch_conds.push(Cond::Lt("id", Arg::text(before)));
+            }
+            let docs = tx.docs(Table::Actions, &batch_conds, Order::Desc("id"), Some(FILTER_BATCH)).await?;
+            let read = docs.len();
+            for doc in docs {
+                let action: Action = serde_json::from_str(&doc)?;
+                before = Some(action.id.clone());
+                if passes(&action, &plain, &fields) {
+                    kept.push(action);
+                }
+            }
+            if kept.len() >= wanted || (read as i64) < FILTER_BATCH {
+                break;
+            }
+        }
+        return Ok(kept.into_iter().skip(skip as usize).take(limit as usize).collect());
+    }
     let window = LogWindow { types: query.types.as_deref(), since: query.since.as_deref(), before: query.before.as_deref() };
     let Some((skip, limit)) = window.apply(&mut conds, query.limit, query.page) else { return Ok(Vec::new()) };
     let docs = tx.docs(Table::Actions, &conds, Order::Desc("id"), Some(skip + limit)).await?;

@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod org_extras;
 pub mod organizations;
+pub mod paging;
 pub mod plugins;
 pub mod pos;
 pub mod prefs;

@@ -633,10 +633,13 @@ both_backends!(action_logs_filter_and_page_newest_first, |server: Server| async 
     assert!(board_log("before=2001-01-01").await.is_empty());
 
     // The other logs: a card's, a list's, a member's.
-    let card_log = alice.get(&format!("/1/cards/{id}/actions")).await.ok();
+    let card_log = alice.get(&format!("/1/cards/{id}/actions?filter=all")).await.ok();
     assert_eq!(types(card_log.as_array().unwrap()), [vec!["updateCard"], vec!["commentCard"; 5], vec!["createCard"]].concat());
-    let quiet_log = alice.get(&format!("/1/cards/{}/actions", s(&quiet, "id"))).await.ok();
+    let quiet_log = alice.get(&format!("/1/cards/{}/actions?filter=all", s(&quiet, "id"))).await.ok();
     assert_eq!(types(quiet_log.as_array().unwrap()), ["createCard"]);
+    // Without a filter, Trello's default for a card: comments and moves between lists.
+    let default_log = alice.get(&format!("/1/cards/{}/actions", s(&quiet, "id"))).await.ok();
+    assert_eq!(default_log, json!([]));
     let list_log = alice.get(&format!("/1/lists/{list}/actions?filter=createCard")).await.ok();
     assert_eq!(ids(&list_log).len(), 2);
     let mine = alice.get("/1/members/me/actions?limit=1000").await.ok();
@@ -762,3 +765,108 @@ both_backends!(link_attachments_count_on_the_card, |server: Server| async move {
     alice.get(&format!("{path}/attachments/{}", s(&first, "id"))).await.err(404, "The requested resource was not found.");
     assert_eq!(board_actions(&alice, &board).await[0]["type"], "deleteAttachmentFromCard");
 });
+
+// A sync client reads a board's cards in pages (1,200 cards, `limit=500`): newest first
+// with `before=<the oldest id seen>` until an empty page, or forward with `since`; every
+// card comes exactly once and the paging stops.
+both_backends!(
+    sync_clients_page_through_cards_and_filter_actions_by_field,
+    config = |c: &mut cork_api::ApiConfig| c.rate_limits.enabled = false,
+    |server: Server| async move {
+        let alice = server.user("alice").await;
+        let board = s(&alice.board("Big").await, "id");
+        let (todo, done) = (s(&alice.list(&board, "To do").await, "id"), s(&alice.list(&board, "Done").await, "id"));
+        let mut tasks = Vec::new();
+        for worker in 0..8 {
+            let (alice, todo) = (alice.clone(), todo.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for n in 0..150 {
+                    ids.push(s(&alice.card(&todo, &format!("Card {worker}-{n}")).await, "id"));
+                }
+                ids
+            }));
+        }
+        let mut made = Vec::new();
+        for task in tasks {
+            made.extend(task.await.expect("creator"));
+        }
+        made.sort();
+        assert_eq!(made.len(), 1200);
+
+        let read_all = |direction: &'static str| {
+            let alice = alice.clone();
+            let board = board.clone();
+            async move {
+                let mut seen: Vec<String> = Vec::new();
+                // Forward paging starts from a moment (a sync client's last run), backward from now.
+                let mut cursor: Option<String> = (direction == "since").then(|| "2001-01-01T00:00:00.000Z".to_string());
+                let mut pages = 0;
+                loop {
+                    pages += 1;
+                    assert!(pages <= 10, "the paging must stop");
+                    let mut path = format!("/1/boards/{board}/cards?limit=500&fields=id");
+                    if let Some(cursor) = &cursor {
+                        path.push_str(&format!("&{direction}={cursor}"));
+                    }
+                    let page = alice.get(&path).await.ok();
+                    let ids: Vec<String> = page.as_array().expect("cards").iter().map(|c| s(c, "id")).collect();
+                    if ids.is_empty() {
+                        break;
+                    }
+                    cursor = Some(if direction == "before" { ids.iter().min() } else { ids.iter().max() }.expect("a card").clone());
+                    seen.extend(ids);
+                }
+                (seen, pages)
+            }
+        };
+        let (backward, pages) = read_all("before").await;
+        assert_eq!(pages, 4, "500 + 500 + 200, then an empty page");
+        assert!(backward.windows(2).all(|w| w[0] > w[1]), "newest first");
+        let mut sorted = backward.clone();
+        sorted.sort();
+        assert!(sorted == made, "every card exactly once: {} read, {} made", sorted.len(), made.len());
+        let (forward, pages) = read_all("since").await;
+        assert_eq!(pages, 4);
+        assert!(forward.windows(2).all(|w| w[0] < w[1]), "oldest first when paging forward");
+        assert!(forward == made, "every card exactly once, forward: {} read", forward.len());
+        // Dates bound like ids (an id starts with its creation time).
+        let future = alice.get(&format!("/1/boards/{board}/cards?limit=3&before=2099-01-01T00:00:00.000Z&fields=id")).await.ok();
+        assert_eq!(future.as_array().map(Vec::len), Some(3));
+        let oldest = alice.get(&format!("/1/boards/{board}/cards?limit=2&sort=id&fields=id")).await.ok();
+        assert_eq!(oldest.as_array().map(|a| a.iter().map(|c| s(c, "id")).collect::<Vec<_>>()), Some(made[..2].to_vec()));
+        let in_list = alice.get(&format!("/1/lists/{todo}/cards?limit=100&fields=id")).await.ok();
+        assert_eq!(in_list.as_array().map(Vec::len), Some(100));
+        alice.get(&format!("/1/boards/{board}/cards?limit=0")).await.err(400, "invalid value for limit");
+        alice.get(&format!("/1/boards/{board}/cards?limit=1001")).await.err(400, "invalid value for limit");
+        alice.get(&format!("/1/boards/{board}/cards?sort=name")).await.err(400, "invalid value for sort");
+        alice.get(&format!("/1/boards/{board}/cards?before=yesterday")).await.err(400, "invalid value for before");
+
+        // `type:field` filters: a card's moves, and nothing else.
+        let card = made[0].clone();
+        for list in [&done, &todo, &done] {
+            alice.put(&format!("/1/cards/{card}"), json!({"idList": list})).await.ok();
+        }
+        alice.put(&format!("/1/cards/{card}"), json!({"name": "Renamed"})).await.ok();
+        alice.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": "moved thrice"})).await.ok();
+        alice.put(&format!("/1/cards/{}", made[1]), json!({"closed": true})).await.ok();
+        let moves = alice.get(&format!("/1/cards/{card}/actions?filter=updateCard:idList")).await.ok();
+        let moves = moves.as_array().expect("actions");
+        assert_eq!(moves.len(), 3, "{moves:?}");
+        assert!(moves.iter().all(|a| a["data"]["listAfter"]["id"].is_string() && a["data"]["old"]["idList"].is_string()));
+        // Trello's default for a card's actions: its comments and its moves.
+        let default = alice.get(&format!("/1/cards/{card}/actions")).await.ok();
+        assert_eq!(types(default.as_array().expect("actions")), ["commentCard", "updateCard", "updateCard", "updateCard"]);
+        let everything = alice.get(&format!("/1/cards/{card}/actions?filter=all")).await.ok();
+        assert!(everything.as_array().expect("actions").iter().any(|a| a["data"]["old"]["name"].is_string()), "the rename is there");
+        let combined = alice.get(&format!("/1/cards/{card}/actions?filter=commentCard,updateCard:idList&limit=2")).await.ok();
+        assert_eq!(types(combined.as_array().expect("actions")), ["commentCard", "updateCard"]);
+        let archived = alice.get(&format!("/1/boards/{board}/actions?filter=updateCard:closed")).await.ok();
+        let archived = archived.as_array().expect("actions");
+        assert_eq!(archived.len(), 1);
+        assert_eq!(archived[0]["data"]["card"]["id"], json!(made[1]));
+        // Paging through a field filter: the second page of one-action pages is the middle move.
+        let second = alice.get(&format!("/1/cards/{card}/actions?filter=updateCard:idList&limit=1&page=1")).await.ok();
+        assert_eq!(second[0]["id"], moves[1]["id"]);
+    }
+);

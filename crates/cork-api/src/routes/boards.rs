@@ -276,8 +276,10 @@ async fn post_board_list(State(app): State<App>, Path(id): Path<String>, req: Re
 
 async fn board_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResult {
     let with_items = req.params.bool("customFieldItems")?.unwrap_or(false);
+    let page = super::card_page(&req.params)?;
     let include = BoardInclude { cards: Some(filter), custom_field_items: with_items, ..Default::default() };
-    let view = app.cork.board_view(&req.actor, id, &include).await?;
+    let mut view = app.cork.board_view(&req.actor, id, &include).await?;
+    page.apply(&mut view.cards, |c| c.id.as_str());
     let fields = Fields::from(&req.params, "fields", None);
     let cards = view.cards.iter().map(|c| {
         let mut card = select(app.render.card(c, &view.labels), &fields);

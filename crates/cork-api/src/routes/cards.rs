@@ -178,8 +178,15 @@ async fn delete_card(State(app): State<App>, Path(id): Path<String>, req: Req) -
     Ok(deleted_limits())
 }
 
+/// What `GET /1/cards/{id}/actions` lists without a `filter`, as on Trello: the card's
+/// comments and its moves between lists.
+const CARD_ACTIONS_DEFAULT: &[&str] = &["commentCard", "updateCard:idList"];
+
 async fn get_card_actions(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
-    let query = action_query(&req.params, false)?;
+    let mut query = action_query(&req.params, false)?;
+    if req.params.str("filter").is_none() {
+        query.types = Some(CARD_ACTIONS_DEFAULT.iter().map(|t| t.to_string()).collect());
+    }
     let page = app.cork.card_actions(&req.actor, &id, &query).await?;
     Ok(json_ok(many(page.actions.iter().map(|a| app.render.action(a, &page.creators)), &Fields::from(&req.params, "fields", None))))
 }

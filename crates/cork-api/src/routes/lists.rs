@@ -75,7 +75,9 @@ async fn put_list(State(app): State<App>, Path(id): Path<String>, req: Req) -> A
 }
 
 async fn list_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResult {
-    let view = app.cork.list_view(&req.actor, id, Some(&filter)).await?;
+    let page = super::card_page(&req.params)?;
+    let mut view = app.cork.list_view(&req.actor, id, Some(&filter)).await?;
+    page.apply(&mut view.cards, |c| c.id.as_str());
     let fields = Fields::from(&req.params, "fields", None);
     Ok(json_ok(many(view.cards.iter().map(|c| app.render.card(c, &view.labels)), &fields)))
 }

@@ -84,7 +84,9 @@ async fn get_member_orgs(State(app): State<App>, Path(id): Path<String>, req: Re
 }
 
 async fn member_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResult {
-    let (cards, labels) = app.cork.member_cards(&req.actor, id, &filter).await?;
+    let page = super::card_page(&req.params)?;
+    let (mut cards, labels) = app.cork.member_cards(&req.actor, id, &filter).await?;
+    page.apply(&mut cards, |c| c.id.as_str());
     Ok(json_ok(many(cards.iter().map(|c| app.render.card(c, &labels)), &Fields::from(&req.params, "fields", None))))
 }
 

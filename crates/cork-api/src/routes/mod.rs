@@ -133,6 +133,23 @@ pub(crate) fn id_bound(params: &Params, key: &str) -> ApiResult<Option<String>> 
     }
 }
 
+/// The paging of a card collection: `limit` (1 to 1000), `before` and `since` (ids or
+/// dates) and `sort` (`id` oldest first, `-id` newest first).
+pub(crate) fn card_page(params: &Params) -> ApiResult<cork_core::paging::CardPage> {
+    let oldest_first = match params.str("sort").as_deref() {
+        None | Some("") => None,
+        Some("id") => Some(true),
+        Some("-id") => Some(false),
+        Some(_) => return Err(ApiError::invalid_value("sort")),
+    };
+    Ok(cork_core::paging::CardPage {
+        since: id_bound(params, "since")?,
+        before: id_bound(params, "before")?,
+        limit: params.int("limit", 1, 1000)?.map(|l| l as usize),
+        oldest_first,
+    })
+}
+
 /// Reads an action query from `filter`, `since`, `before`, `limit`, `page` (or, with a
 /// prefix, `actions`, `actions_since`, ...).
 pub(crate) fn action_query(params: &Params, nested: bool) -> ApiResult<ActionQuery> {
