@@ -348,7 +348,19 @@ impl Renderer {
             }
         };
         let mut entities = Map::new();
-        for name in ["card", "list", "listBefore", "listAfter", "board", "organization", "checklist", "checkItem", "label", "member"] {
+        // A comment names only what Trello's does: where it is (`contextOn`), the card,
+        // the comment and its author.
+        let named: &[&str] = if action.kind == "commentCard" {
+            entities.insert(
+                "contextOn".into(),
+                json!({"type": "translatable", "translationKey": "action_on", "hideIfContext": true,
+                       "idContext": data.pointer("/card/id").cloned().unwrap_or(Value::Null)}),
+            );
+            &["card"]
+        } else {
+            &["card", "list", "listBefore", "listAfter", "board", "organization", "checklist", "checkItem", "label", "member"]
+        };
+        for &name in named {
             let Some(object) = data.get(name).filter(|o| o.is_object()) else { continue };
             let kind = match name {
                 "listBefore" | "listAfter" => "list",

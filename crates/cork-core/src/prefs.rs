@@ -26,8 +26,6 @@ pub fn default_my_prefs() -> Map<String, Value> {
         ("showSidebarMembers", json!(true)),
         ("showSidebarBoardActions", json!(true)),
         ("showSidebarActivity", json!(true)),
-        // Older clients still set this one (`PUT /boards/{id}/myPrefs/showListGuide`).
-        ("showListGuide", json!(false)),
         ("emailPosition", json!("bottom")),
         ("idEmailList", Value::Null),
     ] {
@@ -143,7 +141,9 @@ impl Cork {
 
     /// `PUT /boards/{id}/myPrefs/{name}` with `value`; returns every preference.
     pub async fn set_board_my_pref(&self, actor: &Actor, board_reference: &str, name: &str, value: &str) -> Result<Map<String, Value>> {
-        if !default_my_prefs().contains_key(name) {
+        // `showListGuide` has no default (Trello's myPrefs do not show it) but older
+        // clients still set it.
+        if !default_my_prefs().contains_key(name) && name != "showListGuide" {
             return Err(DomainError::NotFound(NOT_FOUND));
         }
         let mut tx = self.store.write().await?;

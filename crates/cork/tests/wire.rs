@@ -796,3 +796,37 @@ both_backends!(odd_input_never_breaks_the_server, |server: Server| async move {
     let log = alice.get(&format!("/1/boards/{b}/actions?limit=1000")).await.ok();
     assert_eq!(log.as_array().unwrap().last().unwrap()["type"], "createBoard");
 });
+
+// Shapes a client that validates Trello's answers strictly (unknown keys are errors)
+// checks: search answers only the model types asked for, `emailKey/generate` the
+// board, a member's role change `{id, members, memberships}`, and a comment's
+// `display.entities` only where it is, the card, the comment and its author.
+both_backends!(strict_clients_get_only_trellos_keys, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let board = s(&alice.board("Strict").await, "id");
+    let list = s(&alice.list(&board, "L").await, "id");
+    let card = s(&alice.card(&list, "Findable card").await, "id");
+    let keys = |value: &Value| {
+        let mut keys = value.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        keys.sort();
+        keys
+    };
+
+    let found = alice.get("/1/search?query=Findable&modelTypes=cards").await.ok();
+    assert_eq!(keys(&found), ["cards", "options"]);
+    assert_eq!(found["cards"][0]["id"], json!(card));
+    assert!(keys(&alice.get("/1/search?query=Findable").await.ok()).contains(&"actions".to_string()), "all types by default");
+
+    let generated = alice.post(&format!("/1/boards/{board}/emailKey/generate"), json!({})).await.ok();
+    assert_eq!((generated["id"].clone(), generated["name"].clone()), (json!(board), json!("Strict")));
+
+    let changed = alice.put(&format!("/1/boards/{board}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    assert_eq!(keys(&changed), ["id", "members", "memberships"]);
+    assert_eq!(changed["memberships"].as_array().map(Vec::len), Some(2));
+
+    let comment = alice.post(&format!("/1/cards/{card}/actions/comments"), json!({"text": "hello"})).await.ok();
+    let display = alice.get(&format!("/1/actions/{}", s(&comment, "id"))).await.ok()["display"].clone();
+    assert_eq!(keys(&display["entities"]), ["card", "comment", "contextOn", "memberCreator"], "{display}");
+    assert_eq!(display["entities"]["contextOn"]["idContext"], json!(card));
+});

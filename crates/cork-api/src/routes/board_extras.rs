@@ -34,9 +34,12 @@ async fn post_calendar_key(State(app): State<App>, Path(id): Path<String>, req: 
     Ok(json_ok(json!({"_value": key})))
 }
 
+/// Answers the board, as Trello does (the key itself is the member's, in `myPrefs`-like
+/// storage; clients read it from the board's email address).
 async fn post_email_key(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
-    let key = app.cork.generate_email_key(&req.actor, &id).await?;
-    Ok(json_ok(json!({"_value": key})))
+    app.cork.generate_email_key(&req.actor, &id).await?;
+    let view = app.cork.board_view(&req.actor, &id, &cork_core::boards::BoardInclude { labels: true, ..Default::default() }).await?;
+    Ok(json_ok(app.render.board(&view.board, &view.labels, None, false)))
 }
 
 async fn post_marked_as_viewed(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {

@@ -353,10 +353,22 @@ async fn board_after_membership_change(app: &App, req: &Req, id: &str) -> ApiRes
     }
 }
 
+/// Answers `{id, members, memberships}`, the shape of the email form
+/// (`PUT /boards/{id}/members`), which is what Trello sends for both.
 async fn put_board_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {
     let kind = req.params.text("type")?.ok_or_else(|| ApiError::invalid_value("type"))?;
     app.cork.set_board_member(&req.actor, &id, &member, &kind).await?;
-    board_after_membership_change(&app, &req, &id).await
+    let view = app
+        .cork
+        .board_view(&req.actor, &id, &BoardInclude { memberships: true, members: Some("all".into()), ..Default::default() })
+        .await?;
+    let members: Vec<Value> = view
+        .members
+        .iter()
+        .map(|m| select(app.render.member(m, false), &Fields::Some(vec!["fullName".into(), "username".into()])))
+        .collect();
+    let memberships: Vec<Value> = view.memberships.iter().map(crate::render::membership).collect();
+    Ok(json_ok(json!({"id": view.board.id, "members": members, "memberships": memberships})))
 }
 
 async fn delete_board_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {

@@ -263,12 +263,14 @@ async fn get_members_query(State(app): State<App>, Path(id): Path<String>, req: 
             "collaborator": !view.standing.licensed,
             "member": {
                 "id": m.id,
-                "fullname": m.full_name,
+                // A member's own field names (as trello.js validates them against live
+                // Trello), and a date or null, never "".
+                "fullName": m.full_name,
                 "username": m.username,
-                "dateLastImpression": m.date_last_active.clone().unwrap_or_default(),
+                "dateLastImpression": m.date_last_active,
                 "email": m.email.clone().unwrap_or_default(),
                 "initials": m.initials,
-                "avatarURL": app.render.member(m, false)["avatarUrl"],
+                "avatarUrl": app.render.member(m, false)["avatarUrl"],
                 "memberType": m.member_type,
                 "confirmed": m.confirmed,
             },

@@ -77,7 +77,7 @@ async fn delete_reaction(State(app): State<App>, Path((id, reaction)): Path<(Str
 
 /// One line per emoji: how many reacted with it, and the first who did.
 async fn get_reactions_summary(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
-    let (summary, members) = app.cork.reactions_summary(&req.actor, &id).await?;
+    let (summary, _members) = app.cork.reactions_summary(&req.actor, &id).await?;
     let lines: Vec<Value> = summary
         .iter()
         .map(|line| {
@@ -86,7 +86,9 @@ async fn get_reactions_summary(State(app): State<App>, Path(id): Path<String>, r
                 "idEmoji": line.first.id_emoji,
                 "idReaction": line.first.id,
                 "count": line.count,
-                "firstReacter": member_json(&app, &members, &line.first.id_member),
+                // When the first reaction was made (its id's time) and what it is on.
+                "firstReacted": cork_core::ids::id_time(&line.first.id).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                "idModel": line.first.id_model,
                 "emoji": emoji_json(&line.emoji),
             })
         })

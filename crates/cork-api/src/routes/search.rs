@@ -95,14 +95,27 @@ async fn get_search(State(app): State<App>, req: Req) -> ApiResult {
     let board_fields = Fields::from(p, "board_fields", Some(&["name", "idOrganization"]));
     let member_fields = Fields::from(p, "member_fields", Some(&["avatarHash", "fullName", "initials", "username", "confirmed"]));
     let org_fields = Fields::from(p, "organization_fields", Some(&["name", "displayName"]));
-    Ok(json_ok(json!({
-        "options": {"terms": terms, "modifiers": modifiers, "modelTypes": model_types, "partial": request.partial},
-        "cards": cards,
-        "boards": many(found.boards.iter().map(|b| app.render.board(b, &[], None, false)), &board_fields),
-        "members": many(found.members.iter().map(|m| app.render.member(m, false)), &member_fields),
-        "organizations": many(found.organizations.iter().map(|o| app.render.organization(o, None, None)), &org_fields),
-        "actions": [],
-    })))
+    // Only the model types asked for are keys of the answer (a strict client refuses
+    // the others), `options` always.
+    let wanted = |kind: &str| model_types.iter().any(|m| m == "all" || m == kind);
+    let mut out = serde_json::Map::new();
+    out.insert("options".into(), json!({"terms": terms, "modifiers": modifiers, "modelTypes": model_types, "partial": request.partial}));
+    if wanted("actions") {
+        out.insert("actions".into(), json!([]));
+    }
+    if wanted("cards") {
+        out.insert("cards".into(), Value::Array(cards));
+    }
+    if wanted("boards") {
+        out.insert("boards".into(), many(found.boards.iter().map(|b| app.render.board(b, &[], None, false)), &board_fields));
+    }
+    if wanted("members") {
+        out.insert("members".into(), many(found.members.iter().map(|m| app.render.member(m, false)), &member_fields));
+    }
+    if wanted("organizations") {
+        out.insert("organizations".into(), many(found.organizations.iter().map(|o| app.render.organization(o, None, None)), &org_fields));
+    }
+    Ok(json_ok(Value::Object(out)))
 }
 
 async fn get_search_members(State(app): State<App>, req: Req) -> ApiResult {
