@@ -890,6 +890,50 @@ impl Cork {
     }
 }
 
+/// What a card collection nests in each card when asked (`members=true`, `list=true`,
+/// `checklists=all`, `attachments=true`), read for every card of the page at once.
+#[derive(Debug, Clone, Default)]
+pub struct CardsNested {
+    pub lists: Vec<List>,
+    pub members: Vec<Member>,
+    pub checklists: Vec<Checklist>,
+    pub attachments: Vec<Attachment>,
+}
+
+impl Cork {
+    /// The nested objects `include` asks for, for `cards` the caller has already been
+    /// allowed to read (a collection route's answer): one statement per kind, whatever
+    /// the number of cards.
+    pub async fn nested_of_cards(&self, cards: &[Card], include: &CardInclude) -> Result<CardsNested> {
+        let mut nested = CardsNested::default();
+        if cards.is_empty() || !(include.list || include.members || include.checklists || include.attachments) {
+            return Ok(nested);
+        }
+        let mut tx = self.store.read().await?;
+        let ids: Vec<&str> = cards.iter().map(|c| c.id.as_str()).collect();
+        let distinct = |all: Vec<&str>| {
+            let mut all = all;
+            all.sort_unstable();
+            all.dedup();
+            all.into_iter().map(str::to_string).collect::<Vec<String>>()
+        };
+        if include.list {
+            nested.lists = by_ids(&mut tx, &distinct(cards.iter().map(|c| c.id_list.as_str()).collect())).await?;
+        }
+        if include.members {
+            nested.members =
+                by_ids(&mut tx, &distinct(cards.iter().flat_map(|c| c.id_members.iter().map(String::as_str)).collect())).await?;
+        }
+        if include.checklists {
+            nested.checklists = find(&mut tx, &[Cond::any_of("card_id", &ids)], Order::Asc("pos"), None).await?;
+        }
+        if include.attachments {
+            nested.attachments = find(&mut tx, &[Cond::any_of("card_id", &ids)], Order::Asc("pos"), None).await?;
+        }
+        Ok(nested)
+    }
+}
+
 /// Recomputes the checklist and attachment counters of a card.
 pub(crate) fn recount(card: &mut Card, checklists: &[Checklist], attachments: i64) {
     card.counts.check_items = checklists.iter().map(|c| c.check_items.len() as i64).sum();

@@ -870,3 +870,38 @@ both_backends!(
         assert_eq!(second[0]["id"], moves[1]["id"]);
     }
 );
+
+// A sync client reads a page of cards with what it needs nested in each (members, list,
+// checklists, attachments, pluginData), in one request and a fixed number of statements.
+both_backends!(card_collections_nest_what_is_asked, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let board = s(&alice.board("Nested").await, "id");
+    alice.put(&format!("/1/boards/{board}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
+    let list = s(&alice.list(&board, "L").await, "id");
+    let plain = s(&alice.card(&list, "Plain").await, "id");
+    let rich = s(&alice.post("/1/cards", json!({"idList": list, "name": "Rich", "idMembers": bob.id})).await.ok(), "id");
+    let checklist = s(&alice.post(&format!("/1/cards/{rich}/checklists"), json!({"name": "Steps"})).await.ok(), "id");
+    alice.post(&format!("/1/checklists/{checklist}/checkItems"), json!({"name": "One"})).await.ok();
+    alice.post(&format!("/1/cards/{rich}/attachments"), json!({"url": "https://example.com/spec", "name": "Spec"})).await.ok();
+
+    let path = "cards?members=true&member_fields=username&list=true&checklists=all&attachments=true&pluginData=true&fields=name";
+    for route in [format!("/1/boards/{board}/{path}"), format!("/1/lists/{list}/{path}"), format!("/1/members/{}/{path}", bob.id)] {
+        let cards = alice.get(&route).await.ok();
+        let by_name = |name: &str| cards.as_array().and_then(|all| all.iter().find(|c| c["name"] == json!(name))).cloned();
+        let rich_json = by_name("Rich").unwrap_or_else(|| panic!("{route}: {cards}"));
+        assert_eq!(rich_json["members"], json!([{"id": bob.id, "username": "bob"}]), "{route}");
+        assert_eq!(rich_json["list"]["id"], json!(list));
+        assert_eq!(rich_json["checklists"][0]["id"], json!(checklist));
+        assert_eq!(rich_json["checklists"][0]["checkItems"][0]["name"], "One");
+        assert_eq!(rich_json["attachments"][0]["name"], "Spec");
+        assert_eq!(rich_json["pluginData"], json!([]));
+        if let Some(plain_json) = by_name("Plain") {
+            assert_eq!((plain_json["members"].clone(), plain_json["checklists"].clone()), (json!([]), json!([])));
+            assert_eq!(plain_json["id"], json!(plain));
+        }
+    }
+    // Without the parameters, nothing is nested.
+    let bare = alice.get(&format!("/1/boards/{board}/cards?fields=name")).await.ok();
+    assert!(bare[0].get("members").is_none() && bare[0].get("checklists").is_none());
+});

@@ -77,7 +77,53 @@ fn card_includes(app: &App, view: &CardView, params: &Params) -> Vec<(&'static s
     out
 }
 
-fn include_from(params: &Params) -> ApiResult<CardInclude> {
+/// The nested objects of one card of a collection (`/boards/{id}/cards?members=true`
+/// and the like), taken from what was read for the whole page: the same keys and
+/// fields as a single card's.
+fn collection_includes(
+    app: &App,
+    nested: &cork_core::cards::CardsNested,
+    card: &cork_core::model::Card,
+    params: &Params,
+) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    if params.bool("list").unwrap_or(None).unwrap_or(false) {
+        if let Some(list) = nested.lists.iter().find(|l| l.id == card.id_list) {
+            out.push(("list", select(app.render.list(list), &Fields::from(params, "list_fields", None))));
+        }
+    }
+    if params.bool("members").unwrap_or(None).unwrap_or(false) {
+        let fields = Fields::from(params, "member_fields", Some(&["fullName", "username", "avatarHash", "initials"]));
+        let members = card.id_members.iter().filter_map(|id| nested.members.iter().find(|m| &m.id == id));
+        out.push(("members", many(members.map(|m| app.render.member(m, false)), &fields)));
+    }
+    if params.str("checklists").is_some_and(|c| c != "none") {
+        out.push(("checklists", Value::Array(nested.checklists.iter().filter(|c| c.id_card == card.id).map(checklist).collect())));
+    }
+    if params.str("attachments").is_some_and(|a| a != "false" && a != "none") {
+        let attachments = nested.attachments.iter().filter(|a| a.id_card == card.id);
+        out.push(("attachments", Value::Array(attachments.map(|a| app.render.attachment(a)).collect())));
+    }
+    if params.bool("pluginData").unwrap_or(None).unwrap_or(false) {
+        out.push(("pluginData", json!([])));
+    }
+    out
+}
+
+/// Adds [`collection_includes`] to a rendered card of a collection.
+pub(crate) fn nest_into(
+    card_json: &mut Value,
+    app: &App,
+    nested: &cork_core::cards::CardsNested,
+    card: &cork_core::model::Card,
+    params: &Params,
+) {
+    if let Value::Object(map) = card_json {
+        map.extend(collection_includes(app, nested, card, params).into_iter().map(|(key, value)| (key.to_string(), value)));
+    }
+}
+
+pub(crate) fn include_from(params: &Params) -> ApiResult<CardInclude> {
     Ok(CardInclude {
         list: params.bool("list")?.unwrap_or(false),
         board: params.bool("board")?.unwrap_or(false),
