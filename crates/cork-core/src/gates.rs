@@ -259,8 +259,9 @@ impl Cork {
         ownership_in(&mut self.store.read().await?, board_id, card).await
     }
 
-    /// Judges a write by the actions it recorded (`path`: the route it came by). Writes
-    /// made in a browser session (no token) are people's, and pass.
+    /// Judges a write by the actions it recorded (`path`: the route it came by). A write
+    /// made with no token (a browser session) is a person's: only source-of-truth locks
+    /// apply to it.
     pub async fn judge_write(&self, path: &str, recorded: &[RecordedAction]) -> Result<Option<Verdict>> {
         let Some(first) = recorded.first() else { return Ok(None) };
         // A write with no token is a person's (the web board's session, the command
