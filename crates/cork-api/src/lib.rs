@@ -329,8 +329,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     // The webhook worker runs beside the server and stops after it, settling what it holds.
     let worker = state.config.webhooks.worker.then(|| webhooks::spawn_worker(state.clone()));
-    // Other nodes' writes, for this node's live views (PostgreSQL only).
-    live::spawn_listener(state.clone());
+    // Live events to and from the other nodes (PostgreSQL only).
+    live::spawn(state.clone());
     let service = app(state);
     let served = axum::serve(listener, axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
         .with_graceful_shutdown(shutdown)

@@ -63,11 +63,35 @@ pub struct Live {
     sender: broadcast::Sender<Arc<BoardEvent>>,
     /// Tells this node's own notifications apart from other nodes'.
     node: String,
+    /// Events not yet told to the other nodes, merged by board; `None` until the
+    /// notifier task runs (PostgreSQL only). One task sends them, one `NOTIFY` per
+    /// batch, so a burst of writes costs a few statements, not one per write.
+    outgoing: std::sync::Mutex<Option<Vec<BoardEvent>>>,
+    wake: tokio::sync::Notify,
 }
 
 impl Default for Live {
     fn default() -> Live {
-        Live { sender: broadcast::channel(1024).0, node: cork_core::ids::random_hex(8) }
+        Live {
+            sender: broadcast::channel(1024).0,
+            node: cork_core::ids::random_hex(8),
+            outgoing: std::sync::Mutex::new(None),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+}
+
+/// Most boards one `NOTIFY` names; past that it says "re-read everything".
+const MOST_BOARDS: usize = 100;
+
+/// Adds `event` to `pending`, merging it with the same board's.
+fn merge(pending: &mut Vec<BoardEvent>, event: BoardEvent) {
+    match pending.iter_mut().find(|e| e.board == event.board) {
+        Some(known) => {
+            let room = MOST_ACTIONS.saturating_sub(known.actions.len());
+            known.actions.extend(event.actions.into_iter().take(room));
+        }
+        None => pending.push(event),
     }
 }
 
@@ -91,9 +115,9 @@ fn group(actions: &[RecordedAction]) -> Vec<BoardEvent> {
 }
 
 impl Live {
-    /// After a commit: the request's actions to this node's views now, to other nodes'
-    /// by `NOTIFY` (sent in a task of its own, so the answer does not wait for it).
-    pub fn publish(&self, app: &App, actions: &[RecordedAction]) {
+    /// After a commit: the request's actions to this node's views now, and queued for
+    /// the other nodes (the notifier task sends them; the answer does not wait).
+    pub fn publish(&self, actions: &[RecordedAction]) {
         let events = group(actions);
         if events.is_empty() {
             return;
@@ -102,22 +126,26 @@ impl Live {
             // No subscriber is not an error.
             let _ = self.sender.send(Arc::new(event.clone()));
         }
-        if app.cork.store.dialect() == cork_store::Dialect::Postgres {
-            let wire = Wire { node: self.node.clone(), events };
-            let Ok(payload) = serde_json::to_string(&wire) else { return };
-            // PostgreSQL refuses payloads of 8,000 bytes or more; say "re-read" instead.
-            let payload = if payload.len() < 7900 {
-                payload
-            } else {
-                let all = BoardEvent { board: "*".into(), actions: Vec::new() };
-                serde_json::json!({"node": self.node, "events": [all]}).to_string()
-            };
-            let store = app.cork.store.clone();
-            tokio::spawn(async move {
-                if let Err(error) = store.notify(CHANNEL, &payload).await {
-                    tracing::warn!(%error, "could not tell the other nodes of a write");
-                }
-            });
+        let Ok(mut outgoing) = self.outgoing.lock() else { return };
+        if let Some(pending) = outgoing.as_mut() {
+            for event in events {
+                merge(pending, event);
+            }
+            drop(outgoing);
+            self.wake.notify_one();
+        }
+    }
+
+    /// The `NOTIFY` payload of a batch: the events, or "re-read everything" when they
+    /// would not fit (PostgreSQL refuses payloads of 8,000 bytes or more).
+    fn payload(&self, events: Vec<BoardEvent>) -> String {
+        let everything = || serde_json::json!({"node": self.node, "events": [{"idBoard": "*", "actions": []}]}).to_string();
+        if events.len() > MOST_BOARDS {
+            return everything();
+        }
+        match serde_json::to_string(&Wire { node: self.node.clone(), events }) {
+            Ok(payload) if payload.len() < 7900 => payload,
+            _ => everything(),
         }
     }
 
@@ -126,13 +154,42 @@ impl Live {
     }
 }
 
-/// On PostgreSQL: listens for the other nodes' writes for as long as the process runs,
-/// reconnecting after a lost connection (and then telling every view to re-read, since
-/// what was sent in between is lost).
-pub fn spawn_listener(app: App) {
+/// On PostgreSQL: tells the other nodes of this node's writes, one `NOTIFY` per batch of
+/// what was published while the previous one was being sent.
+fn spawn_notifier(app: App) {
+    if let Ok(mut outgoing) = app.live.outgoing.lock() {
+        outgoing.get_or_insert_with(Vec::new);
+    }
+    tokio::spawn(async move {
+        loop {
+            app.live.wake.notified().await;
+            let batch = match app.live.outgoing.lock() {
+                Ok(mut outgoing) => outgoing.as_mut().map(std::mem::take).unwrap_or_default(),
+                Err(_) => return,
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            if let Err(error) = app.cork.store.notify(CHANNEL, &app.live.payload(batch)).await {
+                tracing::warn!(%error, "could not tell the other nodes of a write");
+            }
+        }
+    });
+}
+
+/// On PostgreSQL: the notifier and the listener of live events.
+pub fn spawn(app: App) {
     if app.cork.store.dialect() != cork_store::Dialect::Postgres {
         return;
     }
+    spawn_notifier(app.clone());
+    spawn_listener(app);
+}
+
+/// On PostgreSQL: listens for the other nodes' writes for as long as the process runs,
+/// reconnecting after a lost connection (and then telling every view to re-read, since
+/// what was sent in between is lost).
+fn spawn_listener(app: App) {
     tokio::spawn(async move {
         loop {
             match app.cork.store.listen(CHANNEL).await {
@@ -226,6 +283,23 @@ mod tests {
             gate: None,
             doc: String::new(),
         }
+    }
+
+    #[test]
+    fn a_batch_merges_events_by_board_and_caps_their_actions() {
+        let mut pending = Vec::new();
+        for n in 0..30 {
+            merge(&mut pending, group(&[action(&n.to_string(), Some(if n % 2 == 0 { "a" } else { "b" }))]).remove(0));
+        }
+        assert_eq!(pending.iter().map(|e| (e.board.as_str(), e.actions.len())).collect::<Vec<_>>(), vec![("a", 15), ("b", 15)]);
+        merge(
+            &mut pending,
+            BoardEvent { board: "a".into(), actions: (0..10).map(|n| ActionRef { id: n.to_string(), kind: "x".into() }).collect() },
+        );
+        assert_eq!(pending[0].actions.len(), MOST_ACTIONS);
+        let live = Live::default();
+        let many: Vec<BoardEvent> = (0..=MOST_BOARDS).map(|n| BoardEvent { board: n.to_string(), actions: Vec::new() }).collect();
+        assert!(live.payload(many).contains("\"idBoard\":\"*\""), "too many boards: re-read everything");
     }
 
     #[test]

@@ -309,7 +309,7 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
         match pipeline.finish(&app.cork.store, true, final_row).await {
             Ok(ending) => {
                 if ending == Ending::Committed {
-                    app.live.publish(&app, &actions);
+                    app.live.publish(&actions);
                 }
                 return finished(response, dry_run, ending, &actions);
             }

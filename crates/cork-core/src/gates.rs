@@ -453,26 +453,18 @@ impl Cork {
             actor.require_member()?;
             let conds: Vec<Cond> = state.map(|state| Cond::eq("state", state)).into_iter().collect();
             let requests: Vec<ChangeRequest> = crate::store_ext::find(&mut tx, &conds, Order::Desc("id"), Some(1000)).await?;
-            let mut admin_of: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-            let mut kept = Vec::new();
-            for request in requests {
-                let Some(board_id) = request.id_board.clone() else { continue };
-                let allowed = match admin_of.get(&board_id) {
-                    Some(allowed) => *allowed,
-                    None => {
-                        let allowed = match crate::boards::resolve_board(&mut tx, &board_id).await {
-                            Ok(board) => crate::access::board_role(&mut tx, actor, &board).await? >= Role::Admin,
-                            Err(_) => false,
-                        };
-                        admin_of.insert(board_id, allowed);
-                        allowed
-                    }
-                };
-                if allowed {
-                    kept.push(request);
-                }
-            }
-            return Ok(kept);
+            // The caller's role on every board named, from one read of the boards and one
+            // of the caller's memberships (as a member's board list reads them).
+            let mut ids: Vec<&str> = requests.iter().filter_map(|r| r.id_board.as_deref()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let boards: Vec<Board> = crate::store_ext::by_ids(&mut tx, &ids).await?;
+            let mut models: Vec<&str> = boards.iter().map(|b| b.id.as_str()).collect();
+            models.extend(boards.iter().filter_map(|b| b.id_organization.as_deref()));
+            let own = crate::access::memberships_of(&mut tx, actor, &models).await?;
+            let administered: std::collections::HashSet<&str> =
+                boards.iter().filter(|b| crate::access::role_from(actor, b, &own) >= Role::Admin).map(|b| b.id.as_str()).collect();
+            return Ok(requests.into_iter().filter(|r| r.id_board.as_deref().is_some_and(|b| administered.contains(b))).collect());
         };
         let (board, role) = crate::boards::board_with_role(&mut tx, actor, board, Role::Read, UNAUTHORIZED).await?;
         if role < Role::Admin {

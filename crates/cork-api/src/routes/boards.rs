@@ -280,17 +280,12 @@ async fn board_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResul
     let include = BoardInclude { cards: Some(filter), custom_field_items: with_items, ..Default::default() };
     let mut view = app.cork.board_view(&req.actor, id, &include).await?;
     page.apply(&mut view.cards, |c| c.id.as_str());
-    let nested = app.cork.nested_of_cards(&view.cards, &super::cards::include_from(&req.params)?).await?;
-    let fields = Fields::from(&req.params, "fields", None);
-    let cards = view.cards.iter().map(|c| {
-        let mut card = select(app.render.card(c, &view.labels), &fields);
+    super::cards::collection_json(app, &req.params, &view.cards, &view.labels, |card, json| {
         if with_items {
-            card["customFieldItems"] = super::custom_fields::card_items_json(&view.custom_field_items, &c.id);
+            json["customFieldItems"] = super::custom_fields::card_items_json(&view.custom_field_items, &card.id);
         }
-        super::cards::nest_into(&mut card, app, &nested, c, &req.params);
-        card
-    });
-    Ok(json_ok(Value::Array(cards.collect())))
+    })
+    .await
 }
 
 async fn get_board_cards(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {

@@ -110,17 +110,27 @@ fn collection_includes(
     out
 }
 
-/// Adds [`collection_includes`] to a rendered card of a collection.
-pub(crate) fn nest_into(
-    card_json: &mut Value,
+/// A page of cards as a collection route answers it (`/boards/{id}/cards`,
+/// `/lists/{id}/cards`, `/members/{id}/cards`): `fields=`, the nested objects asked
+/// for (read for the whole page at once), and what `each` adds to a card.
+pub(crate) async fn collection_json(
     app: &App,
-    nested: &cork_core::cards::CardsNested,
-    card: &cork_core::model::Card,
     params: &Params,
-) {
-    if let Value::Object(map) = card_json {
-        map.extend(collection_includes(app, nested, card, params).into_iter().map(|(key, value)| (key.to_string(), value)));
-    }
+    cards: &[cork_core::model::Card],
+    labels: &[cork_core::model::Label],
+    each: impl Fn(&cork_core::model::Card, &mut Value),
+) -> ApiResult {
+    let nested = app.cork.nested_of_cards(cards, &include_from(params)?).await?;
+    let fields = Fields::from(params, "fields", None);
+    let out = cards.iter().map(|card| {
+        let mut json = select(app.render.card(card, labels), &fields);
+        each(card, &mut json);
+        if let Value::Object(map) = &mut json {
+            map.extend(collection_includes(app, &nested, card, params).into_iter().map(|(key, value)| (key.to_string(), value)));
+        }
+        json
+    });
+    Ok(json_ok(Value::Array(out.collect())))
 }
 
 pub(crate) fn include_from(params: &Params) -> ApiResult<CardInclude> {

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
 use cork_core::lists::{ListPatch, NewList};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{action_query, field_value, filter_of, json_ok, many};
 use crate::error::{ApiError, ApiResult};
@@ -78,14 +78,7 @@ async fn list_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResult
     let page = super::card_page(&req.params)?;
     let mut view = app.cork.list_view(&req.actor, id, Some(&filter)).await?;
     page.apply(&mut view.cards, |c| c.id.as_str());
-    let nested = app.cork.nested_of_cards(&view.cards, &super::cards::include_from(&req.params)?).await?;
-    let fields = Fields::from(&req.params, "fields", None);
-    let cards = view.cards.iter().map(|c| {
-        let mut card = select(app.render.card(c, &view.labels), &fields);
-        super::cards::nest_into(&mut card, app, &nested, c, &req.params);
-        card
-    });
-    Ok(json_ok(Value::Array(cards.collect())))
+    super::cards::collection_json(app, &req.params, &view.cards, &view.labels, |_, _| {}).await
 }
 
 async fn get_list_cards(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {

@@ -87,14 +87,7 @@ async fn member_cards(app: &App, id: &str, filter: String, req: &Req) -> ApiResu
     let page = super::card_page(&req.params)?;
     let (mut cards, labels) = app.cork.member_cards(&req.actor, id, &filter).await?;
     page.apply(&mut cards, |c| c.id.as_str());
-    let nested = app.cork.nested_of_cards(&cards, &super::cards::include_from(&req.params)?).await?;
-    let fields = Fields::from(&req.params, "fields", None);
-    let out = cards.iter().map(|c| {
-        let mut card = select(app.render.card(c, &labels), &fields);
-        super::cards::nest_into(&mut card, app, &nested, c, &req.params);
-        card
-    });
-    Ok(json_ok(Value::Array(out.collect())))
+    super::cards::collection_json(app, &req.params, &cards, &labels, |_, _| {}).await
 }
 
 const CARD_FILTERS: &[&str] = &["all", "closed", "open", "visible", "complete", "incomplete"];
