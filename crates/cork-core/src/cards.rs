@@ -69,6 +69,8 @@ pub struct CardInclude {
     pub attachments: bool,
     pub actions: Option<ActionQuery>,
     pub custom_field_items: bool,
+    /// Stickers (card collections; a single card reads its own).
+    pub stickers: bool,
     /// Cork's `cork.owners` (the source-of-truth rules that reach the card).
     pub owners: bool,
 }
@@ -898,6 +900,8 @@ pub struct CardsNested {
     pub members: Vec<Member>,
     pub checklists: Vec<Checklist>,
     pub attachments: Vec<Attachment>,
+    /// In `zIndex` order.
+    pub stickers: Vec<crate::stickers::Sticker>,
 }
 
 impl Cork {
@@ -906,7 +910,7 @@ impl Cork {
     /// the number of cards.
     pub async fn nested_of_cards(&self, cards: &[Card], include: &CardInclude) -> Result<CardsNested> {
         let mut nested = CardsNested::default();
-        if cards.is_empty() || !(include.list || include.members || include.checklists || include.attachments) {
+        if cards.is_empty() || !(include.list || include.members || include.checklists || include.attachments || include.stickers) {
             return Ok(nested);
         }
         let mut tx = self.store.read().await?;
@@ -929,6 +933,10 @@ impl Cork {
         }
         if include.attachments {
             nested.attachments = find(&mut tx, &[Cond::any_of("card_id", &ids)], Order::Asc("pos"), None).await?;
+        }
+        if include.stickers {
+            nested.stickers = find(&mut tx, &[Cond::any_of("card_id", &ids)], Order::Asc("id"), None).await?;
+            nested.stickers.sort_by_key(|s| s.z_index);
         }
         Ok(nested)
     }

@@ -104,6 +104,11 @@ fn collection_includes(
         let attachments = nested.attachments.iter().filter(|a| a.id_card == card.id);
         out.push(("attachments", Value::Array(attachments.map(|a| app.render.attachment(a)).collect())));
     }
+    if params.bool("stickers").unwrap_or(None).unwrap_or(false) {
+        let stickers = nested.stickers.iter().filter(|s| s.id_card == card.id);
+        let fields = Fields::from(params, "sticker_fields", None);
+        out.push(("stickers", many(stickers.map(|s| super::stickers::sticker_json(app, s)), &fields)));
+    }
     if params.bool("pluginData").unwrap_or(None).unwrap_or(false) {
         out.push(("pluginData", json!([])));
     }
@@ -145,6 +150,7 @@ pub(crate) fn include_from(params: &Params) -> ApiResult<CardInclude> {
             _ => None,
         },
         custom_field_items: params.bool("customFieldItems")?.unwrap_or(false),
+        stickers: params.bool("stickers")?.unwrap_or(false),
         owners: true,
     })
 }

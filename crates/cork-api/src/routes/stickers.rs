@@ -23,7 +23,7 @@ pub(super) fn routes() -> Router<App> {
 }
 
 /// A sticker as Trello shows it: its place, its image and the image's sizes.
-fn sticker_json(app: &App, sticker: &Sticker) -> Value {
+pub(super) fn sticker_json(app: &App, sticker: &Sticker) -> Value {
     let url = match &sticker.file {
         Some(file) => picture_url(app, file),
         None => default_sticker_url(app, &sticker.image),
