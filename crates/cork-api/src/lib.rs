@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod error;
+pub mod export;
 pub mod live;
 pub mod params;
 mod pipeline;

@@ -17,6 +17,7 @@ pub mod enterprise;
 pub mod files;
 pub mod gates;
 pub mod ids;
+pub mod import;
 pub mod labels;
 pub mod legacy;
 pub mod lists;

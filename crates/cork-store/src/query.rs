@@ -78,7 +78,7 @@ impl Table {
         )
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Table::Members => "members",
             Table::Organizations => "organizations",

@@ -9,6 +9,8 @@ use cork_api::{ApiConfig, App};
 use cork_core::Cork;
 use cork_store::Store;
 
+mod import;
+
 #[derive(Parser)]
 #[command(name = "cork", version, about = "A self-hosted work-board server that speaks the Trello REST API v1")]
 struct Cli {
@@ -98,6 +100,45 @@ enum Command {
     Changes {
         #[command(subcommand)]
         command: ChangesCommand,
+    },
+    /// Import Trello board exports (a board's "Export as JSON"), keeping their ids: each
+    /// file in one transaction, a second import of the same file updating in place. Works
+    /// while a server runs on the same database. Exits non-zero when a file was not imported.
+    Import {
+        /// Export files (JSON), imported in turn.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The workspace (name or id) the boards are filed under.
+        #[arg(long)]
+        workspace: Option<String>,
+        /// A JSON object mapping Trello member ids or usernames to Cork usernames; other
+        /// members are matched by id, username or email, or made placeholders.
+        #[arg(long, value_name = "FILE")]
+        member_map: Option<PathBuf>,
+        /// Import nothing from a file in which any item would be skipped.
+        #[arg(long)]
+        strict: bool,
+        /// `json`: one JSON object per file on stdout; `text`: a table.
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        report: String,
+        /// Make this Cork member an admin of every imported board.
+        #[arg(long, value_name = "USERNAME")]
+        admin: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Export a board (id or shortLink) in Trello's export shape, which `cork import`
+    /// and Trello importers read. Works while a server runs on the same database.
+    Export {
+        board: String,
+        /// The file to write (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Read as this member (default: one of the board's admins).
+        #[arg(long = "as", value_name = "USERNAME")]
+        as_user: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
     },
 }
 
@@ -540,6 +581,32 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
+        Command::Import { files, workspace, member_map, strict, report, admin, data } => {
+            let member_map = match &member_map {
+                Some(path) => import::member_map(path)?,
+                None => Default::default(),
+            };
+            let cork = data.open().await?;
+            let admin = match &admin {
+                Some(username) => {
+                    Some(cork.member_by_username(username).await.map_err(|_| anyhow::anyhow!("--admin: no member named {username}"))?.id)
+                }
+                None => None,
+            };
+            let options = cork_core::import::ImportOptions { workspace, member_map, strict, admin, owner: None };
+            let ok = import::run(&cork, &files, &options, report == "json").await;
+            cork.store.close().await;
+            if !ok? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Export { board, output, as_user, data } => {
+            let cork = data.open().await?;
+            let result = export(&cork, &board, output.as_deref(), as_user.as_deref()).await;
+            cork.store.close().await;
+            result
+        }
         Command::Changes { command } => {
             let (reviewer, method, uri, body) = match command {
                 ChangesCommand::List { board, state, reviewer } => {
@@ -747,4 +814,53 @@ async fn shutdown_signal() {
 /// An id as one path segment: anything else would name another route.
 fn path_part(id: &str) -> String {
     id.chars().filter(char::is_ascii_alphanumeric).collect()
+}
+
+/// `cork export`: the board's export streamed into the file (or stdout); a file is
+/// written beside its name first and renamed, so a failed export leaves no partial file.
+async fn export(cork: &Cork, board: &str, output: Option<&std::path::Path>, as_user: Option<&str>) -> Result<()> {
+    use futures_util::StreamExt;
+    use std::io::Write;
+    let member = match as_user {
+        Some(username) => cork.member_by_username(username).await.map_err(|_| anyhow::anyhow!("--as: no member named {username}"))?,
+        None => cork.board_and_admin(board).await.map_err(|e| anyhow::anyhow!("{e}"))?.1,
+    };
+    let app = App::new(cork.clone(), ApiConfig::default());
+    let export = cork_api::export::Export::start(&app, cork_core::Actor::member(member), board)
+        .await
+        .map_err(|e| anyhow::anyhow!("board {board}: {e}"))?;
+    let (mut out, partial): (Box<dyn Write>, Option<PathBuf>) = match output {
+        Some(path) => {
+            let partial = path.with_extension("json.partial");
+            let file = std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+            (Box::new(std::io::BufWriter::new(file)), Some(partial))
+        }
+        None => (Box::new(std::io::BufWriter::new(std::io::stdout().lock())), None),
+    };
+    let mut stream = std::pin::pin!(export.into_stream());
+    let mut failure = None;
+    while let Some(chunk) = stream.next().await {
+        match chunk.map_err(anyhow::Error::from).and_then(|bytes| out.write_all(&bytes).map_err(anyhow::Error::from)) {
+            Ok(()) => {}
+            Err(error) => {
+                failure = Some(error);
+                break;
+            }
+        }
+    }
+    let flushed = out.flush();
+    drop(out);
+    if let Some(partial) = &partial {
+        if failure.is_some() || flushed.is_err() {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+    if let Some(error) = failure {
+        return Err(error.context("exporting"));
+    }
+    flushed?;
+    if let (Some(partial), Some(path)) = (partial, output) {
+        std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }

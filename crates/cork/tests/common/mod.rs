@@ -152,6 +152,14 @@ impl Server {
         Server { base, cork, shutdown: Some(tx), task: Some(task), url: url.to_string(), config, _dir: dir, postgres }
     }
 
+    /// Another server on a fresh database of the same backend (an instance to move to).
+    pub async fn another(&self) -> Server {
+        match self.postgres {
+            Some(_) => Server::postgres().await.expect("PostgreSQL is configured"),
+            None => Server::sqlite().await,
+        }
+    }
+
     /// The database the server runs on (for the CLI in tests).
     pub fn database_url(&self) -> &str {
         &self.url
