@@ -323,6 +323,19 @@ await test('undo an action from the activity feed', async () => {
   await page.keyboard.press('Escape');
 });
 
+await test('export the board as JSON from the board menu', async () => {
+  await page.getByTestId('board-menu').click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-link').click()]);
+  assert.match(download.suggestedFilename(), new RegExp(`^${state.board.shortLink}-.*\\.json$`));
+  const text = readFileSync(await download.path(), 'utf8');
+  const exported = JSON.parse(text);
+  assert.equal(exported.id, state.board.id);
+  const cards = (await alice.get(`/1/boards/${state.board.id}/cards/all`)).json;
+  assert.equal(exported.cards.length, cards.length, 'every card, open and archived');
+  assert.ok(exported.actions.length > 0 && Array.isArray(exported.lists) && Array.isArray(exported.checklists));
+  await page.keyboard.press('Escape');
+});
+
 await test('approve a gated delete from the review queue', async () => {
   const sync = tokenFor('sync', '--gate', 'destructive');
   const syncApi = apiClient(nodeA, sync);

@@ -317,6 +317,8 @@ export function createPanel(ctx) {
     section('Activity', 'panel-activity', activity, { open: true }),
     h('div', { class: 'panel-links' },
       link(`/r/${ctx.board.shortLink}`, { class: 'btn', 'data-testid': 'report-link' }, 'Reports'),
+      // The session cookie authenticates the download; the server names the file.
+      h('a', { class: 'btn', href: `/cork/boards/${ctx.board.id}/export`, download: '', 'data-testid': 'export-link' }, 'Export as JSON'),
       h('button', { type: 'button', class: 'btn', 'data-testid': 'rollback-open', on: { click: rollbackDialog } }, 'Roll back an integration…')),
     section('Review gates and source of truth', 'panel-policy', policy));
 

@@ -13,6 +13,7 @@
 
 mod ceiling;
 mod grow;
+mod import;
 mod load;
 
 use std::collections::HashMap;
@@ -84,6 +85,14 @@ enum Sub {
         #[arg(long)]
         to: u64,
     },
+    /// Import a generated export of a large board twice, timing each run with its peak
+    /// memory (SQLite, and PostgreSQL with the top-level --postgres).
+    Import {
+        #[arg(long, default_value_t = 50_000)]
+        cards: usize,
+        #[arg(long, default_value_t = 200_000)]
+        actions: usize,
+    },
 }
 
 fn main() -> Result<()> {
@@ -97,6 +106,11 @@ fn main() -> Result<()> {
         let held = runtime.block_on(grow::bulk_grow(database, lists, *to))?;
         println!("{held} cards");
         return Ok(());
+    }
+    if let Some(Sub::Import { cards, actions }) = &cli.command {
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let cork = cli.cork.clone().unwrap_or_else(|| std::env::current_exe().unwrap_or_default().with_file_name("cork"));
+        return runtime.block_on(import::run(&cork, *cards, *actions, cli.postgres.as_deref()));
     }
     // Orchestration (children, seeding, the webhook receiver) on a runtime of its own,
     // unpinned; the load on a thread pinned to the last core.

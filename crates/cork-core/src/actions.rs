@@ -130,7 +130,7 @@ pub(crate) async fn record(tx: &mut Tx, actor: &Actor, kind: &str, mut data: Val
 }
 
 /// What the search index keeps of a comment.
-fn comment_entry(action: &Action) -> Option<cork_store::SearchEntry> {
+pub(crate) fn comment_entry(action: &Action) -> Option<cork_store::SearchEntry> {
     if action.kind != "commentCard" {
         return None;
     }

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod actions;
 pub mod audit;
 pub mod audit_export;
+pub mod backup;
 pub mod board_extras;
 pub mod boards;
 pub mod cards;

@@ -5,6 +5,7 @@
 //! All access goes through a [`Tx`]: reads run in a read-only snapshot, writes in one
 //! transaction that holds the change and its action rows together.
 
+pub mod backup;
 mod gate;
 mod idempotency;
 pub mod lane;
@@ -53,6 +54,9 @@ pub enum StoreError {
     /// Migrations failed at start.
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A backup or restore met something it cannot copy (the message says what).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

@@ -127,6 +127,20 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Copy the whole instance (every table, the search index, uploaded files) into one
+    /// file, consistent while the server runs. Prints the counts (JSON).
+    Backup {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Load a backup into an empty database of either backend (SQLite or PostgreSQL),
+    /// as one transaction. Prints the counts (JSON).
+    Restore {
+        file: PathBuf,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Export a board (id or shortLink) in Trello's export shape, which `cork import`
     /// and Trello importers read. Works while a server runs on the same database.
     Export {
@@ -599,6 +613,34 @@ async fn main() -> Result<()> {
             if !ok? {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Command::Backup { file, data } => {
+            let cork = data.open().await?;
+            let partial = file.with_extension("partial");
+            let result = async {
+                let mut out =
+                    std::io::BufWriter::new(std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?);
+                let summary = cork.backup(&mut out).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                drop(out);
+                std::fs::rename(&partial, &file).with_context(|| format!("writing {}", file.display()))?;
+                Ok::<_, anyhow::Error>(summary)
+            }
+            .await;
+            cork.store.close().await;
+            if result.is_err() {
+                let _ = std::fs::remove_file(&partial);
+            }
+            println!("{}", serde_json::to_string(&result?)?);
+            Ok(())
+        }
+        Command::Restore { file, data } => {
+            let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let cork = data.open().await?;
+            let result = cork.restore(&mut std::io::BufReader::with_capacity(1 << 20, input)).await;
+            cork.store.close().await;
+            let summary = result.map_err(|e| anyhow::anyhow!("nothing was restored: {e}"))?;
+            println!("{}", serde_json::to_string(&summary)?);
             Ok(())
         }
         Command::Export { board, output, as_user, data } => {

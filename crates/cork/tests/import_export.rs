@@ -424,3 +424,84 @@ both_backends!(the_command_line_imports_while_the_server_runs, |server: Server| 
     assert!(!ok);
     assert!(stdout.contains("nothing imported: not a Trello board export"), "{stdout}");
 });
+
+/// Every board alice can see, exported through the route, keyed by id, with the
+/// server's own address written as `http://cork`.
+async fn every_export(alice: &Client) -> BTreeMap<String, Value> {
+    let boards = alice.get("/1/members/me/boards?filter=all&fields=id").await.ok();
+    let mut out = BTreeMap::new();
+    for board in boards.as_array().unwrap() {
+        let id = s(board, "id");
+        let response = alice.get(&format!("/cork/boards/{id}/export")).await;
+        assert_eq!(response.status, 200, "{}", response.text);
+        out.insert(id, rebased(&response.json(), &alice.base, "http://cork"));
+    }
+    out
+}
+
+async fn backup_of(server: &Server) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let summary = server.cork.backup(&mut bytes).await.unwrap();
+    assert!(summary.rows > 100 && summary.files == 1, "{summary:?}");
+    bytes
+}
+
+/// alice's client pointed at another server (her token travels with the backup).
+fn on(alice: &Client, server: &Server) -> Client {
+    Client { base: server.base.clone(), ..alice.clone() }
+}
+
+// SQLite → PostgreSQL → SQLite (SQLite → SQLite when no PostgreSQL is configured): the
+// exports of every board are identical at each step, and the uploaded file comes along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restores_across_backends() {
+    let source = Server::sqlite().await;
+    let alice = source.user("alice").await;
+    let bob = source.user("bob").await;
+    full_board(&alice, &bob).await;
+    for path in real_exports() {
+        assert!(import(&source, &path, &as_admin(&alice)).await.ok);
+    }
+    let before = every_export(&alice).await;
+    assert_eq!(before.len(), 1 + real_exports().len());
+
+    // Taken while the server runs, and restored into a fresh database of the other kind.
+    let backup = backup_of(&source).await;
+    let middle = match Server::postgres().await {
+        Some(server) => server,
+        None => Server::sqlite().await,
+    };
+    let summary = middle.cork.restore(&mut backup.as_slice()).await.unwrap();
+    assert_eq!(summary.files, 1);
+    assert_eq!(every_export(&on(&alice, &middle)).await, before, "{} holds the same boards", middle.backend());
+    let card =
+        before.values().find_map(|b| b["cards"].as_array().unwrap().iter().find(|c| c["name"] == "Write the report").cloned()).unwrap();
+    let upload = card["attachments"].as_array().unwrap().iter().find(|a| a["isUpload"] == json!(true)).unwrap();
+    let url = s(upload, "url").replace("http://cork", &middle.base);
+    let download =
+        alice.http.get(format!("{url}?key={}&token={}", alice.key.as_ref().unwrap(), alice.token.as_ref().unwrap())).send().await.unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"the notes");
+    // Search works from the restored index.
+    let found = on(&alice, &middle).get("/1/search?query=report&modelTypes=cards").await.ok();
+    assert!(found["cards"].as_array().unwrap().iter().any(|c| c["name"] == "Write the report"));
+
+    // And back again.
+    let back = Server::sqlite().await;
+    back.cork.restore(&mut backup_of(&middle).await.as_slice()).await.unwrap();
+    assert_eq!(every_export(&on(&alice, &back)).await, before, "and back on SQLite");
+    // The restored instance takes new writes (sequences and card numbers go on).
+    let list = before.values().next().unwrap()["lists"][0]["id"].as_str().unwrap().to_string();
+    on(&alice, &back).post("/1/cards", json!({"idList": list, "name": "After the restore"})).await.ok();
+
+    // A restore goes into an empty database only, and a cut-short backup restores nothing.
+    let refused = back.cork.restore(&mut backup.as_slice()).await.unwrap_err();
+    assert!(refused.to_string().contains("empty database"), "{refused}");
+    let empty = Server::sqlite().await;
+    let cut = &backup[..backup.len() / 2];
+    let cut = &cut[..cut.iter().rposition(|b| *b == b'\n').unwrap() + 1];
+    let refused = empty.cork.restore(&mut &cut[..]).await.unwrap_err();
+    assert!(refused.to_string().contains("cut short"), "{refused}");
+    let nobody = empty.cork.member_by_username("alice").await;
+    assert!(nobody.is_err(), "nothing of a refused restore stays");
+}

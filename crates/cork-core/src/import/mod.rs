@@ -1172,6 +1172,10 @@ impl<'a> Writer<'a> {
                 ("subject_member_id", subject),
                 ("doc", Arg::Text(doc)),
             ];
+            // Comments are found by search, as the ones written here are.
+            if let Some(entry) = crate::actions::comment_entry(&action) {
+                tx.index(&entry).await?;
+            }
             if existing.contains(&action.id) {
                 tx.update(Table::Actions, &values, &[Cond::eq("id", &action.id)]).await?;
                 self.report.count("actions").updated += 1;
