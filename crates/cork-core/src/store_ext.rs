@@ -45,6 +45,17 @@ pub(crate) async fn insert_all<T: Stored>(tx: &mut Tx, objects: &[T]) -> Result<
     Ok(())
 }
 
+/// Inserts objects, writing over those whose id exists (no version compared: a bulk
+/// load that may run twice, the import), with their search entries, in a few
+/// statements for hundreds of objects.
+pub(crate) async fn upsert_all<T: Stored>(tx: &mut Tx, objects: &[T]) -> Result<()> {
+    let rows = objects.iter().map(row).collect::<Result<Vec<_>>>()?;
+    tx.insert_many(T::TABLE, rows, true).await?;
+    let entries: Vec<SearchEntry> = objects.iter().filter_map(Stored::search_entry).collect();
+    tx.index_many(&entries).await?;
+    Ok(())
+}
+
 /// Writes an object back over its row: a compare-and-set on the version this
 /// transaction read, so a concurrent writer's change is never silently undone.
 pub(crate) async fn save<T: Stored>(tx: &mut Tx, object: &T) -> Result<()> {

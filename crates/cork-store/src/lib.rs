@@ -652,6 +652,37 @@ impl Tx {
         Ok(())
     }
 
+    /// Inserts many rows (each with the same columns, in the same order) in a few
+    /// statements; with `replace`, rows whose `id` exists are written over instead (a
+    /// bulk load that may run twice: an import). Rows written over lose the version this
+    /// transaction knew of them, so a later `save_row` does not compare against it.
+    pub async fn insert_many(&mut self, table: Table, rows: Vec<Vec<(&'static str, Arg)>>, replace: bool) -> Result<()> {
+        let Some(first) = rows.first() else { return Ok(()) };
+        let width = first.len().max(1);
+        if rows.iter().any(|r| r.len() != width || r.iter().zip(first).any(|((a, _), (b, _))| a != b)) {
+            return Err(StoreError::Invalid(format!("insert_many into {}: rows with different columns", table.name())));
+        }
+        // Well under SQLite's 32,766 bound parameters and PostgreSQL's 65,535.
+        let per_statement = (30_000 / width).clamp(1, 500);
+        for chunk in rows.chunks(per_statement) {
+            let (sql, args) = query::insert_many(table, chunk, replace);
+            self.exec(&sql, args).await.map_err(Tx::conflict_on(table))?;
+        }
+        if table.versioned() {
+            for row in &rows {
+                if let Some((_, Arg::Text(id))) = row.iter().find(|(column, _)| *column == "id") {
+                    let key = (table, id.clone());
+                    if replace {
+                        self.inner().versions.remove(&key);
+                    } else {
+                        self.inner().versions.insert(key, 0);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Sets columns on the matching rows; returns how many changed.
     pub async fn update(&mut self, table: Table, values: &[(&'static str, Arg)], conds: &[Cond]) -> Result<u64> {
         let (sql, args) = query::update(table, values, conds);

@@ -249,6 +249,31 @@ pub(crate) fn insert(table: Table, values: &[(&'static str, Arg)]) -> (String, V
     (b.sql, b.args)
 }
 
+/// One `INSERT` of many rows with the same columns; with `replace`, a row whose `id` is
+/// there already is written over (`ON CONFLICT (id) DO UPDATE`, a versioned table's
+/// version moving on), which both backends speak alike.
+pub(crate) fn insert_many(table: Table, rows: &[Vec<(&'static str, Arg)>], replace: bool) -> (String, Vec<Arg>) {
+    let mut b = Builder::new(String::new());
+    let columns: Vec<&str> = rows.first().map(|r| r.iter().map(|(c, _)| *c).collect()).unwrap_or_default();
+    let tuples: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            let marks: Vec<String> = row.iter().map(|(_, v)| b.placeholder(v.clone())).collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect();
+    let mut sql = format!("INSERT INTO {} ({}) VALUES {}", table.name(), columns.join(", "), tuples.join(", "));
+    if replace {
+        let mut sets: Vec<String> = columns.iter().filter(|c| **c != "id").map(|c| format!("{c} = excluded.{c}")).collect();
+        if table.versioned() {
+            sets.push(format!("version = {}.version + 1", table.name()));
+        }
+        sql.push_str(&format!(" ON CONFLICT (id) DO UPDATE SET {}", sets.join(", ")));
+    }
+    b.sql = sql;
+    (b.sql, b.args)
+}
+
 pub(crate) fn update(table: Table, values: &[(&'static str, Arg)], conds: &[Cond]) -> (String, Vec<Arg>) {
     let mut b = Builder::new(String::new());
     let sets: Vec<String> = values.iter().map(|(c, v)| format!("{c} = {}", b.placeholder(v.clone()))).collect();

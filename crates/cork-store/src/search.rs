@@ -62,6 +62,74 @@ impl Tx {
         Ok(())
     }
 
+    /// Puts (or replaces) many entries, a few statements for hundreds (a bulk load).
+    pub async fn index_many(&mut self, entries: &[SearchEntry]) -> Result<()> {
+        for chunk in entries.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let ids = || chunk.iter().map(|e| Arg::text(&e.model_id)).collect::<Vec<_>>();
+            match self.dialect {
+                Dialect::Sqlite => {
+                    let sql = format!(
+                        "DELETE FROM search_index WHERE rowid IN (SELECT entry FROM search_rows WHERE model_id IN ({}))",
+                        marks.join(", ")
+                    );
+                    self.insert_raw(&sql, ids()).await?;
+                    self.insert_raw(&format!("DELETE FROM search_rows WHERE model_id IN ({})", marks.join(", ")), ids()).await?;
+                    // FTS5 rows are found by rowid: each new entry gets the next one
+                    // explicitly, so its search_rows line is known without asking.
+                    let base = self.fetch("SELECT COALESCE(MAX(rowid), 0) FROM search_index", vec![]).await?;
+                    let base: i64 = base.first().map(|r| sqlx::Row::try_get(r, 0)).transpose()?.unwrap_or(0);
+                    let (mut entries_sql, mut entries_args) = (Vec::new(), Vec::new());
+                    let (mut rows_sql, mut rows_args) = (Vec::new(), Vec::new());
+                    for (i, entry) in chunk.iter().enumerate() {
+                        let rowid = base + 1 + i as i64;
+                        let n = entries_args.len();
+                        entries_sql.push(format!("(${}, ${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5, n + 6));
+                        entries_args.extend([
+                            Arg::Int(rowid),
+                            Arg::text(entry.model_type),
+                            Arg::text(&entry.model_id),
+                            Arg::opt(entry.card_id.clone()),
+                            Arg::text(&entry.name),
+                            Arg::text(&entry.body),
+                        ]);
+                        let m = rows_args.len();
+                        rows_sql.push(format!("(${}, ${}, ${})", m + 1, m + 2, m + 3));
+                        rows_args.extend([Arg::Int(rowid), Arg::text(&entry.model_id), Arg::opt(entry.card_id.clone())]);
+                    }
+                    let sql = format!(
+                        "INSERT INTO search_index (rowid, model_type, model_id, card_id, name, body) VALUES {}",
+                        entries_sql.join(", ")
+                    );
+                    self.insert_raw(&sql, entries_args).await?;
+                    self.insert_raw(
+                        &format!("INSERT INTO search_rows (entry, model_id, card_id) VALUES {}", rows_sql.join(", ")),
+                        rows_args,
+                    )
+                    .await?;
+                }
+                Dialect::Postgres => {
+                    self.insert_raw(&format!("DELETE FROM search_index WHERE model_id IN ({})", marks.join(", ")), ids()).await?;
+                    let (mut tuples, mut args) = (Vec::new(), Vec::new());
+                    for entry in chunk {
+                        let n = args.len();
+                        tuples.push(format!("(${}, ${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4, n + 5));
+                        args.extend([
+                            Arg::text(entry.model_type),
+                            Arg::text(&entry.model_id),
+                            Arg::opt(entry.card_id.clone()),
+                            Arg::text(&entry.name),
+                            Arg::text(&entry.body),
+                        ]);
+                    }
+                    let sql = format!("INSERT INTO search_index (model_type, model_id, card_id, name, body) VALUES {}", tuples.join(", "));
+                    self.insert_raw(&sql, args).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Removes an entry.
     pub async fn unindex(&mut self, model_id: &str) -> Result<()> {
         match self.dialect {

@@ -36,7 +36,7 @@ use crate::custom_fields::{CustomField, CustomFieldItem, CustomFieldOption, Opti
 use crate::ids::{is_id, is_short_link};
 use crate::model::*;
 use crate::stickers::Sticker;
-use crate::store_ext::{by_ids, find, get, insert, save, Stored};
+use crate::store_ext::{by_ids, find, get, insert, save, upsert_all, Stored};
 use crate::{parse_date, Cork, DomainError};
 use walk::Sink;
 
@@ -1007,9 +1007,11 @@ impl<'a> Writer<'a> {
         let card_ids: Vec<&str> = cards.iter().map(|c| c.id.as_str()).collect();
         upsert(tx, &cards, ("board_id", &[self.board.as_str()]), self.report.count("cards")).await?;
         tx.delete(Table::CardMembers, &[Cond::any_of("card_id", &card_ids)]).await?;
-        for card in &cards {
-            crate::cards::add_card_members(tx, card).await?;
-        }
+        let pairs: Vec<Vec<(&'static str, Arg)>> = cards
+            .iter()
+            .flat_map(|card| card.id_members.iter().map(|m| vec![("card_id", Arg::text(&card.id)), ("member_id", Arg::text(m))]))
+            .collect();
+        tx.insert_many(Table::CardMembers, pairs, false).await?;
         // An attachment that is an upload here already keeps its file.
         let kept: HashMap<String, Attachment> = by_ids::<Attachment, _>(tx, &attachments.iter().map(|a| a.id.clone()).collect::<Vec<_>>())
             .await?
@@ -1031,15 +1033,11 @@ impl<'a> Writer<'a> {
         let before: HashSet<String> =
             tx.column(Table::CustomFieldItems, "id", &[Cond::any_of("card_id", &card_ids)]).await?.into_iter().collect();
         tx.delete(Table::CustomFieldItems, &[Cond::any_of("card_id", &card_ids)]).await?;
-        for item in &field_items {
-            insert(tx, item).await?;
-            let count = self.report.count("customFieldItems");
-            if before.contains(&item.id) {
-                count.updated += 1
-            } else {
-                count.imported += 1
-            }
-        }
+        upsert_all(tx, &field_items).await?;
+        let count = self.report.count("customFieldItems");
+        let again = field_items.iter().filter(|i| before.contains(&i.id)).count() as u64;
+        count.updated += again;
+        count.imported += field_items.len() as u64 - again;
         upsert(tx, &stickers, ("card_id", &card_ids), self.report.count("stickers")).await?;
         Ok(())
     }
@@ -1159,33 +1157,28 @@ impl<'a> Writer<'a> {
         }
         let ids: Vec<&str> = actions.iter().map(|a| a.0.id.as_str()).collect();
         let existing = owned_here(tx, Table::Actions, &ids, ("board_id", &[self.board.as_str()])).await?;
+        let mut rows = Vec::with_capacity(actions.len());
+        let mut comments = Vec::new();
         for (action, [list, card, org, subject, kind]) in actions {
-            let doc = serde_json::to_string(&action)?;
-            let member = Arg::text(&action.id_member_creator);
-            let values = vec![
+            // Comments are found by search, as the ones written here are.
+            comments.extend(crate::actions::comment_entry(&action));
+            rows.push(vec![
+                ("id", Arg::text(&action.id)),
                 ("type", kind),
-                ("member_id", member),
+                ("member_id", Arg::text(&action.id_member_creator)),
                 ("board_id", Arg::text(&self.board)),
                 ("list_id", list),
                 ("card_id", card),
                 ("org_id", org),
                 ("subject_member_id", subject),
-                ("doc", Arg::Text(doc)),
-            ];
-            // Comments are found by search, as the ones written here are.
-            if let Some(entry) = crate::actions::comment_entry(&action) {
-                tx.index(&entry).await?;
-            }
-            if existing.contains(&action.id) {
-                tx.update(Table::Actions, &values, &[Cond::eq("id", &action.id)]).await?;
-                self.report.count("actions").updated += 1;
-            } else {
-                let mut row = vec![("id", Arg::text(&action.id))];
-                row.extend(values);
-                tx.insert(Table::Actions, &row).await?;
-                self.report.count("actions").imported += 1;
-            }
+                ("doc", Arg::Text(serde_json::to_string(&action)?)),
+            ]);
         }
+        let count = self.report.count("actions");
+        count.updated += existing.len() as u64;
+        count.imported += (rows.len() - existing.len()) as u64;
+        tx.insert_many(Table::Actions, rows, true).await?;
+        tx.index_many(&comments).await?;
         Ok(())
     }
 
@@ -1240,15 +1233,9 @@ async fn upsert<T: Stored>(
     }
     let ids: Vec<&str> = objects.iter().map(Stored::id).collect();
     let existing = owned_here(tx, T::TABLE, &ids, scope).await?;
-    for object in objects {
-        if existing.contains(object.id()) {
-            save(tx, object).await?;
-            count.updated += 1;
-        } else {
-            insert(tx, object).await?;
-            count.imported += 1;
-        }
-    }
+    upsert_all(tx, objects).await?;
+    count.updated += existing.len() as u64;
+    count.imported += (objects.len() - existing.len()) as u64;
     Ok(existing)
 }
 
