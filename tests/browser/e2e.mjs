@@ -336,6 +336,30 @@ await test('export the board as JSON from the board menu', async () => {
   await page.keyboard.press('Escape');
 });
 
+await test('import a Trello export from the import page and come back to its report', async () => {
+  const file = new URL('../../spec/exports/05-public-template-productivity-2019.json', import.meta.url).pathname;
+  const exported = JSON.parse(readFileSync(file, 'utf8'));
+  await page.goto(`${nodeA}/`);
+  await page.getByTestId('import-link').click();
+  await page.getByTestId('import-file').setInputFiles(file);
+  await page.getByTestId('import-submit').click();
+  const job = page.locator('[data-testid=import-job][data-state=done]');
+  await job.waitFor({ timeout: 20000 });
+  assert.match(await job.getByTestId('import-report').textContent(), /Imported/);
+  const cards = job.locator('tr[data-kind=cards] td');
+  assert.equal(await cards.nth(0).textContent(), String(exported.cards.length), 'cards read');
+  assert.equal(await cards.nth(1).textContent(), String(exported.cards.length), 'cards new');
+  await shot(page, 'import');
+  // Leave and come back: the job and its report are still there.
+  await page.goto(`${nodeA}/`);
+  await page.goto(`${nodeA}/import`);
+  await page.locator('[data-testid=import-job][data-state=done]').waitFor();
+  await page.getByTestId('import-board-link').click();
+  await page.locator('[data-testid=list]').first().waitFor();
+  const imported = (await alice.get(`/1/boards/${exported.id}/cards`)).json;
+  assert.equal(imported.length, exported.cards.filter((c) => !c.closed).length);
+});
+
 await test('approve a gated delete from the review queue', async () => {
   const sync = tokenFor('sync', '--gate', 'destructive');
   const syncApi = apiClient(nodeA, sync);

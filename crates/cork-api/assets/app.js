@@ -11,6 +11,7 @@ import { mountBoard } from './board.js';
 import { mountSearch } from './search.js';
 import { mountReview } from './review.js';
 import { mountReport } from './report.js';
+import { mountImport } from './import.js';
 
 const PAGES = {
   home: mountHome,
@@ -19,6 +20,7 @@ const PAGES = {
   search: mountSearch,
   review: mountReview,
   report: mountReport,
+  import: mountImport,
   notFound: (main) => {
     fill(main, h('div', { class: 'page-narrow', 'data-testid': 'not-found' }, h('h1', null, 'Not found'), h('p', null, 'There is nothing at this address.')));
     return {};

@@ -50,7 +50,8 @@ export async function mountHome(main, _route, ctx) {
         section('Recently viewed', 'recent-boards', recent),
         orgs.map((o) => section(o.displayName || o.name, 'workspace', boards.filter((b) => b.idOrganization === o.id), { dataset: { orgId: o.id } })),
         section('Boards not in a workspace', 'no-workspace', loose)),
-      h('aside', { class: 'home-side' }, createBoardForm(orgs), createWorkspaceForm()));
+      h('aside', { class: 'home-side' }, createBoardForm(orgs), createWorkspaceForm(),
+        link('/import', { class: 'btn', 'data-testid': 'import-link' }, 'Import a Trello board…')));
   };
 
   const createBoardForm = (orgs) => {

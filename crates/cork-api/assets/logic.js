@@ -141,6 +141,7 @@ export function parseRoute(pathname, search = '') {
   if (head === 'c' && id) return { page: 'card', card: id };
   if (head === 'search' && parts.length === 1) return { page: 'search', q: query.get('q') || '' };
   if (head === 'review' && parts.length === 1) return { page: 'review' };
+  if (head === 'import' && parts.length === 1) return { page: 'import' };
   if (head === 'r' && id) return { page: 'report', board: id };
   return { page: 'notFound' };
 }

@@ -40,6 +40,9 @@ pub struct ApiConfig {
     /// Largest upload: the files of one multipart body together, in bytes (default
     /// 10 MiB); larger bodies get 413 before anything is stored.
     pub upload_limit: usize,
+    /// Largest Trello export the web board's import takes, in bytes (default 256 MiB);
+    /// it is streamed to a file, not held in memory.
+    pub import_limit: usize,
     /// When set, one line per request (`METHOD<TAB>route<TAB>path<TAB>status`) is appended
     /// here; the compatibility table is generated from these logs.
     pub route_log: Option<std::path::PathBuf>,
@@ -58,6 +61,7 @@ impl Default for ApiConfig {
             public_url: "http://127.0.0.1:8080".into(),
             body_limit: 1 << 20,
             upload_limit: 10 << 20,
+            import_limit: 256 << 20,
             route_log: None,
             allow_signup: false,
             webhooks: webhooks::WebhookConfig::default(),
@@ -84,6 +88,8 @@ pub struct App {
     /// The router requests are handed on to (batch, legacy aliases, approvals), built on
     /// first use: building it per inner request cost more than the request itself.
     internal: Arc<std::sync::OnceLock<Service>>,
+    /// The web board's import jobs run by this node.
+    pub(crate) imports: Arc<routes::imports::Jobs>,
 }
 
 impl App {
@@ -110,6 +116,7 @@ impl App {
             limits,
             live: Arc::default(),
             internal: Arc::default(),
+            imports: Arc::default(),
         }
     }
 

@@ -291,6 +291,9 @@ struct ServeArgs {
     /// Largest upload (the files of one request) in bytes; larger ones get 413.
     #[arg(long, env = "CORK_UPLOAD_LIMIT", default_value_t = 10 << 20)]
     upload_limit: usize,
+    /// Largest Trello export the web board's import takes, in bytes (streamed to a file).
+    #[arg(long, env = "CORK_IMPORT_LIMIT", default_value_t = 256 << 20)]
+    import_limit: usize,
     /// Append one line per routed request (method, route, status) to this file.
     #[arg(long, env = "CORK_ROUTE_LOG")]
     route_log: Option<PathBuf>,
@@ -808,6 +811,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             public_url,
             body_limit: args.body_limit,
             upload_limit: args.upload_limit,
+            import_limit: args.import_limit,
             route_log: args.route_log,
             webhooks,
             allow_signup: args.allow_signup,

@@ -15,12 +15,13 @@ use serde_json::{json, Value};
 use common::{s, Body, Client, Server};
 
 fn exports_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/trello/exports")
+    // Real board exports (MIT-licensed, sources in spec/exports/README.md).
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/exports")
 }
 
 fn real_exports() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(exports_dir())
-        .expect("../shared/trello/exports")
+        .expect("spec/exports")
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
@@ -505,3 +506,69 @@ async fn a_backup_restores_across_backends() {
     let nobody = empty.cork.member_by_username("alice").await;
     assert!(nobody.is_err(), "nothing of a refused restore stays");
 }
+
+/// Polls an import job until it has finished.
+async fn finished(client: &Client, id: &str) -> Value {
+    for _ in 0..200 {
+        let job = client.get(&format!("/cork/imports/{id}")).await.ok();
+        if job["state"] != "running" {
+            return job;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the import {id} did not finish");
+}
+
+async fn post_export(client: &Client, body: Vec<u8>) -> common::Resp {
+    client.send("POST", "/cork/imports?name=board.json", Body::Raw("application/json", body)).await
+}
+
+both_backends!(the_web_import_runs_as_a_job_of_its_member, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let bob = server.user("bob").await;
+    let text = std::fs::read(exports_dir().join("02-small-synthetic-trello2planka.json")).unwrap();
+    let file: Value = serde_json::from_slice(&text).unwrap();
+    let board = s(&file, "id");
+
+    let started = post_export(&alice, text.clone()).await;
+    assert_eq!(started.status, 202, "{}", started.text);
+    let job = started.json();
+    assert_eq!((job["state"].as_str(), job["fileName"].as_str()), (Some("running"), Some("board.json")));
+    let done = finished(&alice, &s(&job, "id")).await;
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["report"]["counts"]["cards"]["imported"], json!(10));
+    assert_eq!(done["progress"]["bytesTotal"], json!(text.len()));
+    let members = alice.get(&format!("/1/boards/{board}/memberships")).await.ok();
+    assert!(
+        members.as_array().unwrap().iter().any(|m| m["idMember"] == json!(alice.id) && m["memberType"] == "admin"),
+        "the importer administers the board"
+    );
+    assert_eq!(alice.get("/cork/imports").await.ok().as_array().unwrap().len(), 1);
+
+    // Only its member sees a job; another member cannot overwrite the board by importing it.
+    bob.get(&format!("/cork/imports/{}", s(&job, "id"))).await.err(404, "The requested resource was not found.");
+    assert_eq!(bob.get("/cork/imports").await.ok(), json!([]));
+    let theirs = finished(&bob, &s(&post_export(&bob, text.clone()).await.json(), "id")).await;
+    assert_eq!(theirs["state"], "failed");
+    assert!(theirs["report"]["error"].as_str().unwrap().contains("not one of its admins"), "{theirs}");
+    assert_eq!(alice.get(&format!("/1/boards/{board}/cards/all")).await.ok().as_array().unwrap().len(), 10);
+
+    // Bad bodies and narrow tokens are refused before any job starts.
+    post_export(&alice, b"Dear Trello".to_vec()).await.err(400, "not a Trello board export: send the file's JSON as the request body");
+    let member = server.cork.member_by_username("alice").await.unwrap();
+    let grant = cork_core::accounts::TokenGrant {
+        key: None,
+        app: "narrow".into(),
+        scopes: vec!["read".into(), "write".into()],
+        expires: None,
+        models: vec![cork_core::model::TokenPermission { id_model: board.clone(), model_type: "Board".into(), read: true, write: true }],
+    };
+    let issued = server.cork.issue(&member, grant).await.unwrap();
+    let narrow = Client { key: Some(issued.key), token: Some(issued.token), ..alice.clone() };
+    post_export(&narrow, text.clone()).await.err(401, "unauthorized permission requested");
+    server
+        .anonymous()
+        .send("POST", "/cork/imports", Body::Raw("application/json", text))
+        .await
+        .err(401, "unauthorized permission requested");
+});

@@ -12,6 +12,7 @@ mod custom_fields;
 mod emoji;
 mod enterprises;
 pub mod guardrails;
+pub(crate) mod imports;
 mod labels;
 mod legacy;
 mod lists;
@@ -79,6 +80,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(audit::routes())
         .merge(guardrails::routes())
         .merge(reports::routes())
+        .merge(imports::routes())
         .merge(enterprises::routes())
         .merge(plugins::routes())
         .merge(organization_extras::routes())

@@ -39,6 +39,7 @@ pub(super) fn routes() -> Router<App> {
         .route("/r/{short_link}", get(shell))
         .route("/search", get(shell))
         .route("/review", get(shell))
+        .route("/import", get(shell))
         .route("/assets/{version}/{name}", get(asset))
 }
 
