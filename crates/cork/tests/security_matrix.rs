@@ -96,6 +96,9 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
     ("GET", "/1/authorize", "outsider,narrowed,anonymous", "the consent flow asks for a login without a session"),
     // The review queue across boards: filtered to boards the caller administers (none here).
     ("GET", "/cork/changeRequests", "outsider,narrowed", "lists only the requests of boards the caller administers: none"),
+    // Imports: a member's own jobs, writing only a board of that member's own.
+    ("GET", "/cork/imports", "outsider", "lists the caller's own import jobs: none"),
+    ("POST", "/cork/imports", "outsider", "starts an import of the caller's own (this body is no export, so the job fails)"),
     // The web board's page shell: without a session every URL sends the visitor to log in.
     ("GET", "/", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/b/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
@@ -105,6 +108,7 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
     ("GET", "/r/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/search", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/review", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
+    ("GET", "/import", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     (
         "GET",
         "/assets/{version}/{name}",
