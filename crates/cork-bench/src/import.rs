@@ -21,24 +21,8 @@ fn id(kind: u8, n: usize) -> String {
 }
 
 fn date(n: usize) -> String {
-    let seconds = 1_700_000_000 + n as i64 * 37;
-    chrono_like(seconds)
-}
-
-/// `YYYY-MM-DDTHH:MM:SS.000Z` for a Unix time (days from the civil calendar algorithm).
-fn chrono_like(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let rest = seconds.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z", rest / 3600, rest % 3600 / 60, rest % 60)
+    let at = chrono::DateTime::from_timestamp(1_700_000_000 + n as i64 * 37, 0).unwrap_or_default();
+    at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// Writes the export element by element, as Trello lays it out.
@@ -217,9 +201,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_iso() {
-        assert_eq!(chrono_like(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(chrono_like(1_700_000_000), "2023-11-14T22:13:20.000Z");
+    fn dates_are_trellos() {
+        assert_eq!(date(0), "2023-11-14T22:13:20.000Z");
     }
 
     #[test]
