@@ -13,6 +13,52 @@ use cork_core::import::{ImportOptions, ImportReport, Progress};
 use cork_core::Cork;
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// Downloads with Trello's credentials in the OAuth header, as Trello wants them for
+/// attachment downloads (Cork's own download route reads them there too).
+pub struct Downloader {
+    client: reqwest::Client,
+    authorization: String,
+}
+
+/// The most one downloaded file may weigh.
+const MAX_DOWNLOAD: usize = 256 << 20;
+
+impl Downloader {
+    pub fn new(key: &str, token: &str) -> Result<Downloader> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("cork/", env!("CARGO_PKG_VERSION"), " (import)"))
+            .build()
+            .context("building the download client")?;
+        Ok(Downloader { client, authorization: format!("OAuth oauth_consumer_key=\"{key}\", oauth_token=\"{token}\"") })
+    }
+}
+
+impl cork_core::import::Fetch for Downloader {
+    fn fetch<'a>(&'a self, url: &'a str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<u8>, String>> + Send + 'a>> {
+        Box::pin(async move {
+            let mut response = self
+                .client
+                .get(url)
+                .header(reqwest::header::AUTHORIZATION, &self.authorization)
+                .send()
+                .await
+                .map_err(|e| format!("downloading {url}: {e}"))?;
+            if !response.status().is_success() {
+                return Err(format!("downloading {url}: the server answered {}", response.status()));
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| format!("downloading {url}: {e}"))? {
+                if bytes.len() + chunk.len() > MAX_DOWNLOAD {
+                    return Err(format!("downloading {url}: larger than {} MiB", MAX_DOWNLOAD >> 20));
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(bytes)
+        })
+    }
+}
+
 /// Reads a member map: a JSON object of Trello member id or username → Cork username.
 pub fn member_map(path: &Path) -> Result<HashMap<String, String>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading the member map {}", path.display()))?;

@@ -124,6 +124,12 @@ enum Command {
         /// Make this Cork member an admin of every imported board.
         #[arg(long, value_name = "USERNAME")]
         admin: Option<String>,
+        /// With --trello-token: download uploaded files from their source (Trello, or
+        /// another Cork) with these credentials, instead of keeping them as links.
+        #[arg(long, requires = "trello_token", env = "CORK_TRELLO_KEY")]
+        trello_key: Option<String>,
+        #[arg(long, requires = "trello_key", env = "CORK_TRELLO_TOKEN", hide_env_values = true)]
+        trello_token: Option<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -598,7 +604,11 @@ async fn main() -> Result<()> {
             cork.store.close().await;
             Ok(())
         }
-        Command::Import { files, workspace, member_map, strict, report, admin, data } => {
+        Command::Import { files, workspace, member_map, strict, report, admin, trello_key, trello_token, data } => {
+            let downloads = match (&trello_key, &trello_token) {
+                (Some(key), Some(token)) => Some(cork_core::import::Downloads(std::sync::Arc::new(import::Downloader::new(key, token)?))),
+                _ => None,
+            };
             let member_map = match &member_map {
                 Some(path) => import::member_map(path)?,
                 None => Default::default(),
@@ -610,7 +620,7 @@ async fn main() -> Result<()> {
                 }
                 None => None,
             };
-            let options = cork_core::import::ImportOptions { workspace, member_map, strict, admin, owner: None };
+            let options = cork_core::import::ImportOptions { workspace, member_map, strict, admin, owner: None, downloads };
             let ok = import::run(&cork, &files, &options, report == "json").await;
             cork.store.close().await;
             if !ok? {

@@ -572,3 +572,60 @@ both_backends!(the_web_import_runs_as_a_job_of_its_member, |server: Server| asyn
         .await
         .err(401, "unauthorized permission requested");
 });
+
+// With --trello-key/--trello-token the command line downloads uploaded files from the
+// export's source (here another Cork, which reads the credentials from the OAuth header
+// as Trello does) and stores them, so they no longer depend on the source.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploaded_files_are_downloaded_with_source_credentials() {
+    let source = Server::sqlite().await;
+    let alice = source.user("alice").await;
+    let board = s(&alice.board("Files").await, "id");
+    let list = s(&alice.list(&board, "Docs").await, "id");
+    let card = s(&alice.card(&list, "Report").await, "id");
+    upload(&alice, &card, "notes.txt", b"the notes, downloaded").await;
+    alice.post(&format!("/1/cards/{card}/attachments"), json!({"url": "https://example.com/spec", "name": "Spec"})).await.ok();
+    let response = alice.get(&format!("/cork/boards/{board}/export")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(dir.path(), "files.json", &response.text);
+
+    let target = Server::sqlite().await;
+    let run = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
+            .arg("import")
+            .arg(&path)
+            .args(["--report", "json", "--database", target.database_url()])
+            .arg("--data-dir")
+            .arg(target.data_dir())
+            .args(extra)
+            .output()
+            .expect("run cork import")
+    };
+    // Wrong credentials: imported all the same, the file stays a link, with a warning.
+    let output = run(&["--trello-key", alice.key.as_deref().unwrap(), "--trello-token", "0000"]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["downloaded"].as_u64()), (Some(true), Some(0)), "{report}");
+    assert!(report["warnings"].to_string().contains("stays a link"), "{report}");
+    // The right ones: the file is stored here.
+    let output = run(&["--trello-key", alice.key.as_deref().unwrap(), "--trello-token", alice.token.as_deref().unwrap()]);
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!((report["ok"].as_bool(), report["downloaded"].as_u64()), (Some(true), Some(1)), "{report}");
+
+    let placeholder = target.cork.member_by_username("alice").await.unwrap();
+    let issued = target.cork.issue_token(&placeholder, "tests", &["read".into()], None).await.unwrap();
+    let reader = Client { base: target.base.clone(), key: Some(issued.key), token: Some(issued.token), ..alice.clone() };
+    let attachments = reader.get(&format!("/1/cards/{card}/attachments")).await.ok();
+    let uploaded: Vec<&Value> = attachments.as_array().unwrap().iter().filter(|a| a["isUpload"] == json!(true)).collect();
+    assert_eq!(uploaded.len(), 1, "{attachments}");
+    let url = s(uploaded[0], "url");
+    assert!(url.starts_with(&target.base), "served by the target now: {url}");
+    let download = reader
+        .http
+        .get(format!("{url}?key={}&token={}", reader.key.as_ref().unwrap(), reader.token.as_ref().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"the notes, downloaded");
+    assert_eq!(attachments.as_array().unwrap().iter().filter(|a| a["isUpload"] == json!(false)).count(), 1, "the link stays a link");
+}

@@ -22,8 +22,10 @@
 pub mod walk;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
 use std::io::{BufReader, Read};
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -45,6 +47,23 @@ const MAX_TEXT: usize = 16384;
 /// Elements per batch handed from the parser to the writer.
 const BATCH: usize = 250;
 
+/// Fetches the bytes of an uploaded file from where the export says it is kept
+/// (`cork import --trello-key/--trello-token`). The domain holds no HTTP: the command
+/// line hands it one.
+pub trait Fetch: Send + Sync {
+    fn fetch<'a>(&'a self, url: &'a str) -> Pin<Box<dyn Future<Output = Result<Vec<u8>, String>> + Send + 'a>>;
+}
+
+/// Uploaded files are downloaded with this and stored here, instead of arriving as links.
+#[derive(Clone)]
+pub struct Downloads(pub Arc<dyn Fetch>);
+
+impl std::fmt::Debug for Downloads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Downloads")
+    }
+}
+
 /// How an import maps and files what it reads.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -60,6 +79,8 @@ pub struct ImportOptions {
     /// When set, a board that exists already is updated only if this member (id)
     /// administers it.
     pub owner: Option<String>,
+    /// When set, uploaded files are downloaded from their source and stored here.
+    pub downloads: Option<Downloads>,
 }
 
 /// How far an import has come, shared with whoever shows it (a progress bar, the web
@@ -113,6 +134,8 @@ pub struct ImportReport {
     /// Members created as placeholders (no password, `memberType: ghost`): `{id, username, fullName}`.
     pub placeholders: Vec<Value>,
     pub warnings: Vec<String>,
+    /// Uploaded files downloaded from the source (with `downloads`).
+    pub downloaded: u64,
     pub bytes: u64,
     pub millis: u64,
 }
@@ -171,8 +194,16 @@ impl Cork {
         report.count("board").read = 1;
         progress.items_total.store(survey.read.values().sum(), Ordering::Relaxed);
 
+        // Downloads happen before the transaction, so no network wait holds the writer;
+        // the files go again if the import does not commit.
+        let mut pending = self.files.pending();
+        let fetched = match &options.downloads {
+            Some(downloads) => self.download(&survey, downloads, &mut pending, report).await?,
+            None => HashMap::new(),
+        };
         let mut tx = self.store.write().await.map_err(db)?;
         let mut writer = Writer::new(&survey, options, report);
+        writer.fetched = fetched;
         writer.prepare(&mut tx, head).await.map_err(db_or_refusal)?;
 
         // The writing pass: the parser on a blocking thread, batches through a bounded
@@ -208,7 +239,48 @@ impl Cork {
             return Err(format!("--strict: {} item(s) would be skipped (see `skipped`); nothing was imported", report.skipped.len()));
         }
         tx.commit().await.map_err(db)?;
+        pending.keep();
         Ok(())
+    }
+
+    /// Downloads the export's uploaded files that are not stored here yet; a file that
+    /// cannot be had stays a link, with a warning.
+    async fn download(
+        &self,
+        survey: &Survey,
+        downloads: &Downloads,
+        pending: &mut crate::files::Pending,
+        report: &mut ImportReport,
+    ) -> Result<HashMap<String, crate::files::FileRef>, String> {
+        let mut fetched = HashMap::new();
+        if survey.uploads.is_empty() {
+            return Ok(fetched);
+        }
+        if self.files.root().is_none() {
+            report.warnings.push("uploads are not enabled on this instance: uploaded files stay links".into());
+            return Ok(fetched);
+        }
+        let ids: Vec<String> = survey.uploads.iter().map(|u| u.0.clone()).collect();
+        let stored: HashSet<String> = {
+            let mut tx = self.store.read().await.map_err(db)?;
+            by_ids::<Attachment, _>(&mut tx, &ids).await.map_err(db)?.into_iter().filter(|a| a.file.is_some()).map(|a| a.id).collect()
+        };
+        for (id, url, name, mime) in &survey.uploads {
+            if stored.contains(id) || fetched.contains_key(id) {
+                continue;
+            }
+            match downloads.0.fetch(url).await {
+                Ok(bytes) => {
+                    let upload = crate::files::Upload { bytes, file_name: Some(name.clone()), content_type: mime.clone() };
+                    let mut file = crate::files::describe(&upload, None, String::new());
+                    file.key = pending.write(upload.bytes).await.map_err(|e| e.to_string())?;
+                    report.downloaded += 1;
+                    fetched.insert(id.clone(), file);
+                }
+                Err(error) => report.warnings.push(format!("attachment {id}: {error}; it stays a link")),
+            }
+        }
+        Ok(fetched)
     }
 }
 
@@ -256,6 +328,8 @@ struct Survey {
     creators: HashMap<String, Value>,
     /// The largest card number, so cards without one get the next.
     max_short: i64,
+    /// Uploaded files: (attachment id, url, file name, mime type).
+    uploads: Vec<(String, String, String, Option<String>)>,
 }
 
 impl Survey {
@@ -297,6 +371,14 @@ impl Sink for Survey {
                     self.max_short = self.max_short.max(value.get("idShort").and_then(Value::as_i64).unwrap_or(0));
                     let whole = card_fields_check(&value).err();
                     self.cards.entry(id.to_string()).or_insert((list, whole));
+                }
+                for attachment in value.get("attachments").and_then(Value::as_array).into_iter().flatten() {
+                    if let (Some(id), Some(url), Some(true)) =
+                        (text(attachment, "id"), text(attachment, "url"), attachment.get("isUpload").and_then(Value::as_bool))
+                    {
+                        let name = owned(attachment, "fileName").or_else(|| owned(attachment, "name")).unwrap_or_default();
+                        self.uploads.push((id.to_string(), url.to_string(), name, owned(attachment, "mimeType").filter(|m| !m.is_empty())));
+                    }
                 }
                 // Attachments and the like are counted as read where they sit.
                 for (nested, kind) in [("attachments", "attachments"), ("customFieldItems", "customFieldItems"), ("stickers", "stickers")] {
@@ -459,6 +541,8 @@ struct Writer<'a> {
     seen: HashMap<&'static str, HashSet<String>>,
     next_short: i64,
     max_short: i64,
+    /// Files downloaded for uploaded attachments, by attachment id.
+    fetched: HashMap<String, crate::files::FileRef>,
 }
 
 impl<'a> Writer<'a> {
@@ -475,6 +559,7 @@ impl<'a> Writer<'a> {
             seen: HashMap::new(),
             next_short: survey.max_short + 1,
             max_short: survey.max_short,
+            fetched: HashMap::new(),
         }
     }
 
@@ -1023,6 +1108,11 @@ impl<'a> Writer<'a> {
                 attachment.file = old.file.clone();
                 attachment.is_upload = old.is_upload;
                 attachment.url = old.url.clone();
+            } else if let Some(file) = self.fetched.get(&attachment.id) {
+                attachment.bytes = Some(file.bytes);
+                attachment.mime_type = Some(file.mime_type.clone());
+                attachment.file = Some(file.clone());
+                attachment.is_upload = true;
             }
         }
         upsert(tx, &attachments, ("card_id", &card_ids), self.report.count("attachments")).await?;

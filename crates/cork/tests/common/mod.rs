@@ -160,6 +160,11 @@ impl Server {
         }
     }
 
+    /// The data directory the server keeps uploaded files in (for the CLI in tests).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// The database the server runs on (for the CLI in tests).
     pub fn database_url(&self) -> &str {
         &self.url
