@@ -414,7 +414,24 @@ fn within(value: &str, at: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) ->
         "month" => 28,
         other => other.parse::<i64>().unwrap_or(-1),
     };
-    days >= 0 && at >= now - Duration::days(days)
+    if days < 0 {
+        return false;
+    }
+    // A span further back than any date can hold (`edited:99999999999`) takes in every date.
+    match Duration::try_days(days).and_then(|span| now.checked_sub_signed(span)) {
+        Some(since) => at >= since,
+        None => true,
+    }
+}
+
+/// A due date from now to `days` ahead (every later one when `days` reaches past what
+/// dates can hold).
+fn due_within(due: Option<chrono::DateTime<Utc>>, now: chrono::DateTime<Utc>, days: i64) -> bool {
+    if days < 0 {
+        return false;
+    }
+    let until = Duration::try_days(days).and_then(|span| now.checked_add_signed(span));
+    due.is_some_and(|d| d >= now && until.is_none_or(|until| d <= until))
 }
 
 fn due_matches(card: &Card, value: &str, now: chrono::DateTime<Utc>) -> bool {
@@ -423,16 +440,30 @@ fn due_matches(card: &Card, value: &str, now: chrono::DateTime<Utc>) -> bool {
         "complete" => card.due_complete,
         "incomplete" => due.is_some() && !card.due_complete,
         "overdue" => due.is_some_and(|d| d < now) && !card.due_complete,
-        "day" => due.is_some_and(|d| d >= now && d <= now + Duration::days(1)),
-        "week" => due.is_some_and(|d| d >= now && d <= now + Duration::days(7)),
-        "month" => due.is_some_and(|d| d >= now && d <= now + Duration::days(28)),
-        other => other.parse::<i64>().ok().is_some_and(|n| due.is_some_and(|d| d >= now && d <= now + Duration::days(n))),
+        "day" => due_within(due, now, 1),
+        "week" => due_within(due, now, 7),
+        "month" => due_within(due, now, 28),
+        other => other.parse::<i64>().ok().is_some_and(|n| due_within(due, now, n)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_counts_past_what_dates_hold_do_not_panic() {
+        let now = Utc::now();
+        let at = now - Duration::days(3);
+        for huge in ["99999999999", "9223372036854775807"] {
+            assert!(within(huge, at, now), "edited:{huge} takes in every date");
+            assert!(due_within(Some(now + Duration::days(400_000)), now, huge.parse().unwrap()), "due:{huge}");
+        }
+        assert!(!within("-99999999999", at, now));
+        assert!(!due_within(Some(now + Duration::days(1)), now, -99_999_999_999));
+        assert!(within("5", at, now) && !within("2", at, now));
+        assert!(due_within(Some(now + Duration::days(1)), now, 2) && !due_within(Some(now + Duration::days(3)), now, 2));
+    }
 
     #[test]
     fn queries_split_into_words_phrases_and_operators() {

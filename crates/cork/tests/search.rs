@@ -126,4 +126,17 @@ both_backends!(search_refuses_bad_input, |server: Server| async move {
         let response = alice.get(&format!("/1/search?query={encoded}")).await;
         assert_eq!(response.status, 200, "{odd}: {}", response.text);
     }
+    // Day counts past what a date can hold once panicked the handler and closed the
+    // connection: now they are answered, taking in every date (or none when negative).
+    let board = s(&alice.board("Dates").await, "id");
+    let list = s(&alice.list(&board, "Now").await, "id");
+    alice.card(&list, "recent").await;
+    for operator in ["edited", "created", "due"] {
+        for days in ["99999999999", "9223372036854775807", "-99999999999"] {
+            let response = alice.get(&format!("/1/search?query={operator}:{days}&modelTypes=cards")).await;
+            assert_eq!(response.status, 200, "{operator}:{days}: {}", response.text);
+        }
+    }
+    let found = alice.get("/1/search?query=edited:99999999999&modelTypes=cards").await.ok();
+    assert_eq!(found["cards"].as_array().unwrap().len(), 1, "every date is within");
 });
