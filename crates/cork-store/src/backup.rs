@@ -7,7 +7,7 @@
 use futures_util::TryStreamExt;
 use sqlx::Row;
 
-use crate::{note_query, Arg, Dialect, Result, StoreError, Tx};
+use crate::{note_query, Arg, Dialect, Result, SearchEntry, StoreError, Tx};
 
 /// How a column's values travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,8 @@ pub struct TableShape {
 /// The search index's logical columns, the same on both backends.
 const SEARCH: &str = "search_index";
 const SEARCH_COLUMNS: [&str; 5] = ["model_type", "model_id", "card_id", "name", "body"];
+/// What the search index keeps entries of (`SearchEntry::model_type`).
+const MODEL_TYPES: [&str; 6] = ["card", "comment", "checklist", "board", "organization", "member"];
 
 fn kind_of(declared: &str) -> Option<Kind> {
     let declared = declared.to_ascii_lowercase();
@@ -145,27 +147,20 @@ impl Tx {
                 Some(Cell::Text(t)) => Some(t.clone()),
                 _ => None,
             };
-            let model_id = text(&cells[1]).unwrap_or_default();
-            let card_id = text(&cells[2]);
-            self.exec(
-                "INSERT INTO search_index (model_type, model_id, card_id, name, body) VALUES ($1, $2, $3, $4, $5)",
-                vec![
-                    Arg::opt(text(&cells[0])),
-                    Arg::text(&model_id),
-                    Arg::opt(card_id.clone()),
-                    Arg::opt(text(&cells[3])),
-                    Arg::opt(text(&cells[4])),
-                ],
-            )
-            .await?;
-            if self.dialect == Dialect::Sqlite {
-                self.exec(
-                    "INSERT INTO search_rows (entry, model_id, card_id) VALUES (last_insert_rowid(), $1, $2)",
-                    vec![Arg::text(&model_id), Arg::opt(card_id)],
-                )
-                .await?;
-            }
-            return Ok(());
+            let kind = text(&cells[0]).unwrap_or_default();
+            let model_type = MODEL_TYPES
+                .iter()
+                .copied()
+                .find(|t| *t == kind)
+                .ok_or_else(|| StoreError::Invalid(format!("backup: unknown search entry type {kind:?}")))?;
+            let entry = SearchEntry {
+                model_type,
+                model_id: text(&cells[1]).unwrap_or_default(),
+                card_id: text(&cells[2]),
+                name: text(&cells[3]).unwrap_or_default(),
+                body: text(&cells[4]).unwrap_or_default(),
+            };
+            return self.index_new(&entry).await;
         }
         let mut names = Vec::new();
         let mut marks = Vec::new();

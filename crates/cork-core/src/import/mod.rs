@@ -581,6 +581,20 @@ impl<'a> Writer<'a> {
         out
     }
 
+    /// The items of a small section that `parse` makes into objects, each id once; the
+    /// others are reported as skipped, with why.
+    fn parse_small<T: Stored>(&mut self, section: &'static str, parse: impl Fn(&Value) -> Result<T, String>) -> Vec<T> {
+        let mut out = Vec::new();
+        for (index, value) in self.small(section) {
+            match parse(value) {
+                Ok(object) if self.first(section, *index, object.id()) => out.push(object),
+                Ok(_) => {}
+                Err(reason) => self.report.skip(section, *index, text(value, "id"), reason),
+            }
+        }
+        out
+    }
+
     /// A first sighting of `id` in `section`; a repeat is skipped.
     fn first(&mut self, section: &'static str, index: usize, id: &str) -> bool {
         if self.seen.entry(section).or_default().insert(id.to_string()) {
@@ -777,88 +791,59 @@ impl<'a> Writer<'a> {
 
     async fn labels_lists_fields(&mut self, tx: &mut Tx) -> crate::Result<()> {
         let board = self.board.clone();
-        let mut labels = Vec::new();
-        for (index, value) in self.small("labels") {
-            let label = (|| -> Result<Label, String> {
-                Ok(Label {
-                    id: the_id(value)?,
-                    id_board: board.clone(),
-                    name: bounded(value, "name", false)?,
-                    color: owned(value, "color"),
-                })
-            })();
-            match label {
-                Ok(label) if self.first("labels", *index, &label.id) => labels.push(label),
-                Ok(_) => {}
-                Err(reason) => self.report.skip("labels", *index, text(value, "id"), reason),
-            }
-        }
+        let labels = self.parse_small("labels", |value| {
+            Ok(Label { id: the_id(value)?, id_board: board.clone(), name: bounded(value, "name", false)?, color: owned(value, "color") })
+        });
         self.labels = labels.iter().map(|l| l.id.clone()).collect();
         upsert(tx, &labels, ("board_id", &[board.as_str()]), self.report.count("labels")).await?;
 
-        let mut lists = Vec::new();
-        for (index, value) in self.small("lists") {
-            let list = (|| -> Result<List, String> {
-                Ok(List {
-                    id: the_id(value)?,
-                    name: bounded(value, "name", true)?,
-                    closed: flag(value, "closed"),
-                    id_board: board.clone(),
-                    pos: number(value, "pos")?,
-                    subscribed: false,
-                    soft_limit: value.get("softLimit").and_then(|l| match l {
-                        Value::Number(n) => Some(n.to_string()),
-                        Value::String(s) => Some(s.clone()),
-                        _ => None,
-                    }),
-                    color: owned(value, "color"),
-                })
-            })();
-            match list {
-                Ok(list) if self.first("lists", *index, &list.id) => lists.push(list),
-                Ok(_) => {}
-                Err(reason) => self.report.skip("lists", *index, text(value, "id"), reason),
-            }
-        }
+        let lists = self.parse_small("lists", |value| {
+            Ok(List {
+                id: the_id(value)?,
+                name: bounded(value, "name", true)?,
+                closed: flag(value, "closed"),
+                id_board: board.clone(),
+                pos: number(value, "pos")?,
+                subscribed: false,
+                soft_limit: value.get("softLimit").and_then(|l| match l {
+                    Value::Number(n) => Some(n.to_string()),
+                    Value::String(s) => Some(s.clone()),
+                    _ => None,
+                }),
+                color: owned(value, "color"),
+            })
+        });
         self.lists = lists.iter().map(|l| l.id.clone()).collect();
         upsert(tx, &lists, ("board_id", &[board.as_str()]), self.report.count("lists")).await?;
 
-        let mut fields = Vec::new();
-        for (index, value) in self.small("customFields") {
-            let field = (|| -> Result<CustomField, String> {
-                let id = the_id(value)?;
-                let kind = text(value, "type").unwrap_or_default().to_string();
-                if !matches!(kind.as_str(), "text" | "number" | "date" | "checkbox" | "list") {
-                    return Err(format!("unknown field type {kind:?}"));
-                }
-                let mut choices = Vec::new();
-                for option in value.get("options").and_then(Value::as_array).into_iter().flatten() {
-                    choices.push(CustomFieldOption {
-                        id: the_id(option)?,
-                        id_custom_field: id.clone(),
-                        value: OptionValue { text: option.pointer("/value/text").and_then(Value::as_str).unwrap_or_default().to_string() },
-                        color: owned(option, "color").unwrap_or_else(|| "none".into()),
-                        pos: number(option, "pos")?,
-                    });
-                }
-                Ok(CustomField {
-                    id,
-                    id_model: board.clone(),
-                    model_type: "board".into(),
-                    field_group: owned(value, "fieldGroup").unwrap_or_default(),
-                    name: bounded(value, "name", true)?,
-                    pos: number(value, "pos")?,
-                    kind,
-                    card_front: value.pointer("/display/cardFront").and_then(Value::as_bool).unwrap_or(false),
-                    options: choices,
-                })
-            })();
-            match field {
-                Ok(field) if self.first("customFields", *index, &field.id) => fields.push(field),
-                Ok(_) => {}
-                Err(reason) => self.report.skip("customFields", *index, text(value, "id"), reason),
+        let fields = self.parse_small("customFields", |value| {
+            let id = the_id(value)?;
+            let kind = text(value, "type").unwrap_or_default().to_string();
+            if !matches!(kind.as_str(), "text" | "number" | "date" | "checkbox" | "list") {
+                return Err(format!("unknown field type {kind:?}"));
             }
-        }
+            let mut choices = Vec::new();
+            for option in value.get("options").and_then(Value::as_array).into_iter().flatten() {
+                choices.push(CustomFieldOption {
+                    id: the_id(option)?,
+                    id_custom_field: id.clone(),
+                    value: OptionValue { text: option.pointer("/value/text").and_then(Value::as_str).unwrap_or_default().to_string() },
+                    color: owned(option, "color").unwrap_or_else(|| "none".into()),
+                    pos: number(option, "pos")?,
+                });
+            }
+            Ok(CustomField {
+                id,
+                id_model: board.clone(),
+                model_type: "board".into(),
+                field_group: owned(value, "fieldGroup").unwrap_or_default(),
+                name: bounded(value, "name", true)?,
+                pos: number(value, "pos")?,
+                kind,
+                card_front: value.pointer("/display/cardFront").and_then(Value::as_bool).unwrap_or(false),
+                options: choices,
+            })
+        });
         self.fields = fields.iter().map(|f| f.id.clone()).collect();
         let existed = upsert(tx, &fields, ("board_id", &[board.as_str()]), self.report.count("customFields")).await?;
         // Options travel inside their field: new or updated with it.
