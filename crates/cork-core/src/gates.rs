@@ -80,6 +80,9 @@ pub struct OwnerRule {
     #[serde(default)]
     pub token: Option<String>,
     pub mode: OwnerMode,
+    /// The whole board: every write to it (a mirror owns the board it keeps in step).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub board: bool,
     /// Cards in these lists, and the lists themselves.
     #[serde(default)]
     pub lists: Vec<String>,
@@ -240,7 +243,7 @@ impl OwnerRule {
         let field = ids(&["/customField/id", "/customFieldItem/idCustomField"]).iter().any(|f| self.custom_fields.contains(f));
         let card_field = action.kind == "updateCard"
             && d.get("old").and_then(Value::as_object).is_some_and(|old| old.keys().any(|k| self.card_fields.contains(k)));
-        in_list || labelled || field || card_field
+        self.board || in_list || labelled || field || card_field
     }
 }
 
@@ -249,6 +252,30 @@ async fn policies_of(tx: &mut Tx, boards: &[String]) -> Result<Vec<StoredPolicy>
         return Ok(Vec::new());
     }
     crate::store_ext::find(tx, &[Cond::any_of("id", boards)], Order::None, None).await
+}
+
+/// The application key a mirror's source-of-truth rule names: no token carries it, so the
+/// rule refuses every write but the mirror's own (which come through no request).
+pub const MIRROR_KEY: &str = "cork-mirror";
+
+/// Gives the board a whole-board lock owned by its mirror, named after the source, in
+/// place of any earlier mirror rule; the board's other rules stay.
+pub(crate) async fn set_mirror_owner(tx: &mut Tx, board: &str, name: &str) -> Result<()> {
+    let mut policy = get::<StoredPolicy>(tx, board).await?.map(|s| s.policy).unwrap_or_default();
+    policy.owners.retain(|r| r.key.as_deref() != Some(MIRROR_KEY));
+    policy.owners.push(OwnerRule {
+        name: name.to_string(),
+        key: Some(MIRROR_KEY.into()),
+        token: None,
+        mode: OwnerMode::Lock,
+        board: true,
+        lists: Vec::new(),
+        labels: Vec::new(),
+        custom_fields: Vec::new(),
+        card_fields: Vec::new(),
+    });
+    tx.delete(Table::BoardPolicies, &[Cond::eq("id", board)]).await?;
+    insert(tx, &StoredPolicy { id_board: board.to_string(), policy }).await
 }
 
 impl Cork {
@@ -613,7 +640,7 @@ pub(crate) async fn ownership_in(tx: &mut Tx, board_id: &str, card: Option<&Card
         .iter()
         .filter_map(|rule| {
             let Some(card) = card else { return serde_json::to_value(rule).ok() };
-            let whole = rule.lists.contains(&card.id_list) || card.id_labels.iter().any(|l| rule.labels.contains(l));
+            let whole = rule.board || rule.lists.contains(&card.id_list) || card.id_labels.iter().any(|l| rule.labels.contains(l));
             let mut out = json!({"name": rule.name, "mode": rule.mode});
             if whole {
                 out["card"] = json!(true);

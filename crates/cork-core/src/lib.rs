@@ -24,6 +24,7 @@ pub mod legacy;
 pub mod lists;
 pub mod member_extras;
 pub mod members;
+pub mod mirror;
 pub mod model;
 pub mod notifications;
 pub mod oauth;

@@ -57,6 +57,8 @@ pub enum Table {
     /// Review gates and source-of-truth rules per board, and held changes (0011).
     BoardPolicies,
     ChangeRequests,
+    /// Boards kept in step with a board on another server (0013).
+    Mirrors,
 }
 
 impl Table {
@@ -124,6 +126,7 @@ impl Table {
             Table::IdempotencyKeys => "idempotency_keys",
             Table::BoardPolicies => "board_policies",
             Table::ChangeRequests => "change_requests",
+            Table::Mirrors => "mirrors",
         }
     }
 }

@@ -10,6 +10,7 @@ use cork_core::Cork;
 use cork_store::Store;
 
 mod import;
+mod mirror;
 
 #[derive(Parser)]
 #[command(name = "cork", version, about = "A self-hosted work-board server that speaks the Trello REST API v1")]
@@ -147,6 +148,18 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Keep a local board in step with a board on another server that speaks the Trello
+    /// API (Trello, or another Cork): the board is imported whole, then the source's
+    /// actions are applied in order, each step with its cursor in one transaction, so a
+    /// restart resumes where it stopped. The mirrored board refuses every other write.
+    /// `cork mirror status` shows every mirror and its lag.
+    #[command(args_conflicts_with_subcommands = true)]
+    Mirror {
+        #[command(subcommand)]
+        command: Option<MirrorCommand>,
+        #[command(flatten)]
+        run: MirrorArgs,
+    },
     /// Export a board (id or shortLink) in Trello's export shape, which `cork import`
     /// and Trello importers read. Works while a server runs on the same database.
     Export {
@@ -160,6 +173,53 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+}
+
+#[derive(Subcommand)]
+enum MirrorCommand {
+    /// Every mirror of this instance (JSON, one per line): source, cursor, state, lag.
+    Status {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct MirrorArgs {
+    /// The source server's base URL (`https://api.trello.com`, or another Cork's).
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
+    /// The application key and token the source is read with.
+    #[arg(long, env = "CORK_MIRROR_KEY")]
+    key: Option<String>,
+    #[arg(long, env = "CORK_MIRROR_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The source board's id or shortLink.
+    #[arg(long)]
+    board: Option<String>,
+    /// The workspace (name or id) the mirrored board is filed under.
+    #[arg(long, value_name = "WORKSPACE")]
+    into: Option<String>,
+    /// Make this Cork member an admin of the mirrored board (so someone here can open it).
+    #[arg(long, value_name = "USERNAME")]
+    admin: Option<String>,
+    /// Seconds between steps when no webhook wakes the mirror.
+    #[arg(long, default_value_t = 10)]
+    interval: u64,
+    /// Listen here for the source's webhook calls (each wakes the mirror at once).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// The URL the source calls (default: http://ADDR/ of --listen).
+    #[arg(long, value_name = "URL", requires = "listen")]
+    callback: Option<String>,
+    /// Download uploaded files from the source instead of keeping them as links.
+    #[arg(long)]
+    download_files: bool,
+    /// Make (or resume) the mirror, run one step, and exit.
+    #[arg(long)]
+    once: bool,
+    #[command(flatten)]
+    data: DataArgs,
 }
 
 #[derive(Subcommand)]
@@ -620,13 +680,42 @@ async fn main() -> Result<()> {
                 }
                 None => None,
             };
-            let options = cork_core::import::ImportOptions { workspace, member_map, strict, admin, owner: None, downloads };
+            let options = cork_core::import::ImportOptions { workspace, member_map, strict, admin, owner: None, downloads, mirror: false };
             let ok = import::run(&cork, &files, &options, report == "json").await;
             cork.store.close().await;
             if !ok? {
                 std::process::exit(1);
             }
             Ok(())
+        }
+        Command::Mirror { command: Some(MirrorCommand::Status { data }), .. } => {
+            let cork = data.open().await?;
+            let result = mirror::status(&cork).await;
+            cork.store.close().await;
+            result
+        }
+        Command::Mirror { command: None, run } => {
+            let missing = |name: &str| anyhow::anyhow!("cork mirror needs --{name} (or `cork mirror status`)");
+            let cork = run.data.open().await?;
+            let result = mirror::run(
+                &cork,
+                mirror::Run {
+                    from: run.from.ok_or_else(|| missing("from"))?,
+                    key: run.key.ok_or_else(|| missing("key"))?,
+                    token: run.token.ok_or_else(|| missing("token"))?,
+                    board: run.board.ok_or_else(|| missing("board"))?,
+                    into: run.into,
+                    admin: run.admin,
+                    interval: std::time::Duration::from_secs(run.interval.max(1)),
+                    listen: run.listen,
+                    callback: run.callback,
+                    once: run.once,
+                    download: run.download_files,
+                },
+            )
+            .await;
+            cork.store.close().await;
+            result
         }
         Command::Backup { file, data } => {
             let cork = data.open().await?;

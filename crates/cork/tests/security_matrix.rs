@@ -99,6 +99,7 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
     // Imports: a member's own jobs, writing only a board of that member's own.
     ("GET", "/cork/imports", "outsider", "lists the caller's own import jobs: none"),
     ("POST", "/cork/imports", "outsider", "starts an import of the caller's own (this body is no export, so the job fails)"),
+    ("GET", "/cork/mirrors", "outsider,narrowed,narrowed-org", "lists the mirrors of boards the caller (or token) can read: none"),
     // The web board's page shell: without a session every URL sends the visitor to log in.
     ("GET", "/", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/b/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),

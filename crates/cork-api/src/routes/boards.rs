@@ -195,8 +195,12 @@ async fn post_board(State(app): State<App>, req: Req) -> ApiResult {
 async fn get_board(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     let include = include_from(&req.params)?;
     let view = app.cork.board_view(&req.actor, &id, &include).await?;
-    // Cork's extension: the board's source-of-truth rules (only when it has some).
-    let ownership = app.cork.ownership(&view.board.id, None).await?;
+    // Cork's extension: the board's source-of-truth rules and its mirror (only when it
+    // has some), so a board without either renders exactly as Trello's.
+    let mut ownership = app.cork.ownership(&view.board.id, None).await?;
+    if let Some(mirror) = app.cork.board_mirror(&view.board.id).await? {
+        ownership.get_or_insert_with(|| serde_json::json!({}))["mirror"] = mirror.to_json();
+    }
     let mut out = render_view(&app, &view, &req.params);
     if let Some(cork) = ownership {
         out.map.insert("cork".into(), cork);

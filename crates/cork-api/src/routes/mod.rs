@@ -18,6 +18,7 @@ mod legacy;
 mod lists;
 mod member_extras;
 mod members;
+mod mirrors;
 mod notifications;
 mod organization_extras;
 mod organizations;
@@ -81,6 +82,7 @@ pub(crate) fn routes() -> Router<App> {
         .merge(guardrails::routes())
         .merge(reports::routes())
         .merge(imports::routes())
+        .merge(mirrors::routes())
         .merge(enterprises::routes())
         .merge(plugins::routes())
         .merge(organization_extras::routes())

@@ -81,6 +81,8 @@ pub struct ImportOptions {
     pub owner: Option<String>,
     /// When set, uploaded files are downloaded from their source and stored here.
     pub downloads: Option<Downloads>,
+    /// A mirror's step (`mirror.rs`): the mirror audits itself, so no `board.imported`.
+    pub mirror: bool,
 }
 
 /// How far an import has come, shared with whoever shows it (a progress bar, the web
@@ -1265,6 +1267,9 @@ impl<'a> Writer<'a> {
             &[Cond::eq("id", &self.board), Cond::Lt("card_seq", Arg::Int(self.max_short))],
         )
         .await?;
+        if self.options.mirror {
+            return Ok(());
+        }
         let counts = serde_json::to_value(&self.report.counts)?;
         crate::audit::change(
             tx,
