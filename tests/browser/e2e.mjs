@@ -421,6 +421,42 @@ await test('screenshots: home, board, reports, account, phone width', async () =
   await phone.close();
 });
 
+await test('a mirrored board shows its source and lag, takes the source\'s changes and refuses edits', async () => {
+  // The source: another Cork on a SQLite file of its own.
+  const sourceData = join(WORK, 'source');
+  mkdirSync(sourceData, { recursive: true });
+  const port = await freePort();
+  const source = `http://127.0.0.1:${port}`;
+  const log = openSync(join(WORK, 'node-source.log'), 'a');
+  const sourceCork = (...args) => execFileSync(BIN, [...args, '--data-dir', sourceData], { env: { ...process.env, CORK_PASSWORD: PASSWORD }, encoding: 'utf8' });
+  children.push(spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', sourceData, '--public-url', source], { stdio: ['ignore', log, log] }));
+  for (let i = 0; i < 300 && !(await fetch(`${source}/login`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  sourceCork('user', 'create', 'carol', '--full-name', 'Carol Source', '--email', 'carol@example.org', '--password-env');
+  const creds = JSON.parse(sourceCork('token', 'create', '--user', 'carol').trim().split('\n').filter((l) => l.startsWith('{')).pop());
+  const carol = apiClient(source, creds);
+  const board = (await carol.post('/1/boards', { name: 'Upstream plan', defaultLists: false })).json;
+  const backlog = (await carol.post('/1/lists', { name: 'Backlog', idBoard: board.id })).json;
+  await carol.post('/1/cards', { name: 'Imported from upstream', idList: backlog.id });
+  const mirror = () => execFileSync(BIN, ['mirror', '--once', '--from', source, '--key', creds.key, '--token', creds.token, '--board', board.id,
+    '--admin', 'alice', '--data-dir', DATA, '--database', DB], { encoding: 'utf8', env: { ...process.env, CORK_LOG: 'warn' } });
+  mirror();
+  await page.goto(`${nodeA}/b/${board.shortLink}`);
+  await card(page, 'Imported from upstream').waitFor();
+  const badge = page.getByTestId('board-mirror');
+  await badge.waitFor();
+  assert.match(await badge.textContent(), new RegExp(`^Mirror of ${source} · in step \\d+ s ago$`));
+  assert.ok(await page.getByTestId('board').evaluate((el) => el.classList.contains('read-only')), 'a mirrored board is read-only here');
+  await shot(page, 'board-mirror');
+  // A change on the source, one mirror step, and the open page shows it by itself.
+  await carol.post('/1/cards', { name: 'Added upstream later', idList: backlog.id });
+  mirror();
+  await card(page, 'Added upstream later').waitFor({ timeout: 12000 });
+  // An edit here is refused, naming the source.
+  const refused = await alice.put(`/1/boards/${board.id}`, { name: 'Renamed here' });
+  assert.equal(refused.status, 409, refused.text);
+  assert.match(refused.text, new RegExp(`the mirror of board ${board.id} at ${source}`));
+});
+
 // Every control has a name a screen reader can say, and text meets WCAG AA contrast
 // (4.5:1, 3:1 for large text) against the first opaque background behind it.
 async function accessibilityProblems(page) {

@@ -46,7 +46,9 @@ export async function mountBoard(main, route, ctx) {
   // ---------- data ----------
 
   const myRole = () => st.memberships.find((m) => m.idMember === session.me)?.memberType || null;
-  const canWrite = () => ['admin', 'normal'].includes(myRole());
+  // A mirrored board takes its changes from its source only: shown, never edited here.
+  const mirror = () => st.board?.cork?.mirror || null;
+  const canWrite = () => !mirror() && ['admin', 'normal'].includes(myRole());
   const isAdmin = () => myRole() === 'admin';
   const listById = (id) => st.lists.find((l) => l.id === id);
   const cardsOf = (idList) => [...st.cards.values()].filter((c) => c.idList === idList && !c.closed).sort(byPos);
@@ -396,6 +398,25 @@ export async function mountBoard(main, route, ctx) {
     document.title = `${st.board.name} · Cork`;
   }
 
+  // The mirror's source and lag: "Mirror of <source> · in step 4 s ago".
+  function paintMirror() {
+    const badge = root.querySelector('.board-mirror');
+    const m = mirror();
+    badge.hidden = !m;
+    if (!m) return;
+    const lag = m.lagSeconds == null ? 'not yet in step' : `in step ${ago(m.lagSeconds)}`;
+    const trouble = m.state === 'following' ? '' : ` · ${m.state}${m.lastError ? `: ${m.lastError}` : ''}`;
+    badge.textContent = `Mirror of ${m.source} · ${lag}${trouble}`;
+    badge.title = `Changes come from board ${m.sourceBoard} at ${m.source}; edits here are refused. Last source action: ${m.cursorDate || 'none'}.`;
+    badge.classList.toggle('failing', m.state !== 'following');
+  }
+
+  function ago(seconds) {
+    if (seconds < 60) return `${seconds} s ago`;
+    if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+    return `${Math.round(seconds / 3600)} h ago`;
+  }
+
   function paintBoard() {
     for (const c of BACKGROUNDS) root.classList.remove(`bg-${c}`);
     root.style.backgroundImage = '';
@@ -485,6 +506,7 @@ export async function mountBoard(main, route, ctx) {
       h('div', { class: 'board-header' },
         h('h1', { class: 'board-h1' }, headerName), starBtn,
         h('span', { class: 'board-visibility', 'data-testid': 'board-visibility-badge' }),
+        h('span', { class: 'board-mirror', 'data-testid': 'board-mirror', hidden: true }),
         filterBar,
         // On a phone the filter bar folds away behind this button.
         h('button', { type: 'button', class: 'btn btn-quiet filter-toggle', 'aria-expanded': 'false', 'data-testid': 'filter-toggle', on: { click: (e) => {
@@ -507,6 +529,7 @@ export async function mountBoard(main, route, ctx) {
     filterBar.refresh();
     root.querySelector('.board-visibility').textContent = { private: 'Private', org: 'Workspace', public: 'Public' }[st.board.prefs?.permissionLevel] || '';
     root.classList.toggle('read-only', !canWrite());
+    paintMirror();
     const els = st.lists.map(renderList);
     // Forget what is gone.
     const liveLists = new Set(st.lists.map((l) => l.id));
@@ -712,6 +735,10 @@ export async function mountBoard(main, route, ctx) {
   build();
   render();
   listen();
+  // A mirrored board changes through its mirror, a process of its own whose writes reach
+  // live views only over PostgreSQL's channel: read it again every few seconds too, which
+  // also keeps the lag shown current.
+  const mirrorTimer = mirror() ? setInterval(() => scheduleRefresh(0), 5000) : null;
   window.addEventListener('cork:stale', onStale);
   document.addEventListener('click', onDocClick);
   document.addEventListener('keydown', onDocKey);
@@ -736,6 +763,7 @@ export async function mountBoard(main, route, ctx) {
     unmount() {
       st.destroyed = true;
       clearTimeout(refreshTimer);
+      clearInterval(mirrorTimer);
       if (events) events.close();
       delete document.body.dataset.live;
       if (dialog) dialog.close({ silent: true });

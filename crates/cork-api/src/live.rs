@@ -220,6 +220,17 @@ fn spawn_listener(app: App) {
     });
 }
 
+/// From a process that serves no views (`cork mirror`, which writes a board without a
+/// request): tells every node of the PostgreSQL database that `board` changed, so open
+/// views re-read it. On SQLite there is no channel between processes; a mirrored board's
+/// page reads itself again every few seconds instead.
+pub async fn announce(store: &cork_store::Store, board: &str, actions: Vec<ActionRef>) -> cork_store::Result<()> {
+    let actions: Vec<ActionRef> = actions.into_iter().rev().take(MOST_ACTIONS).rev().collect();
+    let wire = Wire { node: cork_core::ids::random_hex(8), events: vec![BoardEvent { board: board.to_string(), actions }] };
+    let payload = serde_json::to_string(&wire).unwrap_or_default();
+    store.notify(CHANNEL, &payload).await
+}
+
 pub(crate) fn routes() -> Router<App> {
     Router::new().route("/cork/boards/{id}/events", get(board_events))
 }

@@ -123,8 +123,8 @@ impl Mirror {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepReport {
-    /// New source actions applied, oldest first.
-    pub applied: Vec<String>,
+    /// New source actions applied, oldest first: id and type.
+    pub applied: Vec<(String, String)>,
     /// Cards read again from the source, and cards removed here.
     pub cards_read: usize,
     pub cards_removed: usize,
@@ -471,7 +471,10 @@ impl Cork {
             (cards, gone, false)
         };
         report.cards_read = cards.len();
-        report.applied = fresh.iter().filter_map(|a| a["id"].as_str().map(str::to_string)).collect();
+        report.applied = fresh
+            .iter()
+            .filter_map(|a| Some((a["id"].as_str()?.to_string(), a["type"].as_str().unwrap_or_default().to_string())))
+            .collect();
         let newest = fresh.last().cloned().unwrap_or_default();
         let held = Held::of(&board, &cards);
         let applied = fresh.len() as u64;

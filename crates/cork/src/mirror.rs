@@ -151,6 +151,10 @@ pub async fn run(cork: &Cork, run: Run) -> Result<()> {
     loop {
         match cork.mirror_step(&source, &mut mirror, &scratch).await {
             Ok(step) if !step.applied.is_empty() => {
+                let refs = step.applied.iter().map(|(id, kind)| cork_api::live::ActionRef { id: id.clone(), kind: kind.clone() }).collect();
+                if let Err(error) = cork_api::live::announce(&cork.store, &mirror.id, refs).await {
+                    tracing::warn!(%error, "could not tell the servers' open views of the change");
+                }
                 println!(
                     "{}",
                     json!({"event": "step", "applied": step.applied.len(), "cursor": mirror.cursor, "cardsRead": step.cards_read, "cardsRemoved": step.cards_removed, "skipped": step.skipped})
