@@ -30,10 +30,17 @@ pub(super) fn routes() -> Router<App> {
         .route("/1/cards/{id}/customFields", put(put_card_custom_fields))
 }
 
-/// An option as Trello shows it. The option routes answer with Mongo's `_id`
-/// (trello.js requires it) while fields list options by `id`: both are sent.
+/// An option as the option routes show it: under Mongo's `_id`, which trello.js's
+/// option schema requires (and rejects `id` beside it, run strict) and py-trello's
+/// `fetch_list_options` renames to `id`.
 pub(crate) fn option_json(option: &CustomFieldOption) -> Value {
-    json!({"id": option.id, "_id": option.id, "idCustomField": option.id_custom_field, "value": {"text": option.value.text}, "color": option.color, "pos": option.pos})
+    json!({"_id": option.id, "idCustomField": option.id_custom_field, "value": {"text": option.value.text}, "color": option.color, "pos": option.pos})
+}
+
+/// An option as a field definition lists it: by `id` (py-trello matches an item's
+/// `idValue` against it; trello.js's field schema has `id`).
+fn field_option_json(option: &CustomFieldOption) -> Value {
+    json!({"id": option.id, "idCustomField": option.id_custom_field, "value": {"text": option.value.text}, "color": option.color, "pos": option.pos})
 }
 
 /// A field definition. Trello's own answers carry `name` and `pos` at the top level
@@ -55,7 +62,7 @@ pub(crate) fn field_json(field: &CustomField) -> Value {
         "limits": {},
     });
     if field.kind == "list" {
-        let options: Vec<Value> = field.options.iter().map(option_json).collect();
+        let options: Vec<Value> = field.options.iter().map(field_option_json).collect();
         display["options"] = json!(options);
         out["options"] = json!(options);
     }
