@@ -118,7 +118,7 @@ for attempt in 1 2 3; do
   PORT=$(free_port)
   log "starting $CORK_BIN serve on 127.0.0.1:$PORT (data dir $DATA_DIR, database: $(redact "${DBURL:-<sqlite in data dir>}"))"
   # A compatibility check, not a rate-limit test (crates/cork/tests/rate_limits.rs is).
-  CORK_RATE_LIMITS_OFF=1 "$CORK_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} \
+  CORK_RATE_LIMITS_OFF=1 CORK_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 "$CORK_BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} \
     >>"$SERVER_LOG" 2>&1 </dev/null {MODULES_LOCK_FD}>&- &
   SERVER_PID=$!
   status=0
