@@ -531,6 +531,22 @@ await step('batch with two urls', ['board', 'cards'], async () => {
   eq(CardSchema.parse(card).id, state.cards.first.id, 'second batch item');
 });
 
+await step('batch with a failing url', ['board'], async () => {
+  // A failed item is Trello's error object itself, {statusCode, name, message}: what
+  // ha-py-trello's BatchError reads (its test, written against Trello, expects "invalid
+  // id" for a list id of "123"). Its first key is no 2xx status, so the library's runner
+  // rejects the batch with that item.
+  let error = null;
+  try {
+    await trello.batch.run((b) => [b.boards.getBoard({ id: state.board.id }), b.lists.getList({ id: '123' })]);
+  } catch (err) {
+    error = err;
+  }
+  check(error && /^Batch request failed: /.test(error.message), `the batch rejects: ${error?.message}`);
+  const item = JSON.parse(error.message.slice('Batch request failed: '.length));
+  eq(item, { statusCode: 400, name: 'BadRequestError', message: 'invalid id' }, 'the failed item');
+});
+
 // ---------------------------------------------------------------- members ---
 await step('members of the board', ['board', 'me'], async () => {
   const members = await trello.boards.getBoardMembers({ id: state.board.id });
