@@ -182,7 +182,8 @@ async fn seed(server: &Server) -> Fixture {
         }
     }
     if let Some(field) = ids.get("customField").cloned() {
-        if let Some(option) = alice.get(&format!("/1/customFields/{field}/options")).await.json().get(0).and_then(|o| o["id"].as_str()) {
+        // The option routes name an option `_id`.
+        if let Some(option) = alice.get(&format!("/1/customFields/{field}/options")).await.json().get(0).and_then(|o| o["_id"].as_str()) {
             ids.insert("customFieldOption", option.to_string());
         }
     }

@@ -618,6 +618,11 @@ await step('sweep fixtures: a comment with a reaction, a checklist item, an atta
   const star = await trello.members.starBoard({ id: 'me', idBoard: state.board.id, pos: 'top' });
   const search = await trello.members.createMemberSavedSearch({ id: 'me', name: 'swept', query: 'swept', pos: 'top' });
   const memberships = await trello.organizations.getOrganizationMemberships({ id: org.id });
+  // trello.js 2.2.0's createOrganizationTag sends no name (its parameters stop at the
+  // id), so the tag addBoardTag needs is made over plain HTTP.
+  const tagged = await fetch(`${base.replace(/\/$/, '')}/1/organizations/${org.id}/tags?name=swept-tag&key=${apiKey}&token=${apiToken}`, { method: 'POST' });
+  check(tagged.ok, `tag created: ${tagged.status}`);
+  const tag = await tagged.json();
   await trello.organizations.createOrganizationExport({ id: org.id });
   // A webhook needs a callback that answers Trello's HEAD check (run-trellojs.sh lets the
   // server call 127.0.0.1).
@@ -627,7 +632,7 @@ await step('sweep fixtures: a comment with a reaction, a checklist item, an atta
   const webhook = await trello.webhooks.createWebhook({
     callbackURL: `http://127.0.0.1:${receiver.address().port}/hook`, idModel: state.board.id, description: 'swept',
   });
-  state.sweep = { comment, reaction, checklist, item, attachment, sticker, star, search, org, membership: memberships[0], webhook };
+  state.sweep = { comment, reaction, checklist, item, attachment, sticker, star, search, org, membership: memberships[0], webhook, tag };
 });
 
 const sweepClient = createClient({ host: `${base.replace(/\/$/, '')}/1`, apiKey, apiToken });
@@ -711,6 +716,76 @@ for (const { name, fn, template } of reads) {
   });
 }
 notes.push(`sweep: ${reads.length} read methods in the library; ${sweepSkips.length} skipped:\n  ${sweepSkips.join('\n  ')}`);
+
+// Write methods the steps above do not call, each once on the sweep's own fixtures (or a
+// harmless change to the scenario's), in an order that keeps what later ones need:
+// updates, then creates, then deletes. The library parses each answer (strict).
+const receiverPort = await (async () => {
+  const receiver = createServer((req, res) => { req.resume(); res.end(); });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiver.unref();
+  return receiver.address().port;
+})();
+const writes = [
+  ['actions', 'updateAction', (f) => ({ id: f.comment.id, text: 'swept again' })],
+  ['actions', 'updateActionText', (f) => ({ id: f.comment.id, value: 'swept once more' })],
+  ['cards', 'updateCardSticker', (f) => ({ id: state.cards.spec.id, idSticker: f.sticker.id, top: 20, left: 20, zIndex: 2 })],
+  ['checklists', 'updateChecklist', (f) => ({ id: f.checklist.id, name: 'Swept list' })],
+  ['checklists', 'updateChecklistField', (f) => ({ id: f.checklist.id, field: 'name', value: 'Swept list, renamed' })],
+  ['customFields', 'updateCustomField', () => ({ id: state.field.id, name: 'Priority' }), LiveCustomFieldSchema],
+  ['labels', 'updateLabelField', () => ({ id: state.labels.urgent.id, field: 'name', value: 'urgent' })],
+  ['lists', 'updateListField', () => ({ id: state.lists.doing.id, field: 'name', value: 'In progress' })],
+  ['members', 'updateMember', () => ({ id: 'me', bio: 'swept by trello.js' })],
+  ['members', 'updateMemberBoardStar', (f) => ({ id: 'me', idStar: f.star.id, pos: 'bottom' })],
+  ['members', 'updateMemberSavedSearch', (f) => ({ id: 'me', idSearch: f.search.id, name: 'swept, renamed' })],
+  ['organizations', 'updateOrganization', (f) => ({ id: f.org.id, desc: 'swept' })],
+  ['webhooks', 'updateWebhook', (f) => ({ id: f.webhook.id, description: 'swept, renamed' })],
+  ['tokens', 'updateTokenWebhook', (f) => ({ token: apiToken, idWebhook: f.webhook.id, description: 'swept by token' })],
+  ['boards', 'updateBoardShowSidebar', () => ({ id: state.board.id, value: true })],
+  ['boards', 'updateBoardShowSidebarActivity', () => ({ id: state.board.id, value: true })],
+  ['boards', 'updateBoardShowSidebarBoardActions', () => ({ id: state.board.id, value: true })],
+  ['boards', 'updateBoardShowSidebarMembers', () => ({ id: state.board.id, value: true })],
+  ['boards', 'updateBoardEmailPosition', () => ({ id: state.board.id, value: 'top' })],
+  ['boards', 'updateBoardEmailList', () => ({ id: state.board.id, value: state.lists.doing.id })],
+  ['boards', 'updateBoardMember', () => ({ id: state.board.id, idMember: state.me.id, type: 'admin' })],
+  ['boards', 'generateBoardCalendarKey', () => ({ id: state.board.id })],
+  ['boards', 'generateBoardEmailKey', () => ({ id: state.board.id })],
+  ['boards', 'markBoardAsViewed', () => ({ id: state.board.id })],
+  ['cards', 'markCardNotificationsRead', () => ({ id: state.cards.spec.id })],
+  // Voting is off on a new board, and a vote is then refused (401) as on Trello.
+  ['boards', 'updateBoard', () => ({ id: state.board.id, 'prefs/voting': 'members' })],
+  ['cards', 'voteOnCard', () => ({ id: state.cards.spec.id, value: state.me.id })],
+  ['cards', 'removeCardMemberVote', () => ({ id: state.cards.spec.id, idMember: state.me.id })],
+  ['members', 'dismissMemberOneTimeMessage', () => ({ id: 'me', value: 'swept-message' })],
+  ['notifications', 'markAllNotificationsRead', () => ({ read: true })],
+  ['tokens', 'createTokenWebhook', (f) => ({ token: apiToken, callbackURL: `http://127.0.0.1:${receiverPort}/token-hook`, idModel: state.cards.spec.id, description: 'by token' }), null, 'tokenWebhook'],
+  ['tokens', 'deleteTokenWebhook', (f) => ({ token: apiToken, idWebhook: f.tokenWebhook.id })],
+  // The spec gives this answer no shape and trello.js assumes one tag; Cork answers the
+  // board's tag ids, as Trello's other id-list adds (idLabels, idMembers) answer their
+  // lists: checked as that, unparsed, and named in docs/compat-notes.tsv.
+  ['boards', 'addBoardTag', (f) => ({ id: state.board.id, value: f.tag.id }), z.array(z.string())],
+  ['organizations', 'deleteOrganizationTag', (f) => ({ id: f.org.id, idTag: f.tag.id })],
+  ['lists', 'createList', () => ({ name: 'Swept away', idBoard: state.board.id }), null, 'list'],
+  ['cards', 'createCard', (f) => ({ name: 'swept card', idList: f.list.id }), null, 'card'],
+  ['lists', 'moveAllListCards', (f) => ({ id: f.list.id, idBoard: state.board.id, idList: state.lists.backlog.id })],
+  ['lists', 'archiveAllListCards', (f) => ({ id: state.lists.backlog.id })],
+  ['cards', 'deleteCardSticker', (f) => ({ id: state.cards.spec.id, idSticker: f.sticker.id })],
+  ['checklists', 'deleteChecklistItem', (f) => ({ id: f.checklist.id, idCheckItem: f.item.id })],
+  ['checklists', 'deleteChecklist', (f) => ({ id: f.checklist.id })],
+  ['labels', 'createLabel', () => ({ name: 'doomed', color: 'black', idBoard: state.board.id }), null, 'label'],
+  ['labels', 'deleteLabel', (f) => ({ id: f.label.id })],
+  ['members', 'unstarBoard', (f) => ({ id: 'me', idStar: f.star.id })],
+  ['members', 'deleteMemberSavedSearch', (f) => ({ id: 'me', idSearch: f.search.id })],
+  ['webhooks', 'deleteWebhook', (f) => ({ id: f.webhook.id })],
+];
+for (const [namespace, name, params, live, keep] of writes) {
+  await step(`sweep ${name}`, ['sweep'], async () => {
+    const answer = live
+      ? live.parse(await raw[namespace][name](params(state.sweep)))
+      : await trello[namespace][name](params(state.sweep));
+    if (keep) state.sweep[keep] = answer;
+  });
+}
 
 // ---------------------------------------------------------------- cleanup ---
 await step('delete a card', ['cards'], async () => {

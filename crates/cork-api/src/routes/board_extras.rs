@@ -29,16 +29,22 @@ pub(super) fn routes() -> Router<App> {
         .route("/1/actions/{id}/organization", get(get_action_organization))
 }
 
+/// Answers the board, as the email key's route does (trello.js parses both answers as a
+/// board).
 async fn post_calendar_key(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
-    let key = app.cork.generate_calendar_key(&req.actor, &id).await?;
-    Ok(json_ok(json!({"_value": key})))
+    app.cork.generate_calendar_key(&req.actor, &id).await?;
+    board_answer(&app, &req, &id).await
 }
 
 /// Answers the board, as Trello does (the key itself is the member's, in `myPrefs`-like
 /// storage; clients read it from the board's email address).
 async fn post_email_key(State(app): State<App>, Path(id): Path<String>, req: Req) -> ApiResult {
     app.cork.generate_email_key(&req.actor, &id).await?;
-    let view = app.cork.board_view(&req.actor, &id, &cork_core::boards::BoardInclude { labels: true, ..Default::default() }).await?;
+    board_answer(&app, &req, &id).await
+}
+
+async fn board_answer(app: &App, req: &Req, id: &str) -> ApiResult {
+    let view = app.cork.board_view(&req.actor, id, &cork_core::boards::BoardInclude { labels: true, ..Default::default() }).await?;
     Ok(json_ok(app.render.board(&view.board, &view.labels, None, false)))
 }
 
