@@ -168,6 +168,17 @@ process.stdin.on("data", (d) => (text += d)).on("end", () => {
 });' <<<"$TOKEN_JSON") || die 14 "could not parse the output of cork token create"
 { read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r JS_MEMBER_ID; } <<<"$CREDS"
 export TRELLO_API_KEY TRELLO_TOKEN
+# A second member, whose acts give jsuser notifications (the sweep reads them).
+"$CORK_BIN" user create jsfriend --full-name "Js Friend" --email jsfriend@example.com \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} >&2 \
+  || die 14 "cork user create jsfriend failed"
+FRIEND_JSON=$("$CORK_BIN" token create --user jsfriend --scope read,write,account \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) \
+  || die 14 "cork token create (jsfriend) failed"
+FRIEND_LINE=$(grep '^{' <<<"$FRIEND_JSON" | tail -1)
+TRELLO_FRIEND_KEY=$("$NODE" -p 'JSON.parse(process.argv[1]).key' "$FRIEND_LINE") || die 14 "no jsfriend key"
+TRELLO_FRIEND_TOKEN=$("$NODE" -p 'JSON.parse(process.argv[1]).token' "$FRIEND_LINE") || die 14 "no jsfriend token"
+export TRELLO_FRIEND_KEY TRELLO_FRIEND_TOKEN
 log "user jsuser ($JS_MEMBER_ID) has a read,write,account token"
 
 # --------------------------------------------------------------- scenario ---

@@ -289,8 +289,10 @@ both_backends!(a_workspace_is_created_read_updated_and_shared, |server: Server| 
     bob.put(&format!("/1/organizations/{org_id}"), json!({"displayName": "Bob's"})).await.err(401, UNAUTHORIZED);
 
     // Members come and go.
+    // The answer is the member (the spec's response schema), not the workspace.
     let with_bob = alice.put(&format!("/1/organizations/{org_id}/members/{}", bob.id), json!({"type": "normal"})).await.ok();
-    assert_eq!(with_bob["memberships"].as_array().unwrap().len(), 2);
+    assert_eq!((with_bob["id"].as_str(), with_bob["username"].as_str()), (Some(bob.id.as_str()), Some("bob")));
+    assert_eq!(alice.get(&format!("/1/organizations/{org_id}/memberships")).await.ok().as_array().unwrap().len(), 2);
     assert_eq!(usernames(&alice.get(&format!("/1/organizations/{org_id}/members")).await.ok()), ["alice", "bob"]);
     assert_eq!(bob.get(&format!("/1/organizations/{org_id}")).await.ok()["displayName"], "Acme Corporation");
     // A normal member reads but does not run the workspace.

@@ -16,7 +16,7 @@
 // Environment: CORK_BASE_URL (http://host:port, without /1), TRELLO_API_KEY,
 // TRELLO_TOKEN. Prints "trello.js scenario: N passed, M failed", then every
 // failure; exits 1 if anything failed.
-import { BoardSchema, CardSchema, createTrelloClient, CustomFieldItemsSchema, CustomFieldSchema, LabelSchema } from 'trello.js';
+import { BoardSchema, CardSchema, createTrelloClient, CustomFieldItemsSchema, CustomFieldSchema, LabelSchema, NotificationSchema } from 'trello.js';
 import * as library from 'trello.js';
 import { createClient } from 'trello.js/core';
 import { z } from 'zod';
@@ -50,6 +50,17 @@ const LiveCustomFieldSchema = CustomFieldSchema.extend({
   options: z.array(OptionInFieldSchema).optional(),
   isSuggestedField: z.boolean().optional(),
   limits: z.record(z.string(), z.unknown()).optional(),
+});
+// And a notification: the spec's (and so the library's) has one type, `cardDueSoon`, and
+// `data` as a string (its one example is null); Trello's notifications carry every type
+// (addedToCard, commentCard, ...), the action's `data` object and `memberCreator`, as
+// Cork's do. Checked as the library's schema extended by exactly those, strict.
+const LiveNotificationSchema = NotificationSchema.extend({
+  type: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+  memberCreator: z.record(z.string(), z.unknown()).optional(),
+  // GET /notifications/{id} nests the member by default (the spec's own `member=true`).
+  member: z.record(z.string(), z.unknown()).optional(),
 });
 // Likewise a list field's value on a card: Trello names the chosen option `idValue`
 // (py-trello's CustomFieldList reads it), which the item schema lacks.
@@ -633,6 +644,23 @@ await step('sweep fixtures: a comment with a reaction, a checklist item, an atta
     callbackURL: `http://127.0.0.1:${receiver.address().port}/hook`, idModel: state.board.id, description: 'swept',
   });
   state.sweep = { comment, reaction, checklist, item, attachment, sticker, star, search, org, membership: memberships[0], webhook, tag };
+  // A second member acts: joins the board, makes a card and adds jsuser to it, which
+  // gives jsuser a notification.
+  const friendKey = process.env.TRELLO_FRIEND_KEY;
+  const friendToken = process.env.TRELLO_FRIEND_TOKEN;
+  if (friendKey && friendToken) {
+    const friend = createTrelloClient({ host: `${base.replace(/\/$/, '')}/1`, apiKey: friendKey, apiToken: friendToken });
+    const friendMe = await friend.members.getMember({ id: 'me' });
+    await trello.boards.updateBoardMember({ id: state.board.id, idMember: friendMe.id, type: 'normal' });
+    const theirs = await friend.cards.createCard({ idList: state.lists.doing.id, name: 'made by a friend' });
+    await friend.cards.addCardMember({ id: theirs.id, value: state.me.id });
+    const notifications = z.array(LiveNotificationSchema).parse(await raw.members.getMemberNotifications({ id: 'me' }));
+    check(notifications.length > 0, 'jsuser has a notification');
+    const memberships = await trello.boards.getBoardMemberships({ id: state.board.id });
+    Object.assign(state.sweep, {
+      friend: friendMe, notification: notifications[0], friendMembership: memberships.find((m) => m.idMember === friendMe.id),
+    });
+  }
 });
 
 const sweepClient = createClient({ host: `${base.replace(/\/$/, '')}/1`, apiKey, apiToken });
@@ -643,6 +671,8 @@ const liveSchemas = {
   getCustomField: LiveCustomFieldSchema,
   getBoardCustomFields: z.array(LiveCustomFieldSchema),
   getCardCustomFieldItems: z.array(LiveCustomFieldItemsSchema),
+  getMemberNotifications: z.array(LiveNotificationSchema),
+  getNotification: LiveNotificationSchema,
 };
 // Each path parameter's value, by the segment before it (or its own name).
 function sweepValue(segment, name) {
@@ -662,7 +692,7 @@ function sweepValue(segment, name) {
     return {
       actions: f.comment.id, boards: state.board.id, cards: state.cards.spec.id, checklists: f.checklist.id, customFields: state.field?.id,
       labels: state.labels?.urgent?.id, lists: state.lists.doing.id, members: state.me.id, organizations: f.org.id, reactions: f.reaction.id,
-      webhooks: f.webhook.id,
+      webhooks: f.webhook.id, notifications: f.notification?.id,
     }[segment];
   }
   return undefined;
@@ -694,7 +724,6 @@ for (const { name, fn, template } of reads) {
     enterprises: 'the enterprise routes are for an enterprise admin; this token is a plain member\'s (crates/cork/tests/accounts_enterprise_plugins.rs covers them)',
     '/plugins/': 'a Power-Up is made by an operator (`cork plugin create`)',
     '/boards/${parameters.id}/exports': 'board exports (/1/boards/{id}/exports) are newer than the spec Cork serves; its export is GET /cork/boards/{id}/export',
-    '/notifications/': 'a notification needs a second member to act',
     'Backgrounds/': 'a picture is an upload, which trello.js cannot send (no multipart)',
     'customEmoji/': 'a picture is an upload, which trello.js cannot send (no multipart)',
     'customStickers/': 'a picture is an upload, which trello.js cannot send (no multipart)',
@@ -769,6 +798,22 @@ const writes = [
   ['cards', 'createCard', (f) => ({ name: 'swept card', idList: f.list.id }), null, 'card'],
   ['lists', 'moveAllListCards', (f) => ({ id: f.list.id, idBoard: state.board.id, idList: state.lists.backlog.id })],
   ['lists', 'archiveAllListCards', (f) => ({ id: state.lists.backlog.id })],
+  ['notifications', 'updateNotification', (f) => ({ id: f.notification.id, unread: false }), LiveNotificationSchema],
+  ['notifications', 'updateNotificationUnreadStatus', (f) => ({ id: f.notification.id, value: true }), LiveNotificationSchema],
+  ['boards', 'updateBoardMembership', (f) => ({ id: state.board.id, idMembership: f.friendMembership.id, type: 'observer' })],
+  ['boards', 'inviteBoardMember', () => ({ id: state.board.id, email: 'guest@example.org', fullName: 'Invited Guest', type: 'normal' })],
+  ['organizations', 'updateOrganizationMembers', (f) => ({ id: f.org.id, email: 'colleague@example.org', fullName: 'Invited Colleague', type: 'normal' })],
+  ['boards', 'removeBoardMember', (f) => ({ id: state.board.id, idMember: f.friend.id })],
+  ['organizations', 'updateOrganizationMember', (f) => ({ id: f.org.id, idMember: f.friend.id, type: 'normal' })],
+  ['organizations', 'removeOrganizationMember', (f) => ({ id: f.org.id, idMember: f.friend.id })],
+  ['organizations', 'updateOrganizationMember', (f) => ({ id: f.org.id, idMember: f.friend.id, type: 'normal' }), null, null, 'again, for the next'],
+  ['organizations', 'removeOrganizationMemberFromAllBoards', (f) => ({ id: f.org.id, idMember: f.friend.id })],
+  ['cards', 'updateCardCustomFields', () => ({ idCard: state.cards.spec.id, customFieldItems: [{ idCustomField: state.field.id, idValue: state.options[0]._id }] })],
+  ['lists', 'moveListToBoard', (f) => ({ id: f.list.id, value: state.board2.id })],
+  ['customFields', 'createCustomField', () => ({ idModel: state.board.id, modelType: 'board', name: 'Doomed', type: 'text', pos: 'bottom' }), LiveCustomFieldSchema, 'doomedField'],
+  ['customFields', 'deleteCustomField', (f) => ({ id: f.doomedField.id })],
+  ['customFields', 'createCustomFieldOption', () => ({ id: state.field.id, value: { text: 'Doomed' }, color: 'black', pos: 'bottom' }), null, 'doomedOption'],
+  ['customFields', 'deleteCustomFieldOption', (f) => ({ id: state.field.id, idCustomFieldOption: f.doomedOption._id })],
   ['cards', 'deleteCardSticker', (f) => ({ id: state.cards.spec.id, idSticker: f.sticker.id })],
   ['checklists', 'deleteChecklistItem', (f) => ({ id: f.checklist.id, idCheckItem: f.item.id })],
   ['checklists', 'deleteChecklist', (f) => ({ id: f.checklist.id })],
@@ -778,8 +823,8 @@ const writes = [
   ['members', 'deleteMemberSavedSearch', (f) => ({ id: 'me', idSearch: f.search.id })],
   ['webhooks', 'deleteWebhook', (f) => ({ id: f.webhook.id })],
 ];
-for (const [namespace, name, params, live, keep] of writes) {
-  await step(`sweep ${name}`, ['sweep'], async () => {
+for (const [namespace, name, params, live, keep, again] of writes) {
+  await step(`sweep ${name}${again ? ` (${again})` : ''}`, ['sweep'], async () => {
     const answer = live
       ? live.parse(await raw[namespace][name](params(state.sweep)))
       : await trello[namespace][name](params(state.sweep));

@@ -29,7 +29,7 @@ pub(super) fn routes() -> Router<App> {
 
 const BOARD_FILTERS: &[&str] = &["all", "closed", "members", "open", "organization", "public", "starred"];
 
-fn member_json(app: &App, view: &cork_core::members::MemberView) -> Value {
+pub(super) fn member_json(app: &App, view: &cork_core::members::MemberView) -> Value {
     let mut out = app.render.member(&view.member, view.is_self);
     out["idBoards"] = serde_json::json!(view.id_boards);
     out["idOrganizations"] = serde_json::json!(view.id_organizations);

@@ -90,10 +90,13 @@ async fn get_org_members(State(app): State<App>, Path(id): Path<String>, req: Re
     )))
 }
 
+/// Answers the member added or changed, as the spec's response schema (a Member) and
+/// trello.js's parse of it say.
 async fn put_org_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {
     let kind = req.params.text("type")?.ok_or_else(|| ApiError::invalid_value("type"))?;
-    let view = app.cork.set_org_member(&req.actor, &id, &member, &kind).await?;
-    Ok(json_ok(org_json(&app, &view)))
+    app.cork.set_org_member(&req.actor, &id, &member, &kind).await?;
+    let view = app.cork.member_view(&req.actor, &member).await?;
+    Ok(json_ok(super::members::member_json(&app, &view)))
 }
 
 async fn delete_org_member(State(app): State<App>, Path((id, member)): Path<(String, String)>, req: Req) -> ApiResult {
