@@ -179,6 +179,22 @@ FRIEND_LINE=$(grep '^{' <<<"$FRIEND_JSON" | tail -1)
 TRELLO_FRIEND_KEY=$("$NODE" -p 'JSON.parse(process.argv[1]).key' "$FRIEND_LINE") || die 14 "no jsfriend key"
 TRELLO_FRIEND_TOKEN=$("$NODE" -p 'JSON.parse(process.argv[1]).token' "$FRIEND_LINE") || die 14 "no jsfriend token"
 export TRELLO_FRIEND_KEY TRELLO_FRIEND_TOKEN
+# An administrator of the instance (so of its enterprise), for the enterprise routes.
+"$CORK_BIN" user create jsadmin --admin --full-name "Js Admin" --email jsadmin@example.com \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} >&2 \
+  || die 14 "cork user create jsadmin failed"
+ADMIN_JSON=$("$CORK_BIN" token create --user jsadmin --scope read,write,account \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) \
+  || die 14 "cork token create (jsadmin) failed"
+ADMIN_LINE=$(grep '^{' <<<"$ADMIN_JSON" | tail -1)
+TRELLO_ADMIN_KEY=$("$NODE" -p 'JSON.parse(process.argv[1]).key' "$ADMIN_LINE") || die 14 "no jsadmin key"
+TRELLO_ADMIN_TOKEN=$("$NODE" -p 'JSON.parse(process.argv[1]).token' "$ADMIN_LINE") || die 14 "no jsadmin token"
+export TRELLO_ADMIN_KEY TRELLO_ADMIN_TOKEN
+# A Power-Up record, which only an administrator makes (for the plugin routes).
+PLUGIN_JSON=$("$CORK_BIN" plugin create "Swept Power-Up" --user jsadmin --author "Cork tests" --url https://example.com/power-up \
+  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) || die 14 "cork plugin create failed"
+TRELLO_PLUGIN_ID=$("$NODE" -p 'JSON.parse(process.argv[1]).id' "$(grep '^{' <<<"$PLUGIN_JSON" | tail -1)") || die 14 "no plugin id"
+export TRELLO_PLUGIN_ID
 log "user jsuser ($JS_MEMBER_ID) has a read,write,account token"
 
 # --------------------------------------------------------------- scenario ---

@@ -33,7 +33,9 @@ fn listing_json(listing: &PluginListing) -> Value {
     json!({"id": listing.id, "name": listing.name, "locale": listing.locale, "description": listing.description, "overview": listing.overview})
 }
 
-/// A plugin as Trello's plugin catalogue shows one.
+/// A plugin as Trello's plugin catalogue shows one: exactly the keys of its Plugin
+/// schema (trello.js refuses others, run strict), `icon` null without an icon, and the
+/// first listing as `listing`.
 fn plugin_json(plugin: &Plugin, listings: &[PluginListing]) -> Value {
     json!({
         "id": plugin.id,
@@ -44,7 +46,7 @@ fn plugin_json(plugin: &Plugin, listings: &[PluginListing]) -> Value {
         "url": plugin.url,
         "privacyUrl": plugin.privacy_url,
         "supportEmail": plugin.support_email,
-        "icon": {"url": plugin.icon_url},
+        "icon": plugin.icon_url.as_ref().map(|url| json!({"url": url})),
         "heroImageUrl": null,
         "public": plugin.public,
         "moderatedState": null,
@@ -53,9 +55,6 @@ fn plugin_json(plugin: &Plugin, listings: &[PluginListing]) -> Value {
         "tags": plugin.tags,
         "claimedDomains": [],
         "listing": listings.first().map(listing_json),
-        "listings": listings.iter().map(listing_json).collect::<Vec<_>>(),
-        "idMemberCreator": plugin.id_member_creator,
-        "dateCreated": plugin.date_created,
     })
 }
 
