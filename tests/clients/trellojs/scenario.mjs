@@ -617,7 +617,7 @@ await step('delete organization', ['org'], async () => {
 // answer parsed by the library's own (strict) schema. The methods and their URLs come
 // from the library itself (each function's `url` template), so a method it adds is
 // swept too; a path parameter with nothing to fill it is a named skip, not a pass.
-await step('sweep fixtures: a comment with a reaction, a checklist item, an attachment, a sticker, a star, a saved search, an organization', ['board', 'cards'], async () => {
+await step('sweep fixtures: what the sweep reads, changes and deletes', ['board', 'cards'], async () => {
   const card = state.cards.spec.id;
   const org = await trello.organizations.createOrganization({ displayName: 'Swept workspace' });
   // In a workspace, so an action of the board names its organization.
@@ -663,6 +663,24 @@ await step('sweep fixtures: a comment with a reaction, a checklist item, an atta
       friend: friendMe, friendClient: friend, notification: notifications[0], friendMembership: memberships.find((m) => m.idMember === friendMe.id),
     });
   }
+  // Pictures: trello.js cannot send multipart bodies, so they are uploaded over plain
+  // HTTP (a 2x3 PNG header is enough for Cork to read the size), and the library reads,
+  // changes and deletes them.
+  const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0, 2, 0, 0, 0, 3, 8, 6, 0, 0, 0, 0, 0, 0, 0]);
+  const upload = async (path, extra = {}) => {
+    const form = new FormData();
+    form.append('file', new Blob([png], { type: 'image/png' }), 'swept.png');
+    for (const [k, v] of Object.entries(extra)) form.append(k, v);
+    const answer = await fetch(`${base.replace(/\/$/, '')}/1${path}?key=${apiKey}&token=${apiToken}`, { method: 'POST', body: form });
+    check(answer.ok, `upload to ${path}: ${answer.status} ${await answer.clone().text()}`);
+    return answer.json();
+  };
+  Object.assign(state.sweep, {
+    background: await upload('/members/me/boardBackgrounds'),
+    customBackground: await upload('/members/me/customBoardBackgrounds'),
+    emoji: await upload('/members/me/customEmoji', { name: 'swept' }),
+    customSticker: await upload('/members/me/customStickers'),
+  });
   // An administrator of the instance's enterprise, for the enterprise routes.
   const adminKey = process.env.TRELLO_ADMIN_KEY;
   const adminToken = process.env.TRELLO_ADMIN_TOKEN;
@@ -701,8 +719,11 @@ function sweepValue(segment, name) {
     idAction: f.comment.id, idReaction: f.reaction.id, idAttachment: f.attachment.id, idCheckItem: f.item.id,
     idSticker: f.sticker.id, idCustomFieldOption: state.options?.[0]?._id, idStar: f.star.id, idSearch: f.search.id,
     idMembership: f.membership?.id, idBoard: state.board.id, idMember: state.me.id, token: apiToken, channel: 'email',
+    idEmoji: f.emoji?.id,
     boardId: state.board.id, idOrganizations: f.org.id, idOrganization: f.org.id, idWebhook: f.webhook.id,
   };
+  if (name === 'idBackground') return segment === 'customBoardBackgrounds' ? f.customBackground?.id : f.background?.id;
+  if (name === 'idSticker' && segment === 'customStickers') return f.customSticker?.id;
   if (name in byName) return byName[name];
   if (name === 'field') {
     return { actions: 'date', boards: 'name', cards: 'name', checklists: 'name', members: 'username', organizations: 'name', notifications: 'type', webhooks: 'description' }[segment];
@@ -742,9 +763,6 @@ for (const { name, fn, template } of reads) {
   });
   const unmade = {
     '/boards/${parameters.id}/exports': 'board exports (/1/boards/{id}/exports) are newer than the spec Cork serves; its export is GET /cork/boards/{id}/export',
-    'Backgrounds/': 'a picture is an upload, which trello.js cannot send (no multipart)',
-    'customEmoji/': 'a picture is an upload, which trello.js cannot send (no multipart)',
-    'customStickers/': 'a picture is an upload, which trello.js cannot send (no multipart)',
   };
   const reason = Object.entries(unmade).find(([part]) => template.includes(part))?.[1];
   if (reason) {
@@ -869,6 +887,11 @@ const writes = [
   ['members', 'unstarBoard', (f) => ({ id: 'me', idStar: f.star.id })],
   ['members', 'deleteMemberSavedSearch', (f) => ({ id: 'me', idSearch: f.search.id })],
   ['webhooks', 'deleteWebhook', (f) => ({ id: f.webhook.id })],
+  ['members', 'updateMemberBoardBackground', (f) => ({ id: 'me', idBackground: f.background.id, brightness: 'dark', tile: true })],
+  ['members', 'updateMemberCustomBoardBackground', (f) => ({ id: 'me', idBackground: f.customBackground.id, brightness: 'light', tile: false })],
+  ['members', 'deleteMemberBoardBackground', (f) => ({ id: 'me', idBackground: f.background.id })],
+  ['members', 'deleteMemberCustomBoardBackground', (f) => ({ id: 'me', idBackground: f.customBackground.id })],
+  ['members', 'deleteMemberCustomSticker', (f) => ({ id: 'me', idSticker: f.customSticker.id })],
   // Last: the second member gives up its own token.
   ['friend:tokens', 'deleteToken', () => ({ token: process.env.TRELLO_FRIEND_TOKEN })],
 ];
