@@ -675,6 +675,7 @@ await step('sweep fixtures: what the sweep reads, changes and deletes', ['board'
     check(answer.ok, `upload to ${path}: ${answer.status} ${await answer.clone().text()}`);
     return answer.json();
   };
+  await upload(`/organizations/${org.id}/logo`);
   Object.assign(state.sweep, {
     background: await upload('/members/me/boardBackgrounds'),
     customBackground: await upload('/members/me/customBoardBackgrounds'),
@@ -892,9 +893,25 @@ const writes = [
   ['members', 'deleteMemberBoardBackground', (f) => ({ id: 'me', idBackground: f.background.id })],
   ['members', 'deleteMemberCustomBoardBackground', (f) => ({ id: 'me', idBackground: f.customBackground.id })],
   ['members', 'deleteMemberCustomSticker', (f) => ({ id: 'me', idSticker: f.customSticker.id })],
+  ['actions', 'deleteActionReaction', (f) => ({ idAction: f.comment.id, id: f.reaction.id })],
+  ['actions', 'deleteAction', (f) => ({ id: f.comment.id })],
+  ['boards', 'disableBoardPlugin', () => ({ id: state.board.id, idPlugin: process.env.TRELLO_PLUGIN_ID })],
+  ['organizations', 'deleteOrganizationLogo', (f) => ({ id: f.org.id })],
   // Last: the second member gives up its own token.
   ['friend:tokens', 'deleteToken', () => ({ token: process.env.TRELLO_FRIEND_TOKEN })],
 ];
+await step('sweep removeEnterpriseOrganization (refused: a workspace stays in the instance enterprise)', ['sweep'], async () => {
+  // Cork's one enterprise is the instance: a workspace leaves it only by being deleted,
+  // and the library's call gets that refusal (403) rather than a change.
+  let error = null;
+  try {
+    await state.sweep.admin.enterprises.removeEnterpriseOrganization({ id: state.sweep.enterprise, idOrg: state.sweep.org.id });
+  } catch (err) {
+    error = err;
+  }
+  check(/403/.test(String(error?.message)) && /cannot leave/.test(String(error?.message)), `refused: ${error?.message}`);
+});
+
 for (const [namespace, name, params, live, keep, again] of writes) {
   await step(`sweep ${name}${again ? ` (${again})` : ''}`, ['sweep'], async () => {
     const [who, ns] = namespace.includes(':') ? namespace.split(':') : ['me', namespace];
