@@ -168,33 +168,29 @@ process.stdin.on("data", (d) => (text += d)).on("end", () => {
 });' <<<"$TOKEN_JSON") || die 14 "could not parse the output of cork token create"
 { read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r JS_MEMBER_ID; } <<<"$CREDS"
 export TRELLO_API_KEY TRELLO_TOKEN
+# The other members and records the sweep needs, made with the command line.
+cork_cli() { "$CORK_BIN" "$@" --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}; }
+json_field() { "$NODE" -p "JSON.parse(process.argv[1]).$2" "$1"; }
+# member_with_token NAME "FULL NAME" [--admin]: the member's read,write,account token (its JSON line).
+member_with_token() {
+  local name=$1 full=$2
+  shift 2
+  cork_cli user create "$name" "$@" --full-name "$full" --email "$name@example.com" >&2 || return 1
+  cork_cli token create --user "$name" --scope read,write,account | grep '^{' | tail -1
+}
 # A second member, whose acts give jsuser notifications (the sweep reads them).
-"$CORK_BIN" user create jsfriend --full-name "Js Friend" --email jsfriend@example.com \
-  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} >&2 \
-  || die 14 "cork user create jsfriend failed"
-FRIEND_JSON=$("$CORK_BIN" token create --user jsfriend --scope read,write,account \
-  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) \
-  || die 14 "cork token create (jsfriend) failed"
-FRIEND_LINE=$(grep '^{' <<<"$FRIEND_JSON" | tail -1)
-TRELLO_FRIEND_KEY=$("$NODE" -p 'JSON.parse(process.argv[1]).key' "$FRIEND_LINE") || die 14 "no jsfriend key"
-TRELLO_FRIEND_TOKEN=$("$NODE" -p 'JSON.parse(process.argv[1]).token' "$FRIEND_LINE") || die 14 "no jsfriend token"
-export TRELLO_FRIEND_KEY TRELLO_FRIEND_TOKEN
+FRIEND_LINE=$(member_with_token jsfriend "Js Friend") || die 14 "could not make jsfriend and its token"
+TRELLO_FRIEND_KEY=$(json_field "$FRIEND_LINE" key) || die 14 "no jsfriend key"
+TRELLO_FRIEND_TOKEN=$(json_field "$FRIEND_LINE" token) || die 14 "no jsfriend token"
 # An administrator of the instance (so of its enterprise), for the enterprise routes.
-"$CORK_BIN" user create jsadmin --admin --full-name "Js Admin" --email jsadmin@example.com \
-  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} >&2 \
-  || die 14 "cork user create jsadmin failed"
-ADMIN_JSON=$("$CORK_BIN" token create --user jsadmin --scope read,write,account \
-  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) \
-  || die 14 "cork token create (jsadmin) failed"
-ADMIN_LINE=$(grep '^{' <<<"$ADMIN_JSON" | tail -1)
-TRELLO_ADMIN_KEY=$("$NODE" -p 'JSON.parse(process.argv[1]).key' "$ADMIN_LINE") || die 14 "no jsadmin key"
-TRELLO_ADMIN_TOKEN=$("$NODE" -p 'JSON.parse(process.argv[1]).token' "$ADMIN_LINE") || die 14 "no jsadmin token"
-export TRELLO_ADMIN_KEY TRELLO_ADMIN_TOKEN
+ADMIN_LINE=$(member_with_token jsadmin "Js Admin" --admin) || die 14 "could not make jsadmin and its token"
+TRELLO_ADMIN_KEY=$(json_field "$ADMIN_LINE" key) || die 14 "no jsadmin key"
+TRELLO_ADMIN_TOKEN=$(json_field "$ADMIN_LINE" token) || die 14 "no jsadmin token"
 # A Power-Up record, which only an administrator makes (for the plugin routes).
-PLUGIN_JSON=$("$CORK_BIN" plugin create "Swept Power-Up" --user jsadmin --author "Cork tests" --url https://example.com/power-up \
-  --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}) || die 14 "cork plugin create failed"
-TRELLO_PLUGIN_ID=$("$NODE" -p 'JSON.parse(process.argv[1]).id' "$(grep '^{' <<<"$PLUGIN_JSON" | tail -1)") || die 14 "no plugin id"
-export TRELLO_PLUGIN_ID
+PLUGIN_LINE=$(cork_cli plugin create "Swept Power-Up" --user jsadmin --author "Cork tests" --url https://example.com/power-up | grep '^{' | tail -1) \
+  || die 14 "cork plugin create failed"
+TRELLO_PLUGIN_ID=$(json_field "$PLUGIN_LINE" id) || die 14 "no plugin id"
+export TRELLO_FRIEND_KEY TRELLO_FRIEND_TOKEN TRELLO_ADMIN_KEY TRELLO_ADMIN_TOKEN TRELLO_PLUGIN_ID
 log "user jsuser ($JS_MEMBER_ID) has a read,write,account token"
 
 # --------------------------------------------------------------- scenario ---
