@@ -198,8 +198,18 @@ async fn get_board(State(app): State<App>, Path(id): Path<String>, req: Req) -> 
     // Cork's extension: the board's source-of-truth rules and its mirror (only when it
     // has some), so a board without either renders exactly as Trello's.
     let mut ownership = app.cork.ownership(&view.board.id, None).await?;
-    if let Some(mirror) = app.cork.board_mirror(&view.board.id).await? {
-        ownership.get_or_insert_with(|| serde_json::json!({}))["mirror"] = mirror.to_json();
+    // A mirrored board carries its mirror's rule, so only such a board costs the read of
+    // its mirror: every other board read stays as it was.
+    let mirrored = ownership
+        .as_ref()
+        .and_then(|o| o["owners"].as_array())
+        .is_some_and(|rules| rules.iter().any(|r| r["key"].as_str() == Some(cork_core::gates::MIRROR_KEY)));
+    if mirrored {
+        if let Some(cork) = ownership.as_mut() {
+            if let Some(mirror) = app.cork.board_mirror(&view.board.id).await? {
+                cork["mirror"] = mirror.to_json();
+            }
+        }
     }
     let mut out = render_view(&app, &view, &req.params);
     if let Some(cork) = ownership {
