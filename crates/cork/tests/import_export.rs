@@ -629,3 +629,21 @@ async fn uploaded_files_are_downloaded_with_source_credentials() {
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"the notes, downloaded");
     assert_eq!(attachments.as_array().unwrap().iter().filter(|a| a["isUpload"] == json!(false)).count(), 1, "the link stays a link");
 }
+
+both_backends!(a_board_without_cards_imports, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut export = small_export();
+    for section in ["cards", "checklists", "actions"] {
+        export[section] = json!([]);
+    }
+    let board = s(&export, "id");
+    let report = import(&server, &file(dir.path(), "empty.json", &export.to_string()), &as_admin(&alice)).await;
+    assert!(report.ok, "{:?}", report.error);
+    assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+    assert_eq!(alice.get(&format!("/1/boards/{board}/cards/all")).await.ok(), json!([]));
+    assert_eq!(
+        alice.get(&format!("/1/boards/{board}/lists?filter=all")).await.ok().as_array().unwrap().len(),
+        export["lists"].as_array().unwrap().len()
+    );
+});

@@ -324,6 +324,8 @@ struct Survey {
     header: Map<String, Value>,
     small: HashMap<&'static str, Vec<(usize, Value)>>,
     read: BTreeMap<&'static str, u64>,
+    /// The sections the file has, empty ones included.
+    sections: HashSet<&'static str>,
     /// Each card's list, and whether the card itself is whole (`None`) or why not.
     cards: HashMap<String, (String, Option<String>)>,
     /// The authors of actions, as the actions embed them.
@@ -349,7 +351,7 @@ impl Survey {
         let (Some(id), Some(name)) = (id, name) else {
             return Err("not a Trello board export: the top-level object needs the board's `id` (24 hex digits) and `name`".into());
         };
-        if !self.read.contains_key("lists") || !self.read.contains_key("cards") {
+        if !self.sections.contains("lists") || !self.sections.contains("cards") {
             return Err("not a Trello board export: it has no `lists` or no `cards`".into());
         }
         if name.trim().is_empty() || name.len() > MAX_TEXT {
@@ -362,6 +364,10 @@ impl Survey {
 impl Sink for Survey {
     fn header(&mut self, key: String, value: Value) {
         self.header.insert(key, value);
+    }
+
+    fn section(&mut self, section: &'static str) {
+        self.sections.insert(section);
     }
 
     fn element(&mut self, section: &'static str, index: usize, value: Value) -> Result<(), String> {

@@ -20,6 +20,8 @@ pub trait Sink {
     fn header(&mut self, key: String, value: Value);
     /// One element of a streamed section; an error stops the walk.
     fn element(&mut self, section: &'static str, index: usize, value: Value) -> Result<(), String>;
+    /// A streamed section begins (also when it turns out empty).
+    fn section(&mut self, _section: &'static str) {}
 }
 
 /// Walks `reader` as one export. The error is the parser's, with its line and column,
@@ -59,7 +61,10 @@ impl<'de> Visitor<'de> for Top<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             match SECTIONS.iter().find(|s| **s == key) {
-                Some(section) => map.next_value_seed(Section { section, sink: &mut *self.sink })?,
+                Some(section) => {
+                    self.sink.section(section);
+                    map.next_value_seed(Section { section, sink: &mut *self.sink })?
+                }
                 None => {
                     let value: Value = map.next_value()?;
                     self.sink.header(key, value);
@@ -121,6 +126,7 @@ mod tests {
     struct Collect {
         header: Vec<String>,
         elements: Vec<(&'static str, usize, Value)>,
+        sections: Vec<&'static str>,
     }
 
     impl Sink for Collect {
@@ -130,6 +136,9 @@ mod tests {
         fn element(&mut self, section: &'static str, index: usize, value: Value) -> Result<(), String> {
             self.elements.push((section, index, value));
             Ok(())
+        }
+        fn section(&mut self, section: &'static str) {
+            self.sections.push(section);
         }
     }
 
@@ -141,6 +150,8 @@ mod tests {
         assert_eq!(sink.elements.len(), 2);
         assert_eq!(sink.elements[1].0, "cards");
         assert_eq!(sink.elements[1].1, 1);
+        // An empty or null section is still one the file has (a board without cards).
+        assert_eq!(sink.sections, ["cards", "lists"]);
     }
 
     #[test]
