@@ -38,7 +38,8 @@ use serde_json::{json, Map, Value};
 
 use crate::ids::{id_time, is_id, new_id};
 use crate::import::{ImportOptions, ImportReport, Progress};
-use crate::model::Card;
+use crate::model::{Attachment, Card};
+use crate::stickers::Sticker;
 use crate::store_ext::{by_ids, find, get, insert, save, Stored};
 use crate::{format_date, now, parse_date, Cork};
 
@@ -51,10 +52,23 @@ const PAGE: usize = 1000;
 /// cards in one request instead of one request per card.
 const CARDS_ONE_BY_ONE: usize = 50;
 
+/// What the source answered a read.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The JSON answer.
+    Found(Value),
+    /// 404: the object does not exist (any more).
+    Missing,
+    /// 401 or 403: the object exists, or may, but these credentials cannot read it (a
+    /// card moved to a board the token cannot see, a revoked token).
+    Refused,
+}
+
 /// A server that speaks the Trello API, read with the mirror's credentials.
 pub trait Source: Send + Sync {
-    /// `GET` of a path with its query (`/1/boards/...`): the JSON answer, `None` for 404.
-    fn get<'a>(&'a self, path: &'a str) -> Pin<Box<dyn Future<Output = Result<Option<Value>, String>> + Send + 'a>>;
+    /// `GET` of a path with its query (`/1/boards/...`); an error is anything else the
+    /// source answered after its retries, or that it could not be reached.
+    fn get<'a>(&'a self, path: &'a str) -> Pin<Box<dyn Future<Output = Result<Reply, String>> + Send + 'a>>;
     /// The server's base URL, as the mirror names it.
     fn url(&self) -> &str;
 }
@@ -139,15 +153,24 @@ pub struct MirrorOptions {
     pub workspace: Option<String>,
     /// A Cork member (id) made an admin of the board, so someone here can read it.
     pub admin: Option<String>,
-    /// Uploaded files downloaded from the source instead of kept as links.
+    /// Uploaded files downloaded from the source instead of kept as links (by the first
+    /// import and by every step).
     pub downloads: Option<crate::import::Downloads>,
 }
+
+/// Action types after which a step reads all of the board's cards: cards came or went
+/// with a whole list, and no card action names them.
+const MOVES_MANY_CARDS: [&str; 2] = ["moveListToBoard", "moveListFromBoard"];
+
+/// Ids looked up in one query.
+const LOOKUP_CHUNK: usize = 500;
 
 fn source_error(what: &str, error: String) -> String {
     format!("reading {what} from the source: {error}")
 }
 
-/// Every action of the board newer than `since` (all with `None`), oldest first.
+/// Every action of the board newer than `since` (all with `None`), oldest first. Pages
+/// are read with `before=` until an empty one: a server may cap a page below [`PAGE`].
 async fn actions_since(source: &dyn Source, board: &str, since: Option<&str>) -> Result<Vec<Value>, String> {
     let mut all: Vec<Value> = Vec::new();
     let mut before: Option<String> = None;
@@ -159,17 +182,16 @@ async fn actions_since(source: &dyn Source, board: &str, since: Option<&str>) ->
         if let Some(before) = &before {
             path.push_str(&format!("&before={before}"));
         }
-        let page = source.get(&path).await.map_err(|e| source_error("the board's actions", e))?;
-        let page = match page {
-            Some(Value::Array(page)) => page,
-            Some(other) => return Err(format!("the source answered its actions with {}", short(&other))),
-            None => return Err(GONE.into()),
+        let page = match source.get(&path).await.map_err(|e| source_error("the board's actions", e))? {
+            Reply::Found(Value::Array(page)) => page,
+            Reply::Found(other) => return Err(format!("the source answered its actions with {}", short(&other))),
+            Reply::Missing | Reply::Refused => return Err(GONE.into()),
         };
-        let n = page.len();
-        let oldest = page.last().and_then(|a| a.get("id")).and_then(Value::as_str).map(str::to_string);
+        // The oldest of the page; a page that does not move `before` back ends the walk.
+        let oldest = page.iter().filter_map(|a| a.get("id").and_then(Value::as_str)).filter(|id| is_id(id)).min().map(str::to_string);
         all.extend(page);
         match oldest {
-            Some(oldest) if n >= PAGE && before.as_deref() != Some(oldest.as_str()) => before = Some(oldest),
+            Some(oldest) if before.as_deref().is_none_or(|b| oldest.as_str() < b) => before = Some(oldest),
             _ => break,
         }
     }
@@ -179,7 +201,7 @@ async fn actions_since(source: &dyn Source, board: &str, since: Option<&str>) ->
     Ok(all)
 }
 
-const GONE: &str = "the source board is gone (404), or these credentials can no longer read it";
+const GONE: &str = "the source board is gone (404), or these credentials can no longer read it (401/403)";
 
 fn short(value: &Value) -> String {
     let text = value.to_string();
@@ -192,27 +214,32 @@ async fn board_state(source: &dyn Source, board: &str) -> Result<Map<String, Val
         "/1/boards/{board}?fields=all&lists=all&labels=all&label_limit=1000&customFields=true&members=all&memberships=all&actions=none&cards=none"
     );
     match source.get(&path).await.map_err(|e| source_error("the board", e))? {
-        Some(Value::Object(map)) => Ok(map),
-        Some(other) => Err(format!("the source answered the board with {}", short(&other))),
-        None => Err(GONE.into()),
+        Reply::Found(Value::Object(map)) => Ok(map),
+        Reply::Found(other) => Err(format!("the source answered the board with {}", short(&other))),
+        Reply::Missing | Reply::Refused => Err(GONE.into()),
     }
 }
 
 const CARD_INCLUDES: &str =
     "fields=all&attachments=true&attachment_fields=all&stickers=true&customFieldItems=true&checklists=all&checklist_fields=all";
 
-/// The card as the source has it now, when it is still on the board.
+/// The card as the source has it now, when it is still on the board: a card deleted, or
+/// moved to another board (one these credentials may not read), is no longer.
 async fn card_state(source: &dyn Source, board_id: &str, card: &str) -> Result<Option<Value>, String> {
-    let found = source.get(&format!("/1/cards/{card}?{CARD_INCLUDES}")).await.map_err(|e| source_error("a card", e))?;
-    Ok(found.filter(|c| c.get("idBoard").and_then(Value::as_str) == Some(board_id)))
+    match source.get(&format!("/1/cards/{card}?{CARD_INCLUDES}")).await.map_err(|e| source_error("a card", e))? {
+        Reply::Found(card) if card.get("idBoard").and_then(Value::as_str) == Some(board_id) => Ok(Some(card)),
+        Reply::Found(card) if card.get("idBoard").and_then(Value::as_str).is_some() => Ok(None),
+        Reply::Found(other) => Err(format!("the source answered a card with {}", short(&other))),
+        Reply::Missing | Reply::Refused => Ok(None),
+    }
 }
 
 /// Every card of the board (open and archived) as the source has it now.
 async fn all_cards(source: &dyn Source, board: &str) -> Result<Vec<Value>, String> {
     match source.get(&format!("/1/boards/{board}/cards/all?{CARD_INCLUDES}")).await.map_err(|e| source_error("the cards", e))? {
-        Some(Value::Array(cards)) => Ok(cards),
-        Some(other) => Err(format!("the source answered the cards with {}", short(&other))),
-        None => Err(GONE.into()),
+        Reply::Found(Value::Array(cards)) => Ok(cards),
+        Reply::Found(other) => Err(format!("the source answered the cards with {}", short(&other))),
+        Reply::Missing | Reply::Refused => Err(GONE.into()),
     }
 }
 
@@ -251,10 +278,12 @@ fn ids_in(values: &[Value]) -> HashSet<String> {
 }
 
 /// What the source holds of the parts a step read; what is missing of them here goes.
+/// A section the answer does not carry (`None`) is not pruned: a source that leaves out
+/// `customFields`, say, has not deleted every field.
 struct Held {
-    lists: HashSet<String>,
-    labels: HashSet<String>,
-    fields: HashSet<String>,
+    lists: Option<HashSet<String>>,
+    labels: Option<HashSet<String>>,
+    fields: Option<HashSet<String>>,
     cards: HashSet<String>,
     children: Vec<CardChildren>,
 }
@@ -262,14 +291,14 @@ struct Held {
 /// The checklists, attachments and stickers one card read from the source carries.
 struct CardChildren {
     id: String,
-    checklists: HashSet<String>,
-    attachments: HashSet<String>,
-    stickers: HashSet<String>,
+    checklists: Option<HashSet<String>>,
+    attachments: Option<HashSet<String>>,
+    stickers: Option<HashSet<String>>,
 }
 
 impl Held {
     fn of(board: &Map<String, Value>, cards: &[Value]) -> Held {
-        let section = |value: Option<&Value>| ids_in(value.and_then(Value::as_array).map_or(&[], Vec::as_slice));
+        let section = |value: Option<&Value>| value.and_then(Value::as_array).map(|items| ids_in(items));
         Held {
             lists: section(board.get("lists")),
             labels: section(board.get("labels")),
@@ -290,6 +319,24 @@ impl Held {
 
 fn missing(here: Vec<String>, there: &HashSet<String>) -> Vec<String> {
     here.into_iter().filter(|id| !there.contains(id)).collect()
+}
+
+/// The ids of `table` among `ids`, looked up [`LOOKUP_CHUNK`] at a time.
+async fn present(tx: &mut Tx, table: Table, ids: &[&str]) -> crate::Result<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        found.extend(tx.column(table, "id", &[Cond::any_of("id", chunk)]).await?);
+    }
+    Ok(found)
+}
+
+/// The later of two action ids (ids order by time).
+fn later(a: Option<String>, b: Option<&str>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > a.as_str() => Some(b.to_string()),
+        (Some(a), _) => Some(a),
+        (None, b) => b.map(str::to_string),
+    }
 }
 
 impl Cork {
@@ -381,11 +428,22 @@ impl Cork {
                 let (export, mirror) = (&export, &mirror);
                 let import = &import;
                 async move {
+                    {
+                        let mut tx = cork.store.write().await.map_err(db)?;
+                        if get::<Mirror>(&mut tx, &mirror.id).await.map_err(db)?.is_some() {
+                            return Err(format!("board {} is mirrored here already: run the mirror again to resume it", mirror.id));
+                        }
+                        // A mirror starts from nothing: an imported or a local board of
+                        // the same id has history the mirror would silently take over.
+                        if !tx.column(Table::Boards, "id", &[Cond::eq("id", &mirror.id)]).await.map_err(db)?.is_empty() {
+                            return Err(format!(
+                                "board {} exists here already (imported, or restored from a backup): a mirror starts from an empty slot; delete the local board first",
+                                mirror.id
+                            ));
+                        }
+                    }
                     let report = cork.import_value(export, import, scratch).await?;
                     let mut tx = cork.store.write().await.map_err(db)?;
-                    if get::<Mirror>(&mut tx, &mirror.id).await.map_err(db)?.is_some() {
-                        return Err(format!("board {} is mirrored here already: run the mirror again to resume it", mirror.id));
-                    }
                     insert(&mut tx, mirror).await.map_err(db)?;
                     crate::gates::set_mirror_owner(&mut tx, &mirror.id, &mirror.owner_name()).await.map_err(db)?;
                     crate::audit::change(
@@ -406,8 +464,14 @@ impl Cork {
 
     /// One step: applies what the source did since the cursor, with the cursor, in one
     /// transaction. A failure leaves the mirror as it was (and is noted on it).
-    pub async fn mirror_step(&self, source: &dyn Source, mirror: &mut Mirror, scratch: &Path) -> Result<StepReport, String> {
-        match self.try_step(source, mirror, scratch).await {
+    pub async fn mirror_step(
+        &self,
+        source: &dyn Source,
+        mirror: &mut Mirror,
+        downloads: Option<&crate::import::Downloads>,
+        scratch: &Path,
+    ) -> Result<StepReport, String> {
+        match self.try_step(source, mirror, downloads, scratch).await {
             Ok(report) => Ok(report),
             Err(error) => {
                 let gone = error == GONE;
@@ -425,7 +489,13 @@ impl Cork {
         }
     }
 
-    async fn try_step(&self, source: &dyn Source, mirror: &mut Mirror, scratch: &Path) -> Result<StepReport, String> {
+    async fn try_step(
+        &self,
+        source: &dyn Source,
+        mirror: &mut Mirror,
+        downloads: Option<&crate::import::Downloads>,
+        scratch: &Path,
+    ) -> Result<StepReport, String> {
         let started = now();
         let since = mirror
             .cursor
@@ -437,7 +507,7 @@ impl Cork {
         let known: HashSet<String> = {
             let ids: Vec<&str> = read.iter().filter_map(|a| a["id"].as_str()).collect();
             let mut tx = self.store.read().await.map_err(db)?;
-            tx.column(Table::Actions, "id", &[Cond::any_of("id", &ids)]).await.map_err(db)?.into_iter().collect()
+            present(&mut tx, Table::Actions, &ids).await.map_err(db)?
         };
         let fresh: Vec<Value> = read.into_iter().filter(|a| a["id"].as_str().is_some_and(|id| !known.contains(id))).collect();
         let mut report = StepReport::default();
@@ -456,8 +526,16 @@ impl Cork {
         }
         let board = board_state(source, &mirror.source_board).await?;
         let board_id = mirror.id.clone();
+        let answered = board.get("id").and_then(Value::as_str).unwrap_or_default();
+        if answered != board_id {
+            return Err(format!(
+                "the source answers board {} with board {answered:?}, not the board {board_id} mirrored here",
+                mirror.source_board
+            ));
+        }
         let named: BTreeSet<String> = fresh.iter().flat_map(cards_of).collect();
-        let (cards, gone_cards, every_card) = if named.len() > CARDS_ONE_BY_ONE {
+        let many = fresh.iter().any(|a| a["type"].as_str().is_some_and(|t| MOVES_MANY_CARDS.contains(&t)));
+        let (cards, gone_cards, every_card) = if many || named.len() > CARDS_ONE_BY_ONE {
             (all_cards(source, &mirror.source_board).await?, Vec::new(), true)
         } else {
             let mut cards = Vec::new();
@@ -479,7 +557,7 @@ impl Cork {
         let held = Held::of(&board, &cards);
         let applied = fresh.len() as u64;
         let export = export_of(board, cards, fresh);
-        let import = ImportOptions { mirror: true, ..ImportOptions::default() };
+        let import = ImportOptions { mirror: true, downloads: downloads.cloned(), ..ImportOptions::default() };
         let mirror_id = mirror.id.clone();
         let (stored, removed, skipped) = self
             .in_one_transaction(|cork| {
@@ -497,18 +575,25 @@ impl Cork {
                         let here = tx.column(Table::Cards, "id", &[Cond::eq("board_id", mirror_id)]).await.map_err(db)?;
                         gone.extend(missing(here, &held.cards));
                     }
-                    let removed = prune(&mut tx, mirror_id, held, &mut gone).await.map_err(db)?;
-                    stored.cursor = newest["id"].as_str().map(str::to_string);
-                    stored.cursor_date = newest["date"].as_str().map(str::to_string);
+                    let pruned = prune(&mut tx, mirror_id, held, &mut gone).await.map_err(db)?;
+                    // Actions read again behind the cursor (the overlap) never move it back.
+                    let cursor = later(stored.cursor.clone(), newest["id"].as_str());
+                    if cursor.as_deref() != stored.cursor.as_deref() {
+                        stored.cursor = cursor;
+                        stored.cursor_date = newest["date"].as_str().map(str::to_string);
+                    }
                     stored.actions_applied += applied;
                     stored.date_synced = Some(started.clone());
                     stored.date_last_change = Some(now());
                     stored.state = "following".into();
                     save(&mut tx, &stored).await.map_err(db)?;
                     tx.commit().await.map_err(db)?;
+                    // The bytes of removed uploads go once the step commits.
+                    cork.files.discard(&pruned.files).await;
+                    cork.pictures.discard(&pruned.pictures).await;
                     let skipped =
                         imported.skipped.iter().map(|s| format!("{} {}: {}", s.kind, s.id.as_deref().unwrap_or("-"), s.reason)).collect();
-                    Ok((stored, removed, skipped))
+                    Ok((stored, pruned.cards, skipped))
                 }
             })
             .await?;
@@ -572,40 +657,79 @@ fn db(error: impl std::fmt::Display) -> String {
     format!("database error: {error}")
 }
 
-/// Removes here what the source no longer has: lists, labels and custom fields missing
-/// from the board's sections, the cards in `gone` (and those on removed lists), and of
-/// each card read, the checklists, attachments and stickers it no longer carries.
-/// Answers how many cards went.
-async fn prune(tx: &mut Tx, board: &str, held: &Held, gone: &mut Vec<String>) -> crate::Result<usize> {
-    let on_board = [Cond::eq("board_id", board)];
-    let old_lists = missing(tx.column(Table::Lists, "id", &on_board).await?, &held.lists);
-    if !old_lists.is_empty() {
-        gone.extend(tx.column(Table::Cards, "id", &[Cond::any_of("list_id", &old_lists)]).await?);
-        tx.delete(Table::Lists, &[Cond::any_of("id", &old_lists)]).await?;
+/// What a step removed: the number of cards, and the stored files of the attachments
+/// and stickers that went, set aside once the step commits.
+#[derive(Default)]
+struct Pruned {
+    cards: usize,
+    files: Vec<String>,
+    pictures: Vec<String>,
+}
+
+impl Pruned {
+    /// Notes the files of the attachments and stickers about to be deleted.
+    async fn files_of(&mut self, tx: &mut Tx, which: &[Cond]) -> crate::Result<()> {
+        let attachments: Vec<Attachment> = find(tx, which, Order::None, None).await?;
+        self.files.extend(crate::uploads::attachment_files(&attachments));
+        let stickers: Vec<Sticker> = find(tx, which, Order::None, None).await?;
+        self.pictures.extend(crate::stickers::sticker_files(&stickers));
+        Ok(())
     }
-    let old_labels = missing(tx.column(Table::Labels, "id", &on_board).await?, &held.labels);
-    if !old_labels.is_empty() {
-        tx.delete(Table::Labels, &[Cond::any_of("id", &old_labels)]).await?;
-        let cards: Vec<Card> = find(tx, &on_board, Order::None, None).await?;
-        for mut card in cards.into_iter().filter(|c| c.id_labels.iter().any(|l| old_labels.contains(l))) {
-            card.id_labels.retain(|l| !old_labels.contains(l));
-            save(tx, &card).await?;
+}
+
+/// Removes here what the source no longer has: lists, labels and custom fields missing
+/// from the board's sections (those the answer carried), the cards in `gone` (and those
+/// on removed lists), and of each card read, the checklists, attachments and stickers it
+/// no longer carries.
+async fn prune(tx: &mut Tx, board: &str, held: &Held, gone: &mut Vec<String>) -> crate::Result<Pruned> {
+    let mut pruned = Pruned::default();
+    let on_board = [Cond::eq("board_id", board)];
+    if let Some(lists) = &held.lists {
+        let old_lists = missing(tx.column(Table::Lists, "id", &on_board).await?, lists);
+        for chunk in old_lists.chunks(LOOKUP_CHUNK) {
+            gone.extend(tx.column(Table::Cards, "id", &[Cond::any_of("list_id", chunk)]).await?);
+            tx.delete(Table::Lists, &[Cond::any_of("id", chunk)]).await?;
         }
     }
-    let old_fields = missing(tx.column(Table::CustomFields, "id", &on_board).await?, &held.fields);
-    if !old_fields.is_empty() {
-        tx.delete(Table::CustomFieldItems, &[Cond::any_of("field_id", &old_fields)]).await?;
-        tx.delete(Table::CustomFields, &[Cond::any_of("id", &old_fields)]).await?;
+    if let Some(labels) = &held.labels {
+        let old_labels = missing(tx.column(Table::Labels, "id", &on_board).await?, labels);
+        if !old_labels.is_empty() {
+            for chunk in old_labels.chunks(LOOKUP_CHUNK) {
+                tx.delete(Table::Labels, &[Cond::any_of("id", chunk)]).await?;
+            }
+            let cards: Vec<Card> = find(tx, &on_board, Order::None, None).await?;
+            for mut card in cards.into_iter().filter(|c| c.id_labels.iter().any(|l| old_labels.contains(l))) {
+                card.id_labels.retain(|l| !old_labels.contains(l));
+                save(tx, &card).await?;
+            }
+        }
+    }
+    if let Some(fields) = &held.fields {
+        let old_fields = missing(tx.column(Table::CustomFields, "id", &on_board).await?, fields);
+        for chunk in old_fields.chunks(LOOKUP_CHUNK) {
+            tx.delete(Table::CustomFieldItems, &[Cond::any_of("field_id", chunk)]).await?;
+            tx.delete(Table::CustomFields, &[Cond::any_of("id", chunk)]).await?;
+        }
     }
     for card in &held.children {
         let of_card = [Cond::eq("card_id", &card.id)];
         for (table, keep) in
             [(Table::Checklists, &card.checklists), (Table::Attachments, &card.attachments), (Table::Stickers, &card.stickers)]
         {
+            let Some(keep) = keep else { continue };
             let old = missing(tx.column(table, "id", &of_card).await?, keep);
-            if !old.is_empty() {
-                tx.delete(table, &[Cond::any_of("id", &old)]).await?;
-                for id in old.iter().filter(|_| table == Table::Checklists) {
+            if old.is_empty() {
+                continue;
+            }
+            let which = [Cond::any_of("id", &old)];
+            match table {
+                Table::Attachments => pruned.files.extend(crate::uploads::attachment_files(&find(tx, &which, Order::None, None).await?)),
+                Table::Stickers => pruned.pictures.extend(crate::stickers::sticker_files(&find(tx, &which, Order::None, None).await?)),
+                _ => {}
+            }
+            tx.delete(table, &which).await?;
+            if table == Table::Checklists {
+                for id in &old {
                     tx.unindex(id).await?;
                 }
             }
@@ -613,16 +737,20 @@ async fn prune(tx: &mut Tx, board: &str, held: &Held, gone: &mut Vec<String>) ->
     }
     gone.sort();
     gone.dedup();
-    let cards: Vec<Card> = by_ids(tx, gone).await?;
-    let gone: Vec<String> = cards.iter().filter(|c| c.id_board == board).map(|c| c.id.clone()).collect();
-    if gone.is_empty() {
-        return Ok(0);
+    for chunk in gone.chunks(LOOKUP_CHUNK) {
+        let cards: Vec<Card> = by_ids(tx, chunk).await?;
+        let chunk: Vec<String> = cards.iter().filter(|c| c.id_board == board).map(|c| c.id.clone()).collect();
+        if chunk.is_empty() {
+            continue;
+        }
+        let of_cards = [Cond::any_of("card_id", &chunk)];
+        pruned.files_of(tx, &of_cards).await?;
+        for table in [Table::Checklists, Table::Attachments, Table::CardMembers, Table::CustomFieldItems, Table::Stickers] {
+            tx.delete(table, &of_cards).await?;
+        }
+        tx.unindex_cards(&chunk).await?;
+        tx.delete(Table::Cards, &[Cond::any_of("id", &chunk)]).await?;
+        pruned.cards += chunk.len();
     }
-    let of_cards = [Cond::any_of("card_id", &gone)];
-    for table in [Table::Checklists, Table::Attachments, Table::CardMembers, Table::CustomFieldItems, Table::Stickers] {
-        tx.delete(table, &of_cards).await?;
-    }
-    tx.unindex_cards(&gone).await?;
-    tx.delete(Table::Cards, &[Cond::any_of("id", &gone)]).await?;
-    Ok(gone.len())
+    Ok(pruned)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use cork_core::mirror::{Mirror, MirrorOptions, Source};
+use cork_core::mirror::{Mirror, MirrorOptions, Reply, Source};
 use cork_core::Cork;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
@@ -43,22 +43,33 @@ impl HttpSource {
         format!("{}{path}{joiner}key={}&token={}", self.base, self.key, self.token)
     }
 
-    /// A request with the credentials; errors never show the URL (it holds the token).
-    async fn send(&self, method: reqwest::Method, path: &str) -> Result<Option<Value>, String> {
+    /// Text that may hold the token (a path like `/1/tokens/{token}/webhooks`, an error
+    /// body echoing the request) as it may be shown: the token masked.
+    fn shown(&self, text: &str) -> String {
+        if self.token.is_empty() {
+            return text.to_string();
+        }
+        text.replace(&self.token, "[token]")
+    }
+
+    /// A request with the credentials; errors never show the URL nor the token.
+    async fn send(&self, method: reqwest::Method, path: &str) -> Result<Reply, String> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let sent = self.client.request(method.clone(), self.url(path)).send().await;
             let wait = match sent {
                 Err(error) if attempt < ATTEMPTS => {
-                    tracing::warn!(error = %error.without_url(), "the source could not be reached; trying again");
+                    tracing::warn!(error = %self.shown(&error.without_url().to_string()), "the source could not be reached; trying again");
                     Duration::from_secs(1 << attempt)
                 }
-                Err(error) => return Err(error.without_url().to_string()),
+                Err(error) => return Err(self.shown(&error.without_url().to_string())),
                 Ok(response) => {
                     let status = response.status();
-                    if status.as_u16() == 404 {
-                        return Ok(None);
+                    match status.as_u16() {
+                        404 => return Ok(Reply::Missing),
+                        401 | 403 => return Ok(Reply::Refused),
+                        _ => {}
                     }
                     if (status.as_u16() == 429 || status.as_u16() == 503) && attempt < ATTEMPTS {
                         let after = response
@@ -71,9 +82,10 @@ impl HttpSource {
                     } else if !status.is_success() {
                         let body = response.text().await.unwrap_or_default();
                         let body: String = body.chars().take(300).collect();
-                        return Err(format!("{method} {} answered {status}: {body}", path.split('?').next().unwrap_or(path)));
+                        let path = path.split('?').next().unwrap_or(path);
+                        return Err(self.shown(&format!("{method} {path} answered {status}: {body}")));
                     } else {
-                        return response.json::<Value>().await.map(Some).map_err(|e| e.without_url().to_string());
+                        return response.json::<Value>().await.map(Reply::Found).map_err(|e| self.shown(&e.without_url().to_string()));
                     }
                 }
             };
@@ -83,7 +95,7 @@ impl HttpSource {
 }
 
 impl Source for HttpSource {
-    fn get<'a>(&'a self, path: &'a str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Value>, String>> + Send + 'a>> {
+    fn get<'a>(&'a self, path: &'a str) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Reply, String>> + Send + 'a>> {
         Box::pin(self.send(reqwest::Method::GET, path))
     }
 
@@ -111,6 +123,10 @@ pub struct Run {
 pub async fn run(cork: &Cork, run: Run) -> Result<()> {
     let source = HttpSource::new(&run.from, &run.key, &run.token)?;
     let scratch: PathBuf = std::env::temp_dir();
+    let downloads = match run.download {
+        true => Some(cork_core::import::Downloads(Arc::new(crate::import::Downloader::new(&run.key, &run.token)?))),
+        false => None,
+    };
     let mut mirror = match cork.mirror_of(Source::url(&source), &run.board).await.map_err(|e| anyhow::anyhow!("{e}"))? {
         Some(mirror) => {
             eprintln!("resuming the mirror of board {} from action {}", mirror.id, mirror.cursor.as_deref().unwrap_or("(none)"));
@@ -123,11 +139,7 @@ pub async fn run(cork: &Cork, run: Run) -> Result<()> {
                 }
                 None => None,
             };
-            let downloads = match run.download {
-                true => Some(cork_core::import::Downloads(Arc::new(crate::import::Downloader::new(&run.key, &run.token)?))),
-                false => None,
-            };
-            let options = MirrorOptions { workspace: run.into.clone(), admin, downloads };
+            let options = MirrorOptions { workspace: run.into.clone(), admin, downloads: downloads.clone() };
             let (mirror, report) = cork
                 .mirror_create(&source, &run.board, &options, &scratch)
                 .await
@@ -149,7 +161,7 @@ pub async fn run(cork: &Cork, run: Run) -> Result<()> {
         }
     }
     loop {
-        match cork.mirror_step(&source, &mut mirror, &scratch).await {
+        match cork.mirror_step(&source, &mut mirror, downloads.as_ref(), &scratch).await {
             Ok(step) if !step.applied.is_empty() => {
                 let refs = step.applied.iter().map(|(id, kind)| cork_api::live::ActionRef { id: id.clone(), kind: kind.clone() }).collect();
                 if let Err(error) = cork_api::live::announce(&cork.store, &mirror.id, refs).await {
@@ -200,7 +212,11 @@ async fn listen_for_webhooks(listen: SocketAddr, wake: Arc<Notify>) -> Result<()
 
 /// The mirror's webhook on the source: the one it made before, or a new one.
 async fn register_webhook(source: &HttpSource, mirror: &Mirror, callback: &str) -> Result<String, String> {
-    let existing = source.send(reqwest::Method::GET, &format!("/1/tokens/{}/webhooks", source.token)).await?;
+    let existing = match source.send(reqwest::Method::GET, &format!("/1/tokens/{}/webhooks", source.token)).await? {
+        Reply::Found(hooks) => Some(hooks),
+        Reply::Missing => None,
+        Reply::Refused => return Err("the source refuses these credentials the token's webhooks".into()),
+    };
     let found = existing.as_ref().and_then(Value::as_array).and_then(|hooks| {
         hooks.iter().find(|h| h["callbackURL"] == json!(callback) && h["idModel"] == json!(mirror.id)).and_then(|h| h["id"].as_str())
     });
@@ -212,8 +228,10 @@ async fn register_webhook(source: &HttpSource, mirror: &Mirror, callback: &str) 
         .append_pair("idModel", &mirror.id)
         .append_pair("description", &format!("cork mirror of {}", mirror.name))
         .finish();
-    let made = source.send(reqwest::Method::POST, &format!("/1/webhooks?{query}")).await?;
-    made.as_ref().and_then(|h| h["id"].as_str()).map(str::to_string).ok_or_else(|| "the source answered no webhook".into())
+    match source.send(reqwest::Method::POST, &format!("/1/webhooks?{query}")).await? {
+        Reply::Found(made) => made["id"].as_str().map(str::to_string).ok_or_else(|| "the source answered no webhook".into()),
+        Reply::Missing | Reply::Refused => Err("the source refused to make the webhook (401, 403 or 404)".into()),
+    }
 }
 
 /// `cork mirror status`: one JSON line per mirror.
@@ -222,4 +240,17 @@ pub async fn status(cork: &Cork) -> Result<()> {
         println!("{}", mirror.to_json());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HttpSource;
+
+    #[test]
+    fn errors_never_show_the_token() {
+        let source = HttpSource::new("https://source.example/1/", "k3y", "t0ken-of-the-mirror").unwrap();
+        assert_eq!(source.base, "https://source.example");
+        let shown = source.shown("GET /1/tokens/t0ken-of-the-mirror/webhooks answered 500 Internal Server Error: t0ken-of-the-mirror");
+        assert_eq!(shown, "GET /1/tokens/[token]/webhooks answered 500 Internal Server Error: [token]");
+    }
 }

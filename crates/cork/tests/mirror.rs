@@ -244,3 +244,109 @@ both_backends!(a_webhook_from_the_source_wakes_the_mirror, |here: Server| async 
     mirror.kill().unwrap();
     mirror.wait().unwrap();
 });
+
+/// A file uploaded to a card of `client`'s server.
+async fn upload(client: &Client, card: &str, name: &str, bytes: &[u8]) -> Value {
+    let boundary = "cork-mirror-test-boundary";
+    let mut body =
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/plain\r\n\r\n")
+            .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let content_type: &'static str = "multipart/form-data; boundary=cork-mirror-test-boundary";
+    client.send("POST", &format!("/1/cards/{card}/attachments"), common::Body::Raw(content_type, body)).await.ok()
+}
+
+/// The files set aside under the data directory's `trash/` folders.
+fn trashed(dir: &std::path::Path) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            count += match path.file_name().and_then(|n| n.to_str()) {
+                Some("trash") => std::fs::read_dir(&path).map(|d| d.count()).unwrap_or(0),
+                _ => trashed(&path),
+            };
+        }
+    }
+    count
+}
+
+both_backends!(a_mirror_follows_cards_and_lists_across_boards_and_uploads, |here: Server| async move {
+    let source = Server::sqlite().await;
+    let alice = source.user("alice").await;
+    let bob = source.user("bob").await;
+    let local = here.user("alice").await;
+    let (board, todo, _, card) = build(&alice).await;
+    let once = |extra: &[&str]| mirror_command(&here, &alice, &board, &[&["--once"], extra].concat()).output().expect("run cork mirror");
+    assert!(once(&[]).status.success());
+    converge(&alice, &local, &board).await;
+
+    // A card moved to a board these credentials cannot read (bob's, which alice leaves
+    // after the move) is gone from the mirror; the mirror does not stall on its 401.
+    let private = s(&bob.board("Private").await, "id");
+    let inbox = s(&bob.list(&private, "Inbox").await, "id");
+    bob.put(&format!("/1/boards/{private}/members/{}", alice.id), json!({"type": "normal"})).await.ok();
+    alice.put(&format!("/1/cards/{card}"), json!({"idBoard": private, "idList": inbox})).await.ok();
+    bob.delete(&format!("/1/boards/{private}/members/{}", alice.id)).await.ok();
+    assert_eq!(alice.get(&format!("/1/cards/{card}")).await.status, 401, "alice can no longer read the card");
+    let output = once(&[]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    converge(&alice, &local, &board).await;
+    assert_eq!(local.get(&format!("/1/cards/{card}")).await.status, 404, "the card left the mirrored board");
+
+    // A list moved in brings its cards, which no card action names.
+    let elsewhere = s(&alice.board("Elsewhere").await, "id");
+    let incoming = s(&alice.list(&elsewhere, "Incoming").await, "id");
+    for name in ["came along 1", "came along 2"] {
+        alice.card(&incoming, name).await;
+    }
+    alice.put(&format!("/1/lists/{incoming}/idBoard"), json!({"value": board})).await.ok();
+    assert!(once(&[]).status.success());
+    converge(&alice, &local, &board).await;
+    assert_eq!(local.get(&format!("/1/lists/{incoming}/cards")).await.ok().as_array().unwrap().len(), 2);
+
+    // With --download-files, a file uploaded after the first import is stored here too;
+    // deleted on the source, its bytes are set aside here.
+    let second = s(&alice.card(&todo, "with a file").await, "id");
+    let attachment = upload(&alice, &second, "notes.txt", b"mirrored bytes").await;
+    assert!(once(&["--download-files"]).status.success());
+    let attachments = local.get(&format!("/1/cards/{second}/attachments")).await.ok();
+    assert_eq!(attachments[0]["isUpload"], json!(true), "{attachments}");
+    let url = s(&attachments[0], "url");
+    assert!(url.starts_with(&local.base), "served by the mirror: {url}");
+    let fetch = |url: String| {
+        let local = local.clone();
+        async move {
+            let auth = format!("?key={}&token={}", local.key.as_ref().unwrap(), local.token.as_ref().unwrap());
+            local.http.get(format!("{url}{auth}")).send().await.unwrap()
+        }
+    };
+    let download = fetch(url.clone()).await;
+    assert_eq!(download.status(), 200);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"mirrored bytes");
+    let before = trashed(here.data_dir());
+    alice.delete(&format!("/1/cards/{second}/attachments/{}", s(&attachment, "id"))).await.ok();
+    assert!(once(&["--download-files"]).status.success());
+    converge(&alice, &local, &board).await;
+    assert_eq!(fetch(url).await.status(), 404);
+    assert_eq!(trashed(here.data_dir()), before + 1, "the removed upload's bytes are set aside");
+
+    // A mirror starts from an empty slot: a board imported here before is not taken over.
+    let export = alice.get(&format!("/cork/boards/{elsewhere}/export")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("elsewhere.json");
+    std::fs::write(&path, &export.text).unwrap();
+    let imported = Command::new(env!("CARGO_BIN_EXE_cork"))
+        .arg("import")
+        .arg(&path)
+        .args(["--database", here.database_url()])
+        .arg("--data-dir")
+        .arg(here.data_dir())
+        .output()
+        .expect("cork import");
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let refused = mirror_command(&here, &alice, &elsewhere, &["--once"]).output().expect("run cork mirror");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("exists here already"), "{}", String::from_utf8_lossy(&refused.stderr));
+});
