@@ -361,6 +361,12 @@ pub(crate) async fn guard(State(app): State<App>, mut request: Request, next: Ne
     let status = response.status();
     let mut message = None;
     if let Some(refusal) = state.refused {
+        let limit = match refusal {
+            Refusal::Key => "key",
+            Refusal::Token => "token",
+            Refusal::Member => "member",
+        };
+        metrics::counter!("cork_rate_limit_refusals_total", "limit" => limit).increment(1);
         let body = refusal_body(refusal);
         message = body.get("error").and_then(|v| v.as_str()).map(str::to_string);
         response =

@@ -7,6 +7,7 @@ pub mod access;
 pub mod error;
 pub mod export;
 pub mod live;
+pub mod ops;
 pub mod params;
 mod pipeline;
 pub mod render;
@@ -53,6 +54,11 @@ pub struct ApiConfig {
     pub webhooks: webhooks::WebhookConfig,
     /// Trello's rate limits per key, token and member route (`cork serve --rate-*`).
     pub rate_limits: access::RateLimits,
+    /// A bearer token that lets a scraper off this machine read `/cork/metrics`
+    /// (`cork serve --metrics-token`); loopback scrapers need none.
+    pub metrics_token: Option<String>,
+    /// How long a stopping node waits for the requests it holds (`--shutdown-timeout`).
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -66,6 +72,8 @@ impl Default for ApiConfig {
             allow_signup: false,
             webhooks: webhooks::WebhookConfig::default(),
             rate_limits: access::RateLimits::default(),
+            metrics_token: None,
+            shutdown_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -90,6 +98,8 @@ pub struct App {
     internal: Arc<std::sync::OnceLock<Service>>,
     /// The web board's import jobs run by this node.
     pub(crate) imports: Arc<routes::imports::Jobs>,
+    /// The node's own state for `/cork/ready`: worker running, draining.
+    pub node: Arc<ops::NodeState>,
 }
 
 impl App {
@@ -106,6 +116,8 @@ impl App {
         let sender = Arc::new(webhooks::Sender::new(config.webhooks.clone()));
         let outbox = Arc::new(tokio::sync::Notify::new());
         let limits = Arc::new(access::Limiters::new(config.rate_limits.clone()));
+        // Installs the process's metrics recorder before anything records.
+        ops::metrics();
         App {
             cork,
             config: Arc::new(config),
@@ -117,6 +129,7 @@ impl App {
             live: Arc::default(),
             internal: Arc::default(),
             imports: Arc::default(),
+            node: Arc::default(),
         }
     }
 
@@ -308,8 +321,11 @@ pub fn router(state: App) -> Router {
         .merge(web::routes())
         // Server-Sent Events of committed writes, per board (the web board's live view).
         .merge(live::routes())
+        // Health, readiness and Prometheus metrics.
+        .merge(ops::routes())
         .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
+        .route_layer(axum::middleware::from_fn(ops::mark_route))
         .fallback(unknown_route)
         // ETag / If-Match / If-None-Match from objects' versions, checked on every attempt.
         .layer(axum::middleware::from_fn(pipeline::versions))
@@ -323,9 +339,15 @@ pub fn router(state: App) -> Router {
         // Rate-limit headers and 429s, and the audit of every 401 and 429.
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(cors())
-        .layer(tower_http::trace::TraceLayer::new_for_http())
-        // Outermost: each request in a task of its own, which a disconnect cannot cancel.
+        // The request's span: its id, method and path (never the query: it may hold the token).
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let id = request.extensions().get::<ops::RequestId>().map(|r| r.0.clone()).unwrap_or_else(|| Arc::from(""));
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        // Each request in a task of its own, which a disconnect cannot cancel.
         .layer(axum::middleware::from_fn(pipeline::detach))
+        // Outermost: the request id, the metrics and the access log.
+        .layer(axum::middleware::from_fn(ops::observe))
         .with_state(state)
 }
 
@@ -336,13 +358,35 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // The webhook worker runs beside the server and stops after it, settling what it holds.
+    state.node.worker_expected.store(state.config.webhooks.worker, std::sync::atomic::Ordering::Relaxed);
     let worker = state.config.webhooks.worker.then(|| webhooks::spawn_worker(state.clone()));
     // Live events to and from the other nodes (PostgreSQL only).
     live::spawn(state.clone());
+    let node = state.node.clone();
+    let grace = state.config.shutdown_timeout;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signal = {
+        let (node, stopping) = (node.clone(), stopping.clone());
+        async move {
+            shutdown.await;
+            // Readiness fails from now on, so balancers stop sending; accepting stops
+            // and the requests in hand finish.
+            node.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!("stopping: finishing the requests in hand (at most {} s)", grace.as_secs());
+            stopping.notify_one();
+        }
+    };
     let service = app(state);
     let served = axum::serve(listener, axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
-        .with_graceful_shutdown(shutdown)
-        .await;
+        .with_graceful_shutdown(signal);
+    let served = tokio::select! {
+        served = served => served,
+        // Bounded: a client that never finishes does not hold the node up.
+        _ = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("stopping with requests still open after {} s", grace.as_secs());
+            Ok(())
+        }
+    };
     if let Some(worker) = worker {
         worker.stop().await;
     }

@@ -49,11 +49,20 @@ pub(crate) async fn detach(request: Request, next: Next) -> Response {
     if request.extensions().get::<Approved>().is_some() {
         return next.run(request).await;
     }
+    let request_id = request.extensions().get::<crate::ops::RequestId>().map(|r| r.0.clone());
     match tokio::spawn(next.run(request)).await {
         Ok(response) => response,
         Err(error) => {
-            tracing::error!(%error, "a request handler panicked");
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+            // The panic's own message is in the log already (the panic hook); this line
+            // ties it to the request and gives the caller a number to quote.
+            let incident = cork_core::ids::new_id();
+            tracing::error!(%error, %incident, request_id = request_id.as_deref().unwrap_or(""), "a request handler panicked");
+            metrics::counter!("cork_panics_total").increment(1);
+            let mut response = ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response();
+            if let Ok(value) = axum::http::HeaderValue::from_str(&incident) {
+                response.headers_mut().insert("x-cork-incident", value);
+            }
+            response
         }
     }
 }

@@ -497,6 +497,12 @@ pub fn spawn_worker(app: App) -> WorkerHandle {
 }
 
 async fn run_worker(app: App, mut stopped: tokio::sync::watch::Receiver<bool>) {
+    app.node.worker.store(true, std::sync::atomic::Ordering::Relaxed);
+    work(&app, &mut stopped).await;
+    app.node.worker.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+async fn work(app: &App, stopped: &mut tokio::sync::watch::Receiver<bool>) {
     let owner = cork_core::ids::new_id();
     let config = app.webhooks.config().clone();
     // A lease outlives any attempt (the timeout bounds connect, send and read); a queue's
@@ -585,12 +591,22 @@ async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Deli
         let signed = signature(&job.secret, &body, &job.webhook.callback_url);
         let attempt = app.webhooks.post(&job.webhook.callback_url, body, &signed).await;
         if attempt.succeeded() {
+            metrics::counter!("cork_webhook_attempts_total", "outcome" => "sent").increment(1);
             sent.push((job.delivery.id.clone(), attempt));
             continue;
         }
         settle(&app, std::mem::take(&mut sent)).await;
         let policy = &app.webhooks.config().policy;
-        match app.cork.finish_delivery(&job.delivery.id, attempt, policy, &owner).await {
+        let finished = app.cork.finish_delivery(&job.delivery.id, attempt, policy, &owner).await;
+        let outcome = match &finished {
+            Ok(Outcome::Sent) => "sent",
+            Ok(Outcome::Failed) => "failed",
+            Ok(Outcome::Retry) => "retry",
+            Ok(Outcome::WebhookDeleted) => "webhook_deleted",
+            Err(_) => "unrecorded",
+        };
+        metrics::counter!("cork_webhook_attempts_total", "outcome" => outcome).increment(1);
+        match finished {
             Ok(Outcome::Sent | Outcome::Failed) => {}
             // A retry waits behind its backoff, and the queue behind it.
             Ok(Outcome::Retry | Outcome::WebhookDeleted) => break,

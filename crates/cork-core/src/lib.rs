@@ -39,6 +39,7 @@ pub mod reports;
 pub mod revert;
 mod revert_outside;
 pub mod search;
+pub mod service;
 pub mod sessions;
 pub mod stickers;
 mod store_ext;

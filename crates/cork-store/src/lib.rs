@@ -68,8 +68,17 @@ pub enum Dialect {
     Postgres,
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+/// The migrations of a dialect. They only add (docs/operations.md), so a database that
+/// a newer node migrated further is no error: a node of the previous release starts and
+/// runs beside it.
+fn migrator(dialect: Dialect) -> sqlx::migrate::Migrator {
+    let mut migrator = match dialect {
+        Dialect::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 tokio::task_local! {
     static QUERY_COUNTER: Arc<AtomicU64>;
@@ -86,6 +95,22 @@ pub async fn count_queries<F: std::future::Future>(fut: F) -> (F::Output, u64) {
 
 fn note_query() {
     let _ = QUERY_COUNTER.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
+}
+
+/// The time of each statement, in the process's metrics: one histogram handle, looked up
+/// once, so recording costs a clock read and an atomic add.
+fn query_time() -> &'static metrics::Histogram {
+    static HISTOGRAM: std::sync::OnceLock<metrics::Histogram> = std::sync::OnceLock::new();
+    HISTOGRAM.get_or_init(|| metrics::histogram!("cork_db_query_duration_seconds"))
+}
+
+/// How many connections a pool has, and how many of them wait idle.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUse {
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// The database behind Cork: a connection pool and its dialect.
@@ -150,10 +175,7 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        match dialect {
-            Dialect::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Dialect::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
-        }
+        migrator(dialect).run(&pool).await?;
         let background = match dialect {
             Dialect::Sqlite => None,
             Dialect::Postgres => Some(
@@ -174,6 +196,36 @@ impl Store {
         match &self.background {
             Some(background) if lane::in_background() => background,
             _ => &self.pool,
+        }
+    }
+
+    /// Each pool's connections: `main`, and on PostgreSQL `background` (the outbox's).
+    pub fn pool_use(&self) -> Vec<PoolUse> {
+        let of = |pool: &'static str, p: &AnyPool| PoolUse {
+            pool,
+            open: p.size(),
+            idle: p.num_idle() as u32,
+            max: p.options().get_max_connections(),
+        };
+        let mut out = vec![of("main", &self.pool)];
+        if let Some(background) = &self.background {
+            out.push(of("background", background));
+        }
+        out
+    }
+
+    /// Ready to serve: the database answers, and it holds every migration this binary
+    /// knows (a newer node's further migrations are fine: they only add).
+    pub async fn ready(&self) -> std::result::Result<(), String> {
+        let mut conn = self.pool.acquire().await.map_err(|e| format!("the database cannot be reached: {}", classify(e)))?;
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|e| format!("reading the applied migrations: {}", classify(e)))?;
+        let missing: Vec<i64> = migrator(self.dialect).iter().map(|m| m.version).filter(|v| !applied.contains(v)).collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(format!("migrations not applied: {missing:?}")),
         }
     }
 
@@ -443,16 +495,20 @@ impl Tx {
         note_query();
         let sql = self.adapt(sql);
         let inner = self.inner();
-        let rows = query::bind(sqlx::query(&sql), args).fetch_all(&mut *inner.tx).await.map_err(classify)?;
-        Ok(rows)
+        let started = std::time::Instant::now();
+        let rows = query::bind(sqlx::query(&sql), args).fetch_all(&mut *inner.tx).await.map_err(classify);
+        query_time().record(started.elapsed());
+        rows
     }
 
     async fn exec(&mut self, sql: &str, args: Vec<Arg>) -> Result<u64> {
         note_query();
         let sql = self.adapt(sql);
         let inner = self.inner();
-        let done = query::bind(sqlx::query(&sql), args).execute(&mut *inner.tx).await.map_err(classify)?;
-        Ok(done.rows_affected())
+        let started = std::time::Instant::now();
+        let done = query::bind(sqlx::query(&sql), args).execute(&mut *inner.tx).await.map_err(classify);
+        query_time().record(started.elapsed());
+        Ok(done?.rows_affected())
     }
 
     /// Names the table in a unique-constraint refusal, in place of the driver's text.

@@ -78,4 +78,11 @@ impl Tx {
         let rows = self.fetch(sql, Vec::new()).await?;
         Ok(rows.first().map(|r| r.try_get::<Option<i64>, _>(0)).transpose()?.flatten())
     }
+
+    /// The pending deliveries, and the id of the oldest (ids carry their time).
+    pub async fn outbox_depth(&mut self) -> Result<(i64, Option<String>)> {
+        let rows = self.fetch("SELECT COUNT(*), MIN(id) FROM webhook_deliveries WHERE state = 'pending'", Vec::new()).await?;
+        let Some(row) = rows.first() else { return Ok((0, None)) };
+        Ok((row.try_get::<i64, _>(0)?, row.try_get::<Option<String>, _>(1)?))
+    }
 }

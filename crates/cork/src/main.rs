@@ -17,6 +17,16 @@ mod mirror;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as text, or as one JSON object each (with the request id, route and
+    /// status of each request; `CORK_LOG=info` turns on one line per request).
+    #[arg(long, global = true, env = "CORK_LOG_FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -366,6 +376,13 @@ struct ServeArgs {
     /// Let visitors create accounts at /signup (off: members come from `cork user create`).
     #[arg(long, env = "CORK_ALLOW_SIGNUP", value_parser = clap::builder::BoolishValueParser::new())]
     allow_signup: bool,
+    /// A bearer token that lets a scraper off this machine read /cork/metrics (loopback
+    /// scrapers need none).
+    #[arg(long, env = "CORK_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Seconds a stopping node (SIGTERM, Ctrl-C) waits for the requests it holds.
+    #[arg(long, env = "CORK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    shutdown_timeout: u64,
     /// Webhook callbacks allowed despite the address policy (which refuses loopback,
     /// private, link-local and metadata addresses): comma-separated hosts and CIDR ranges.
     #[arg(long, env = "CORK_WEBHOOK_ALLOWED_HOSTS", default_value = "")]
@@ -569,13 +586,23 @@ impl DataArgs {
 
 #[tokio::main]
 async fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CORK_LOG").unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // By default no line per request (`cork::access`): `CORK_LOG=info` turns them on.
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("CORK_LOG")
+            .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn,cork::access=warn".into())
+    };
+    match cli.log_format {
+        LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter()).with_writer(std::io::stderr).init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init(),
+    }
+    match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::User { command: UserCommand::Create { username, full_name, email, admin, password_stdin, password_env, data } } => {
             let password = if password_stdin {
@@ -915,6 +942,8 @@ async fn serve(args: ServeArgs) -> Result<()> {
             webhooks,
             allow_signup: args.allow_signup,
             rate_limits: args.rate.limits(),
+            metrics_token: args.metrics_token,
+            shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
         },
     );
     tracing::info!("listening on http://{address}");

@@ -100,6 +100,15 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
     ("GET", "/cork/imports", "outsider", "lists the caller's own import jobs: none"),
     ("POST", "/cork/imports", "outsider", "starts an import of the caller's own (this body is no export, so the job fails)"),
     ("GET", "/cork/mirrors", "outsider,narrowed,narrowed-org", "lists the mirrors of boards the caller (or token) can read: none"),
+    // Probes and metrics for operators: no board data (the marker check proves it).
+    ("GET", "/cork/health", "outsider,narrowed,narrowed-org,anonymous", "the liveness probe: the process answers"),
+    ("GET", "/cork/ready", "outsider,narrowed,narrowed-org,anonymous", "the readiness probe: database, migrations, worker"),
+    (
+        "GET",
+        "/cork/metrics",
+        "outsider,narrowed,narrowed-org,anonymous",
+        "Prometheus counts by route template, served to loopback scrapers (the tests are on loopback)",
+    ),
     // The web board's page shell: without a session every URL sends the visitor to log in.
     ("GET", "/", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/b/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),

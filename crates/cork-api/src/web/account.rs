@@ -91,6 +91,7 @@ async fn post_login(State(app): State<App>, headers: HeaderMap, extensions: Exte
     // Checked before the password, so a throttled guess is never verified (the access
     // guard audits the 429 as `http.429` with the path and client address).
     if app.limits.login_throttled(&username, remote.as_deref()) {
+        metrics::counter!("cork_rate_limit_refusals_total", "limit" => "sign-in").increment(1);
         return pre_login_page(&app, &headers, StatusCode::TOO_MANY_REQUESTS, "Log in", |csrf| {
             login_form(csrf, &return_to, &username, Some(THROTTLED_LOGIN), allow)
         });

@@ -1,0 +1,143 @@
+//! Running Cork as a service: the health and readiness probes, Prometheus metrics, the
+//! request id on every answer, and a graceful stop on SIGTERM that finishes the request
+//! in hand and exits 0.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use common::{s, Server};
+
+both_backends!(probes_metrics_and_request_ids, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let anonymous = server.anonymous();
+
+    let health = anonymous.get("/cork/health").await;
+    assert_eq!((health.status, health.json()), (200, json!({"status": "ok"})));
+    let ready = anonymous.get("/cork/ready").await;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    assert_eq!(ready.json()["checks"]["database"], "ok", "{}", ready.text);
+
+    // Every answer carries a request id: the caller's when sane, a new one otherwise.
+    let board = alice.board("Metrics").await;
+    let id = s(&board, "id");
+    let read = alice.get(&format!("/1/boards/{id}")).await;
+    let given = read.headers.get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert_eq!(given.len(), 24, "a new id: {given:?}");
+    let mine = alice
+        .http
+        .get(format!("{}/1/boards/{id}?key={}&token={}", alice.base, alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap()))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mine.headers()["x-request-id"], "trace-42");
+    let missing = alice.get("/1/boards/000000000000000000000000").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.headers.contains_key("x-request-id"), "errors carry it too");
+    let hostile = alice.http.get(format!("{}/cork/health", alice.base)).header("x-request-id", "a b/c").send().await.unwrap();
+    assert_ne!(hostile.headers()["x-request-id"], "a b/c");
+
+    // Prometheus text, by route template (never the concrete path), with latencies,
+    // statement time, pools, the outbox and the review queue.
+    let metrics = anonymous.get("/cork/metrics").await;
+    assert_eq!(metrics.status, 200, "{}", metrics.text);
+    assert!(metrics.content_type.starts_with("text/plain; version=0.0.4"), "{}", metrics.content_type);
+    let text = metrics.text;
+    for needle in [
+        r#"cork_http_requests_total{method="GET",route="/1/boards/{id}",status="200"}"#,
+        r#"cork_http_requests_total{method="POST",route="/1/boards",status="200"}"#,
+        r#"cork_http_request_duration_seconds_bucket{method="GET",route="/1/boards/{id}",le="0.005"}"#,
+        "cork_db_query_duration_seconds_count",
+        r#"cork_db_pool_connections{pool="main",state="idle"}"#,
+        "cork_outbox_pending 0",
+        "cork_outbox_oldest_pending_age_seconds 0",
+        "cork_change_requests_pending 0",
+        "cork_database_up 1",
+    ] {
+        assert!(text.contains(needle), "no {needle} in:\n{text}");
+    }
+    assert!(!text.contains(&id), "no concrete path or id in the labels");
+    assert!(!text.contains(alice.token.as_deref().unwrap()), "no token in the metrics");
+});
+
+/// Reads one HTTP/1.1 answer whole (the server closes the connection after it).
+fn read_answer(stream: &mut std::net::TcpStream) -> String {
+    let mut answer = Vec::new();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_hand_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let cork = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_cork")).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        assert!(output.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    cork(&["user", "create", "alice"]);
+    let issued: Value = serde_json::from_str(cork(&["token", "create", "--user", "alice"]).trim()).unwrap();
+    let auth = format!("key={}&token={}", s(&issued, "key"), s(&issued, "token"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_cork"))
+        .args(["serve", "--listen", &address, "--shutdown-timeout", "20"])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .env("CORK_LOG", "info")
+        .env("CORK_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut stream = loop {
+        match std::net::TcpStream::connect(&address) {
+            Ok(stream) => break stream,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            Err(error) => panic!("the server did not start: {error}"),
+        }
+    };
+
+    // A request whose body is still arriving when SIGTERM comes.
+    let body = json!({"name": "sent across a stop"}).to_string();
+    let head = format!(
+        "POST /1/boards?{auth} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Request-Id: stop-1\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[..5]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    std::thread::sleep(Duration::from_millis(500));
+    // No new connection is taken while it stops.
+    assert!(std::net::TcpStream::connect(&address).is_err(), "a stopping node accepts no new connection");
+    stream.write_all(&body.as_bytes()[5..]).unwrap();
+    let answer = read_answer(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 200"), "the request in hand is answered: {answer}");
+    assert!(answer.contains("sent across a stop"), "{answer}");
+
+    let status = server.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "a stop on SIGTERM exits 0");
+    let mut logs = String::new();
+    server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    // JSON log lines, one per request, with its id; never the token.
+    let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(!lines.is_empty(), "JSON log lines: {logs}");
+    let access = lines.iter().find(|l| l["fields"]["request_id"] == "stop-1").unwrap_or_else(|| panic!("no line for stop-1: {logs}"));
+    assert_eq!((access["fields"]["status"].as_u64(), access["fields"]["route"].as_str()), (Some(200), Some("/1/boards")));
+    assert!(!logs.contains(&s(&issued, "token")), "no token in the logs");
+
+    // The board made across the stop was committed.
+    let body = &answer[answer.find("\r\n\r\n").unwrap()..];
+    let at = body.find(r#""id":""#).expect("the board's id") + 6;
+    let export = cork(&["export", &body[at..at + 24]]);
+    assert!(export.contains("sent across a stop"));
+}
