@@ -43,7 +43,7 @@ impl From<DomainError> for ApiError {
             DomainError::Forbidden(_) => StatusCode::FORBIDDEN,
             DomainError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             DomainError::Conflict(_) => StatusCode::CONFLICT,
-            DomainError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            DomainError::Busy | DomainError::Unavailable | DomainError::CommitUnknown => StatusCode::SERVICE_UNAVAILABLE,
             DomainError::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
@@ -55,7 +55,22 @@ impl From<DomainError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.body).into_response()
+        let mut response = (self.status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], self.body).into_response();
+        // Every 503 says when to come back.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        response
+    }
+}
+
+impl ApiError {
+    /// The answer to a store failure outside a handler (the write pipeline's own reads and
+    /// its commit): 503 when the database is unavailable or the commit's outcome unknown,
+    /// 500 otherwise (logged).
+    pub fn from_store(error: cork_store::StoreError, doing: &str) -> ApiError {
+        tracing::warn!(%error, "{doing}");
+        ApiError::from(DomainError::from(error))
     }
 }
 

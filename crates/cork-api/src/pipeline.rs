@@ -240,10 +240,7 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
             Ok(Some(answer)) if &answer.fingerprint == print => return replay(answer),
             Ok(Some(_)) => return error(StatusCode::UNPROCESSABLE_ENTITY, "idempotency key reused with a different request"),
             Ok(None) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "reading an idempotency key");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
-            }
+            Err(e) => return ApiError::from_store(e, "reading an idempotency key").into_response(),
         }
         match InFlight::claim(scope, key) {
             Some(held) => _held = Some(held),
@@ -290,9 +287,9 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
                     };
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "judging a write");
+                    tracing::warn!(error = %e, "judging a write");
                     pipeline.reset().await;
-                    return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+                    return ApiError::from(e).into_response();
                 }
             }
         }
@@ -325,8 +322,9 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
                 }
                 return finished(response, dry_run, ending, &actions);
             }
-            Err(cork_store::StoreError::Retry(_)) => {
-                // The commit itself lost (a PostgreSQL serialization failure): start over.
+            Err(cork_store::StoreError::Retry(_) | cork_store::StoreError::Unavailable(_)) => {
+                // The commit itself lost (a PostgreSQL serialization failure), or the
+                // connection went before COMMIT was sent: nothing was applied; start over.
                 pipeline.take_retry();
                 pipeline.reset().await;
                 backoff(attempt).await;
@@ -342,8 +340,13 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
                 };
             }
             Err(e) => {
-                tracing::error!(error = %e, "committing a request");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+                let unknown = matches!(e, cork_store::StoreError::CommitUnknown(_));
+                let mut response = ApiError::from_store(e, "committing a request").into_response();
+                if unknown {
+                    metrics::counter!("cork_commit_outcome_unknown_total").increment(1);
+                    response.headers_mut().insert("x-cork-commit", HeaderValue::from_static("unknown"));
+                }
+                return response;
             }
         }
     }

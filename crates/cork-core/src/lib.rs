@@ -84,6 +84,14 @@ pub enum DomainError {
     /// The write lost a race with another; the write pipeline tries it again.
     #[error("the server is busy; try again")]
     Busy,
+    /// The database could not be reached (a restart, a failover): nothing was changed,
+    /// and the request can be sent again. Cork's 503 with `Retry-After`.
+    #[error("The database is unavailable; try again.")]
+    Unavailable,
+    /// The connection was lost while the change was being committed: it may or may not
+    /// have been applied. Cork's 503 with `X-Cork-Commit: unknown`.
+    #[error("The connection to the database was lost while this change was committed, so it may or may not have been applied. Read before sending it again, or send it again with the same Idempotency-Key.")]
+    CommitUnknown,
     /// Something broke inside; logged, shown to clients as a plain 500.
     #[error("internal error: {0}")]
     Internal(String),
@@ -101,6 +109,11 @@ impl From<StoreError> for DomainError {
             }
             StoreError::PreconditionFailed(version) => DomainError::PreconditionFailed(version),
             StoreError::Retry(_) => DomainError::Busy,
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "the database is unavailable");
+                DomainError::Unavailable
+            }
+            StoreError::CommitUnknown(_) => DomainError::CommitUnknown,
             other => DomainError::Internal(other.to_string()),
         }
     }

@@ -42,7 +42,17 @@ pub enum StoreError {
     BadUrl(String),
     /// Anything else from the driver; logged, never shown to clients.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
+    /// The connection to the database was lost, or none could be had (a restart, a
+    /// failover, a killed backend, a full pool): nothing was committed, and the same
+    /// request can be tried again. Inside a pipeline the request is tried again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The connection was lost while `COMMIT` was on its way: the transaction may or may
+    /// not have been applied. Never retried blindly; an `Idempotency-Key` makes the
+    /// client's retry safe.
+    #[error("the connection was lost during commit; the outcome is unknown: {0}")]
+    CommitUnknown(String),
     /// A write lost a race that another attempt can win: a serialization failure or
     /// deadlock on PostgreSQL, or an object whose version moved since it was read.
     /// Inside a pipeline the request is tried again.
@@ -60,6 +70,31 @@ pub enum StoreError {
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        classify(error)
+    }
+}
+
+/// Whether the error means the connection is gone or none could be had, as opposed to a
+/// statement the database refused: I/O, TLS and protocol failures, pool time-outs, and
+/// PostgreSQL's connection exceptions (class 08), `admin_shutdown`, `crash_shutdown`,
+/// `cannot_connect_now` and `too_many_connections`.
+pub fn is_connection_loss(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(e) => {
+            e.code().is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300"))
+        }
+        _ => false,
+    }
+}
 
 /// Which SQL dialect the pool speaks; the only place the two backends differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -433,7 +468,21 @@ impl Drop for Tx {
     }
 }
 
+/// A failed `COMMIT`: a lost connection leaves the outcome unknown.
+fn classify_commit(error: sqlx::Error) -> StoreError {
+    if is_connection_loss(&error) {
+        tracing::warn!(%error, "the connection was lost during commit");
+        return StoreError::CommitUnknown(error.to_string());
+    }
+    classify(error)
+}
+
 fn classify(error: sqlx::Error) -> StoreError {
+    if is_connection_loss(&error) {
+        // Nothing of this transaction was committed: the pipeline may try the request again.
+        pipeline::flag_retry();
+        return StoreError::Unavailable(error.to_string());
+    }
     if let sqlx::Error::Database(e) = &error {
         if e.is_unique_violation() {
             tracing::debug!(message = e.message(), "unique constraint");
@@ -445,7 +494,7 @@ fn classify(error: sqlx::Error) -> StoreError {
             return StoreError::Retry(e.message().to_string());
         }
     }
-    error.into()
+    StoreError::Database(error)
 }
 
 impl Tx {
@@ -463,7 +512,7 @@ impl Tx {
         let mut inner = self.inner.take().expect("a Tx holds its transaction until it ends");
         let pipeline = match std::mem::replace(&mut self.mode, Mode::Own) {
             Mode::Own => {
-                inner.tx.commit().await.map_err(classify)?;
+                inner.tx.commit().await.map_err(classify_commit)?;
                 return Ok(());
             }
             Mode::Write(pipeline) => {
@@ -478,7 +527,7 @@ impl Tx {
                 drop(extra);
                 return Err(StoreError::Retry("a dry run cannot hold two transactions".into()));
             }
-            extra.tx.commit().await.map_err(classify)?;
+            extra.tx.commit().await.map_err(classify_commit)?;
         }
         Ok(())
     }

@@ -141,3 +141,107 @@ fn sigterm_finishes_the_request_in_hand_and_exits_0() {
     let export = cork(&["export", &body[at..at + 24]]);
     assert!(export.contains("sent across a stop"));
 }
+
+/// Ends every connection PostgreSQL holds for `database` (as a failover or an
+/// administrator would); answers how many it ended.
+async fn kill_connections(admin: &str, database: &str) -> i64 {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(admin).await.expect("connect as admin");
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+    )
+    .bind(database)
+    .fetch_one(&mut conn)
+    .await
+    .expect("terminate backends");
+    conn.close().await.ok();
+    ended
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_database_connections_give_503s_and_lose_nothing() {
+    let Some(server) = Server::postgres().await else { return };
+    let (admin, database) = server.postgres_database().map(|(a, d)| (a.to_string(), d.to_string())).unwrap();
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Faults").await, "id");
+    let list = s(&alice.list(&board, "Load").await, "id");
+    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+
+    // Writers: each card is created under its own Idempotency-Key and sent again after
+    // every 503 (as a client would, after Retry-After) until it is acknowledged. Readers
+    // read the list meanwhile. Every answer's status is kept.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for worker in 0..4 {
+        let (http, base, auth, list, board, stop) =
+            (alice.http.clone(), alice.base.clone(), auth.clone(), list.clone(), board.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut statuses: Vec<(u16, bool, Option<String>)> = Vec::new();
+            let mut acknowledged = Vec::new();
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let name = format!("card {worker}-{i}");
+                let key = format!("fault-{worker}-{i}");
+                loop {
+                    let sent = http
+                        .post(format!("{base}/1/cards?{auth}"))
+                        .header("idempotency-key", &key)
+                        .json(&json!({"name": name, "idList": list}))
+                        .send()
+                        .await;
+                    let Ok(answer) = sent else { continue };
+                    let status = answer.status().as_u16();
+                    let retry_after = answer.headers().contains_key("retry-after");
+                    let commit = answer.headers().get("x-cork-commit").and_then(|v| v.to_str().ok()).map(str::to_string);
+                    statuses.push((status, retry_after, commit));
+                    if status == 200 {
+                        acknowledged.push(name.clone());
+                        break;
+                    }
+                    assert_eq!(status, 503, "only 503s while the database is away: {}", answer.text().await.unwrap_or_default());
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                let read = http.get(format!("{base}/1/boards/{board}/cards?{auth}")).send().await;
+                if let Ok(read) = read {
+                    let status = read.status().as_u16();
+                    statuses.push((status, read.headers().contains_key("retry-after"), None));
+                }
+                i += 1;
+            }
+            (statuses, acknowledged)
+        }));
+    }
+    // Three times, every connection of the database is ended under load.
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        assert!(kill_connections(&admin, &database).await > 0, "connections were ended");
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut statuses = Vec::new();
+    let mut acknowledged = Vec::new();
+    for client in clients {
+        let (s, a) = client.await.expect("a client task");
+        statuses.extend(s);
+        acknowledged.extend(a);
+    }
+    let by_status = statuses.iter().fold(std::collections::BTreeMap::new(), |mut m, (status, _, _)| {
+        *m.entry(*status).or_insert(0) += 1;
+        m
+    });
+    eprintln!("statuses under three connection kills: {by_status:?}; {} cards acknowledged", acknowledged.len());
+    assert!(statuses.iter().all(|(status, _, _)| *status == 200 || *status == 503), "no 500s: {by_status:?}");
+    assert!(statuses.iter().filter(|(status, _, _)| *status == 503).all(|(_, retry_after, _)| *retry_after), "every 503 says Retry-After");
+
+    // Every acknowledged card is there exactly once, and no card was made twice by a
+    // retry (the retries of a commit whose outcome was unknown included).
+    let cards = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
+    let mut names: Vec<String> = cards.as_array().unwrap().iter().map(|c| s(c, "name")).collect();
+    names.sort();
+    let mut unique = names.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "no card was created twice");
+    acknowledged.sort();
+    assert_eq!(names, acknowledged, "every acknowledged card, and nothing else");
+    assert!(acknowledged.len() > 20, "the load ran: {}", acknowledged.len());
+}

@@ -165,6 +165,12 @@ impl Server {
         self._dir.path()
     }
 
+    /// PostgreSQL: the admin URL and the server's database name (fault tests end its
+    /// connections).
+    pub fn postgres_database(&self) -> Option<(&str, &str)> {
+        self.postgres.as_ref().map(|(admin, name)| (admin.as_str(), name.as_str()))
+    }
+
     /// The database the server runs on (for the CLI in tests).
     pub fn database_url(&self) -> &str {
         &self.url
