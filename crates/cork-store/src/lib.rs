@@ -188,6 +188,9 @@ impl Store {
             Dialect::Sqlite => sqlite_url(url),
             Dialect::Postgres => url.to_string(),
         };
+        if dialect == Dialect::Sqlite {
+            owner_only_database(&url);
+        }
         let options = AnyConnectOptions::from_str(&url)?;
         let max = match dialect {
             Dialect::Sqlite => 8,
@@ -326,6 +329,36 @@ impl Store {
         self.pool.close().await;
         if let Some(background) = &self.background {
             background.close().await;
+        }
+    }
+}
+
+/// The SQLite file holds app secrets and password hashes: it is created owner-only
+/// (0600), and an existing one that others could read is made so (SQLite gives its
+/// `-wal` and `-shm` files the database file's permissions). Best effort: a failure is
+/// logged, and opening the database reports what matters.
+fn owner_only_database(url: &str) {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+    if path.as_os_str().is_empty() || path.to_string_lossy().starts_with(':') || url.contains("mode=memory") {
+        return;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if path.parent().is_some_and(|p| p.as_os_str().is_empty() || p.is_dir()) && !path.exists() {
+            if let Err(error) = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+                tracing::warn!(path = %path.display(), %error, "cannot create the database file");
+            }
+            return;
+        }
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o077 != 0 {
+                match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+                    Ok(()) => tracing::warn!(path = %path.display(), "the database file was readable by others: made owner-only (0600)"),
+                    Err(error) => tracing::warn!(path = %path.display(), %error, "the database file is readable by others"),
+                }
+            }
         }
     }
 }

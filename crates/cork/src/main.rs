@@ -569,14 +569,24 @@ enum TokenCommand {
     },
 }
 
+/// Creates `dir` (and its parents) readable by the owner alone; an existing one is left
+/// as its owner set it.
+fn owner_only_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 impl DataArgs {
     async fn open(&self) -> Result<Cork> {
+        // The data directory holds the database (with app secrets) and the uploads: a new
+        // one is made owner-only (0700), whichever database is used.
+        owner_only_dir(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
         let url = match &self.database {
             Some(url) => url.clone(),
-            None => {
-                std::fs::create_dir_all(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
-                format!("sqlite://{}", self.data_dir.join("cork.db").display())
-            }
+            None => format!("sqlite://{}", self.data_dir.join("cork.db").display()),
         };
         let store = Store::open(&url).await.with_context(|| format!("opening database {}", cork_store::redact(&url)))?;
         // Uploaded files live in the data dir, also when the database is PostgreSQL.

@@ -1,6 +1,6 @@
 //! Running Cork as a service: the health and readiness probes, Prometheus metrics, the
 //! request id on every answer, and a graceful stop on SIGTERM that finishes the request
-//! in hand and exits 0.
+//! in hand and exits 0; the data directory and database file owner-only.
 
 mod common;
 
@@ -74,10 +74,11 @@ fn read_answer(stream: &mut std::net::TcpStream) -> String {
 }
 
 #[test]
-fn sigterm_finishes_the_request_in_hand_and_exits_0() {
+fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
     let cork = |args: &[&str]| {
-        let output = Command::new(env!("CARGO_BIN_EXE_cork")).args(args).arg("--data-dir").arg(dir.path()).output().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_cork")).args(args).arg("--data-dir").arg(&data).output().unwrap();
         assert!(output.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
@@ -89,7 +90,7 @@ fn sigterm_finishes_the_request_in_hand_and_exits_0() {
     let mut server = Command::new(env!("CARGO_BIN_EXE_cork"))
         .args(["serve", "--listen", &address, "--shutdown-timeout", "20"])
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(&data)
         .env("CORK_LOG", "info")
         .env("CORK_LOG_FORMAT", "json")
         .stdout(Stdio::null())
@@ -140,6 +141,20 @@ fn sigterm_finishes_the_request_in_hand_and_exits_0() {
     let at = body.find(r#""id":""#).expect("the board's id") + 6;
     let export = cork(&["export", &body[at..at + 24]]);
     assert!(export.contains("sent across a stop"));
+
+    // At rest: the data directory and the database (with its WAL) are the owner's alone;
+    // a database file that others could read is made owner-only at the next start.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    for file in ["cork.db", "cork.db-wal"] {
+        if data.join(file).exists() {
+            assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+        }
+    }
+    std::fs::set_permissions(data.join("cork.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    cork(&["user", "create", "bob"]);
+    assert_eq!(mode(&data.join("cork.db")), 0o600);
 }
 
 /// Ends every connection PostgreSQL holds for `database` (as a failover or an
