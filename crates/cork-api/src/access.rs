@@ -15,7 +15,17 @@
 //! is a `ratelimit::Ratelimiter` whose whole budget is added back once per interval and
 //! which cannot hold more than that budget, which is exactly a fixed window; it takes
 //! tokens with a compare-and-swap, so concurrent requests can never take more than the
-//! budget. Counters live in this process: several Cork nodes each count their own.
+//! budget. Counters live in this process by default.
+//!
+//! With several nodes, `--rate-store redis://...` counts in a shared Redis instead
+//! ([`SharedCounts`]): each window is a key named by the wall-clock window it covers
+//! (`now / window`), so every node adds to the same one, and `INCR` is atomic, so across
+//! all nodes exactly `max` requests pass per window. One pipelined round trip per request
+//! (the token's, the key's and, on `/1/members/{id}`, the member route's counters
+//! together); a refused request gives back what it took from the later windows. The
+//! failed-login throttles count there too. Tokens and usernames are hashed into the key
+//! names, so Redis holds no credential. When Redis cannot be reached, the node counts in
+//! its own process until it can again (logged, `cork_rate_store_errors_total`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -182,9 +192,88 @@ impl Keyed {
     }
 }
 
+/// Counters kept in a Redis server shared by the nodes.
+pub struct SharedCounts {
+    client: redis::Client,
+    connection: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+}
+
+/// One counter to add to: its kind, whose, and its window.
+struct Count<'a> {
+    kind: &'static str,
+    who: &'a str,
+    window: Duration,
+}
+
+impl SharedCounts {
+    /// Counts at `url` (`redis://host:port/db`); the connection is made on first use and
+    /// made again by itself when lost.
+    pub fn new(url: &str) -> Result<SharedCounts, String> {
+        let client = redis::Client::open(url).map_err(|e| format!("--rate-store: {e}"))?;
+        Ok(SharedCounts { client, connection: tokio::sync::OnceCell::new() })
+    }
+
+    async fn connection(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
+        self.connection.get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone())).await.cloned()
+    }
+
+    /// The key of `count`'s current window: the credential hashed, never stored.
+    fn key(count: &Count<'_>, now_ms: u64) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(count.who.as_bytes());
+        let window_ms = count.window.as_millis().max(1) as u64;
+        format!("cork:rl:{}:{}:{}", count.kind, hex::encode(&digest[..16]), now_ms / window_ms)
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    /// Adds one to each counter; answers each count after the addition.
+    async fn add(&self, counts: &[Count<'_>]) -> redis::RedisResult<Vec<u64>> {
+        let mut connection = self.connection().await?;
+        let now = Self::now_ms();
+        let mut pipe = redis::pipe();
+        for count in counts {
+            let key = Self::key(count, now);
+            // Kept two windows, so a window's key outlives its window on every node's clock.
+            pipe.incr(&key, 1u64).pexpire(&key, (count.window.as_millis() as i64).saturating_mul(2).max(1)).ignore();
+        }
+        pipe.query_async(&mut connection).await
+    }
+
+    /// Takes one back from each counter (what a refused request had taken).
+    async fn give_back(&self, counts: &[Count<'_>]) -> redis::RedisResult<()> {
+        if counts.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.connection().await?;
+        let now = Self::now_ms();
+        let mut pipe = redis::pipe();
+        for count in counts {
+            pipe.decr(Self::key(count, now), 1u64).ignore();
+        }
+        pipe.query_async(&mut connection).await
+    }
+
+    /// The counter's current count, without adding.
+    async fn peek(&self, count: &Count<'_>) -> redis::RedisResult<u64> {
+        let mut connection = self.connection().await?;
+        let value: Option<u64> = redis::cmd("GET").arg(Self::key(count, Self::now_ms())).query_async(&mut connection).await?;
+        Ok(value.unwrap_or(0))
+    }
+}
+
+fn shared_failed(error: &redis::RedisError) {
+    metrics::counter!("cork_rate_store_errors_total").increment(1);
+    tracing::warn!(%error, "the rate-limit store cannot be reached: counting on this node alone");
+}
+
 /// The process's counters.
 pub struct Limiters {
     config: RateLimits,
+    /// The nodes' shared counters, when configured.
+    shared: Option<SharedCounts>,
     keys: Keyed,
     tokens: Keyed,
     members: Keyed,
@@ -221,9 +310,10 @@ fn is_member_route(path: &str) -> bool {
 }
 
 impl Limiters {
-    /// Counters for `config`.
-    pub fn new(config: RateLimits) -> Limiters {
+    /// Counters for `config`, in this process, or in `shared` when given.
+    pub fn new(config: RateLimits, shared: Option<SharedCounts>) -> Limiters {
         Limiters {
+            shared,
             keys: Keyed::new(config.key_max, config.window),
             tokens: Keyed::new(config.token_max, config.window),
             members: Keyed::new(config.member_max, config.member_window),
@@ -236,7 +326,7 @@ impl Limiters {
     /// Counts one request with `key` and `token` (as sent, before authentication) against
     /// the token's window, then the key's, then (on `/1/members/{id}`) the member route's;
     /// the first spent window refuses it. A refused request takes nothing from later windows.
-    pub fn admit(&self, slot: Option<&AccessSlot>, path: &str, key: Option<&str>, token: Option<&str>) -> Result<(), ApiError> {
+    pub async fn admit(&self, slot: Option<&AccessSlot>, path: &str, key: Option<&str>, token: Option<&str>) -> Result<(), ApiError> {
         if !self.config.enabled {
             return Ok(());
         }
@@ -244,20 +334,27 @@ impl Limiters {
         let key = key.filter(|k| !k.is_empty()).map(|k| clip(&k.to_ascii_lowercase()));
         let token = token.filter(|t| !t.is_empty() && *t != "null").map(clip);
         let mut state = SlotState::default();
-        let outcome = (|| {
-            if let Some(token) = &token {
-                state.token_remaining = Some(self.tokens.take(token).map_err(|_| Refusal::Token)?);
-            }
-            if let Some(key) = &key {
-                state.key_remaining = Some(self.keys.take(key).map_err(|_| Refusal::Key)?);
-            }
-            if is_member_route(path) {
-                if let Some(who) = token.as_ref().or(key.as_ref()) {
-                    state.member_remaining = Some(self.members.take(who).map_err(|_| Refusal::Member)?);
+        let shared = match &self.shared {
+            Some(shared) => self.admit_shared(shared, path, key.as_deref(), token.as_deref()).await,
+            None => None,
+        };
+        let outcome = match shared {
+            Some(outcome) => outcome.map(|counted| state = counted),
+            None => (|| {
+                if let Some(token) = &token {
+                    state.token_remaining = Some(self.tokens.take(token).map_err(|_| Refusal::Token)?);
                 }
-            }
-            Ok(())
-        })();
+                if let Some(key) = &key {
+                    state.key_remaining = Some(self.keys.take(key).map_err(|_| Refusal::Key)?);
+                }
+                if is_member_route(path) {
+                    if let Some(who) = token.as_ref().or(key.as_ref()) {
+                        state.member_remaining = Some(self.members.take(who).map_err(|_| Refusal::Member)?);
+                    }
+                }
+                Ok(())
+            })(),
+        };
         if let Err(refusal) = outcome {
             match refusal {
                 Refusal::Token => state.token_remaining = Some(0),
@@ -280,6 +377,60 @@ impl Limiters {
     }
 }
 
+impl Limiters {
+    /// [`Limiters::admit`] on the shared counters: `None` when they cannot be reached (the
+    /// caller counts locally), else the remaining counts or the first spent window.
+    async fn admit_shared(
+        &self,
+        shared: &SharedCounts,
+        path: &str,
+        key: Option<&str>,
+        token: Option<&str>,
+    ) -> Option<Result<SlotState, Refusal>> {
+        let config = &self.config;
+        let mut counts: Vec<(Count<'_>, u64, Refusal)> = Vec::new();
+        if let Some(token) = token {
+            counts.push((Count { kind: "token", who: token, window: config.window }, config.token_max, Refusal::Token));
+        }
+        if let Some(key) = key {
+            counts.push((Count { kind: "key", who: key, window: config.window }, config.key_max, Refusal::Key));
+        }
+        if is_member_route(path) {
+            if let Some(who) = token.or(key) {
+                counts.push((Count { kind: "member", who, window: config.member_window }, config.member_max, Refusal::Member));
+            }
+        }
+        if counts.is_empty() {
+            return Some(Ok(SlotState::default()));
+        }
+        let plain: Vec<Count<'_>> = counts.iter().map(|(c, _, _)| Count { kind: c.kind, who: c.who, window: c.window }).collect();
+        let totals = match shared.add(&plain).await {
+            Ok(totals) => totals,
+            Err(error) => {
+                shared_failed(&error);
+                return None;
+            }
+        };
+        let mut state = SlotState::default();
+        for (i, ((_, max, refusal), total)) in counts.iter().zip(&totals).enumerate() {
+            if total > max {
+                // The first spent window refuses; the later ones get back what was taken.
+                if let Err(error) = shared.give_back(&plain[i + 1..]).await {
+                    shared_failed(&error);
+                }
+                return Some(Err(*refusal));
+            }
+            let remaining = Some(max - total);
+            match refusal {
+                Refusal::Token => state.token_remaining = remaining,
+                Refusal::Key => state.key_remaining = remaining,
+                Refusal::Member => state.member_remaining = remaining,
+            }
+        }
+        Some(Ok(state))
+    }
+}
+
 /// The username as counted: case-folded (logins ignore case) and clipped.
 fn login_name(username: &str) -> String {
     username.trim().to_ascii_lowercase().chars().take(128).collect()
@@ -290,16 +441,51 @@ impl Limiters {
     /// the login page then refuses without looking at the password, so guessing stops
     /// costing the server Argon2 work and learns nothing (the same answer whether or not
     /// the username exists).
-    pub fn login_throttled(&self, username: &str, remote: Option<&str>) -> bool {
-        self.login_users.spent(&login_name(username)) || remote.is_some_and(|r| self.login_addresses.spent(r))
+    pub async fn login_throttled(&self, username: &str, remote: Option<&str>) -> bool {
+        let name = login_name(username);
+        if let Some(shared) = &self.shared {
+            let user = Count { kind: "login-user", who: &name, window: self.config.login_window };
+            let spent = match shared.peek(&user).await {
+                Ok(count) => Some(count >= self.config.login_user_max),
+                Err(error) => {
+                    shared_failed(&error);
+                    None
+                }
+            };
+            let address = match remote {
+                Some(remote) => match shared.peek(&Count { kind: "login-address", who: remote, window: self.config.login_window }).await {
+                    Ok(count) => Some(count >= self.config.login_address_max),
+                    Err(error) => {
+                        shared_failed(&error);
+                        None
+                    }
+                },
+                None => Some(false),
+            };
+            if let (Some(user), Some(address)) = (spent, address) {
+                return user || address;
+            }
+        }
+        self.login_users.spent(&name) || remote.is_some_and(|r| self.login_addresses.spent(r))
     }
 
     /// Counts one failed login against `username` and `remote`. A successful login
     /// counts nothing and resets nothing, so one good account cannot launder an
     /// address's guesses at others. Attempts already in flight when a window fills are
     /// still checked (at most as many as run at once).
-    pub fn login_failed(&self, username: &str, remote: Option<&str>) {
-        let _ = self.login_users.take(&login_name(username));
+    pub async fn login_failed(&self, username: &str, remote: Option<&str>) {
+        let name = login_name(username);
+        if let Some(shared) = &self.shared {
+            let mut counts = vec![Count { kind: "login-user", who: &name, window: self.config.login_window }];
+            if let Some(remote) = remote {
+                counts.push(Count { kind: "login-address", who: remote, window: self.config.login_window });
+            }
+            match shared.add(&counts).await {
+                Ok(_) => return,
+                Err(error) => shared_failed(&error),
+            }
+        }
+        let _ = self.login_users.take(&name);
         if let Some(remote) = remote {
             let _ = self.login_addresses.take(remote);
         }

@@ -54,6 +54,9 @@ pub struct ApiConfig {
     pub webhooks: webhooks::WebhookConfig,
     /// Trello's rate limits per key, token and member route (`cork serve --rate-*`).
     pub rate_limits: access::RateLimits,
+    /// Where the nodes count rate limits together (`redis://...`, `cork serve
+    /// --rate-store`); `None`: each node counts its own.
+    pub rate_store: Option<String>,
     /// A bearer token that lets a scraper off this machine read `/cork/metrics`
     /// (`cork serve --metrics-token`); loopback scrapers need none.
     pub metrics_token: Option<String>,
@@ -72,6 +75,7 @@ impl Default for ApiConfig {
             allow_signup: false,
             webhooks: webhooks::WebhookConfig::default(),
             rate_limits: access::RateLimits::default(),
+            rate_store: None,
             metrics_token: None,
             shutdown_timeout: std::time::Duration::from_secs(30),
         }
@@ -115,7 +119,14 @@ impl App {
         });
         let sender = Arc::new(webhooks::Sender::new(config.webhooks.clone()));
         let outbox = Arc::new(tokio::sync::Notify::new());
-        let limits = Arc::new(access::Limiters::new(config.rate_limits.clone()));
+        let shared = config.rate_store.as_deref().and_then(|url| match access::SharedCounts::new(url) {
+            Ok(shared) => Some(shared),
+            Err(error) => {
+                tracing::error!(%error, "rate limits are counted on this node alone");
+                None
+            }
+        });
+        let limits = Arc::new(access::Limiters::new(config.rate_limits.clone(), shared));
         // Installs the process's metrics recorder before anything records.
         ops::metrics();
         App {

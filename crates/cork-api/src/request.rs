@@ -145,7 +145,7 @@ impl FromRequest<App> for Req {
         let session = match (&batch_actor, &key, &token, session_cookie) {
             (None, None, None, Some(secret)) => {
                 // Counted like a token (100 per 10 s), by the cookie, before the lookup.
-                app.limits.admit(access_slot.as_ref(), "/session", None, Some(&format!("session:{secret}")))?;
+                app.limits.admit(access_slot.as_ref(), "/session", None, Some(&format!("session:{secret}"))).await?;
                 crate::web::session_actor(app, &secret, &method, csrf_header.as_deref()).await?
             }
             _ => None,
@@ -162,7 +162,7 @@ impl FromRequest<App> for Req {
                 let key = key.to_ascii_lowercase();
                 cork_core::audit::note(|n| n.key = Some(key));
             }
-            app.limits.admit(access_slot.as_ref(), &path, key.as_deref(), token.as_deref())?;
+            app.limits.admit(access_slot.as_ref(), &path, key.as_deref(), token.as_deref()).await?;
         }
         let actor = if let Some(actor) = batch_actor {
             actor

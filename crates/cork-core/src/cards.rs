@@ -278,7 +278,8 @@ impl Cork {
             (None, Some((card, _, _))) => card.name.clone(),
             (None, None) => String::new(),
         };
-        let range = tx.pos_range(Table::Cards, &[Cond::eq("list_id", &list.id), Cond::closed(false)]).await?;
+        let wanted = input.pos.unwrap_or(Pos::Bottom);
+        let range = crate::pos::span_for::<Card>(&mut tx, &[Cond::eq("list_id", &list.id), Cond::closed(false)], wanted, None).await?;
         let id_short = tx.next_card_number(&board.id).await?;
         let mut card = Card {
             id: new_id(),
@@ -289,7 +290,7 @@ impl Cork {
             id_list: list.id.clone(),
             id_short,
             short_link: short_link(),
-            pos: input.pos.unwrap_or(Pos::Bottom).resolve(range),
+            pos: wanted.resolve(range),
             due: input.due.clone(),
             start: input.start.clone(),
             due_complete: input.due_complete,
@@ -476,7 +477,9 @@ impl Cork {
             list_after = Some(list);
         }
         if let Some(pos) = patch.pos {
-            let range = tx.pos_range(Table::Cards, &[Cond::eq("list_id", &card.id_list), Cond::closed(false)]).await?;
+            let range =
+                crate::pos::span_for::<Card>(&mut tx, &[Cond::eq("list_id", &card.id_list), Cond::closed(false)], pos, Some(&card.id))
+                    .await?;
             let pos = pos.resolve(range);
             set_field!(card, old, pos, "pos", pos);
         }

@@ -180,13 +180,14 @@ impl Cork {
         }
         let mut tx = self.store.write().await?;
         let (mut board, _) = board_with_role(&mut tx, actor, &input.id_board, Role::Write, UNAUTHORIZED).await?;
-        let range = tx.pos_range(Table::Lists, &[Cond::eq("board_id", &board.id), Cond::closed(false)]).await?;
+        let wanted = input.pos.unwrap_or(Pos::Top);
+        let range = crate::pos::span_for::<List>(&mut tx, &[Cond::eq("board_id", &board.id), Cond::closed(false)], wanted, None).await?;
         let list = List {
             id: new_id(),
             name,
             closed: false,
             id_board: board.id.clone(),
-            pos: input.pos.unwrap_or(Pos::Top).resolve(range),
+            pos: wanted.resolve(range),
             subscribed: false,
             soft_limit: None,
             color: None,
@@ -263,7 +264,8 @@ impl Cork {
         }
         if let Some(pos) = patch.pos {
             let board_id = target.as_ref().map(|b| b.id.clone()).unwrap_or_else(|| board.id.clone());
-            let range = tx.pos_range(Table::Lists, &[Cond::eq("board_id", &board_id), Cond::closed(false)]).await?;
+            let range =
+                crate::pos::span_for::<List>(&mut tx, &[Cond::eq("board_id", &board_id), Cond::closed(false)], pos, Some(&list.id)).await?;
             old.insert("pos".into(), json!(list.pos));
             list.pos = pos.resolve(range);
         } else if let Some(to) = &target {

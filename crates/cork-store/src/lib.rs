@@ -763,6 +763,26 @@ impl Tx {
 
     /// The smallest and largest `pos` among the matching rows.
     pub async fn pos_range(&mut self, table: Table, conds: &[Cond]) -> Result<Option<(f64, f64)>> {
+        // PostgreSQL: writers placing cards in one list, or lists on one board, take turns
+        // until commit on the board's row, so two never read the same MIN/MAX and give two
+        // objects one position. The board's row, because every such write locks it anyway
+        // (its activity date), and always board rows before anything else: a lock of its
+        // own per list would be taken in another order than the board rows of a move
+        // between boards, and deadlock with it. SQLite has one writer at a time already.
+        if self.dialect == Dialect::Postgres {
+            let lock = match (table, conds.first()) {
+                (Table::Cards, Some(Cond::Eq("list_id", Arg::Text(list)))) => {
+                    Some(("SELECT id FROM boards WHERE id = (SELECT board_id FROM lists WHERE id = $1) FOR UPDATE", list))
+                }
+                (Table::Lists, Some(Cond::Eq("board_id", Arg::Text(board)))) => {
+                    Some(("SELECT id FROM boards WHERE id = $1 FOR UPDATE", board))
+                }
+                _ => None,
+            };
+            if let Some((sql, parent)) = lock {
+                self.fetch(sql, vec![Arg::text(parent)]).await?;
+            }
+        }
         // Two aggregates, each alone in its subquery: SQLite (and PostgreSQL) answer a lone
         // MIN or MAX from the (parent, pos) index in one step, but `MIN(pos), MAX(pos)`
         // together read every row of the list — on a list of 15,000 cards, 30 M

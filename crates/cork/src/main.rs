@@ -376,6 +376,10 @@ struct ServeArgs {
     /// Let visitors create accounts at /signup (off: members come from `cork user create`).
     #[arg(long, env = "CORK_ALLOW_SIGNUP", value_parser = clap::builder::BoolishValueParser::new())]
     allow_signup: bool,
+    /// Count rate limits and sign-in throttles in this Redis, shared by every node
+    /// (`redis://host:port/db`); without it each node counts its own.
+    #[arg(long, env = "CORK_RATE_STORE")]
+    rate_store: Option<String>,
     /// A bearer token that lets a scraper off this machine read /cork/metrics (loopback
     /// scrapers need none).
     #[arg(long, env = "CORK_METRICS_TOKEN", hide_env_values = true)]
@@ -758,8 +762,13 @@ async fn main() -> Result<()> {
             let cork = data.open().await?;
             let partial = file.with_extension("partial");
             let result = async {
-                let mut out =
-                    std::io::BufWriter::new(std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?);
+                // A backup holds app secrets and password hashes: owner-only, like the database.
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create(true).truncate(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let file_out = options.open(&partial).with_context(|| format!("creating {}", partial.display()))?;
+                let mut out = std::io::BufWriter::new(file_out);
                 let summary = cork.backup(&mut out).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 drop(out);
                 std::fs::rename(&partial, &file).with_context(|| format!("writing {}", file.display()))?;
@@ -941,6 +950,9 @@ async fn serve(args: ServeArgs) -> Result<()> {
         per_host: args.webhook_per_host.max(1),
         ..defaults
     };
+    if let Some(url) = &args.rate_store {
+        cork_api::access::SharedCounts::new(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
     let app = App::new(
         cork.clone(),
         ApiConfig {
@@ -952,6 +964,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
             webhooks,
             allow_signup: args.allow_signup,
             rate_limits: args.rate.limits(),
+            rate_store: args.rate_store,
             metrics_token: args.metrics_token,
             shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
         },

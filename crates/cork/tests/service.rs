@@ -155,6 +155,10 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     std::fs::set_permissions(data.join("cork.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
     cork(&["user", "create", "bob"]);
     assert_eq!(mode(&data.join("cork.db")), 0o600);
+    // A backup holds the same secrets: owner-only too.
+    let backup = dir.path().join("instance.backup");
+    cork(&["backup", backup.to_str().unwrap()]);
+    assert_eq!(mode(&backup), 0o600);
 }
 
 /// Ends every connection PostgreSQL holds for `database` (as a failover or an
@@ -259,4 +263,146 @@ async fn killed_database_connections_give_503s_and_lose_nothing() {
     acknowledged.sort();
     assert_eq!(names, acknowledged, "every acknowledged card, and nothing else");
     assert!(acknowledged.len() > 20, "the load ran: {}", acknowledged.len());
+}
+
+both_backends!(concurrent_placements_never_share_a_position_and_top_inserts_never_run_out, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Positions").await, "id");
+    let list = s(&alice.list(&board, "Busy").await, "id");
+    let other = s(&alice.list(&board, "Other").await, "id");
+
+    // 8 writers at once: creates at the bottom and the top, and moves to the top of the
+    // list, all computing their positions from the same list.
+    let mut writers = Vec::new();
+    for worker in 0..8 {
+        let (alice, list, other) = (alice.clone(), list.clone(), other.clone());
+        writers.push(tokio::spawn(async move {
+            for i in 0..15 {
+                let pos = if (worker + i) % 3 == 0 { "top" } else { "bottom" };
+                let card = alice.post("/1/cards", json!({"name": format!("c{worker}-{i}"), "idList": list, "pos": pos})).await.ok();
+                if i % 5 == 0 {
+                    let moved = alice.post("/1/cards", json!({"name": format!("m{worker}-{i}"), "idList": other})).await.ok();
+                    alice.put(&format!("/1/cards/{}", s(&moved, "id")), json!({"idList": list, "pos": "top"})).await.ok();
+                }
+                let _ = card;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("a writer");
+    }
+    let cards = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
+    let mut positions: Vec<f64> = cards.as_array().unwrap().iter().map(|c| c["pos"].as_f64().unwrap()).collect();
+    assert_eq!(positions.len(), 8 * 15 + 8 * 3);
+    positions.sort_by(f64::total_cmp);
+    positions.dedup();
+    assert_eq!(positions.len(), 8 * 15 + 8 * 3, "every card of the list has a position of its own");
+
+    // 80 top inserts: each lands above the last one; when halving leaves no room, the
+    // list is renumbered in the same write, in order, recording no action of its own.
+    let top = s(&alice.list(&board, "Top inserts").await, "id");
+    for i in 0..3 {
+        alice.post("/1/cards", json!({"name": format!("bottom {i}"), "idList": top})).await.ok();
+    }
+    // A card already where halving nearly stops (as after about a thousand top inserts).
+    alice.post("/1/cards", json!({"name": "tiny", "idList": top, "pos": "1e-301"})).await.ok();
+    for i in 0..80 {
+        alice.post("/1/cards", json!({"name": format!("top {i}"), "idList": top, "pos": "top"})).await.ok();
+    }
+    let cards = alice.get(&format!("/1/lists/{top}/cards")).await.ok();
+    let names: Vec<String> = cards.as_array().unwrap().iter().map(|c| s(c, "name")).collect();
+    let expected: Vec<String> =
+        (0..80).rev().map(|i| format!("top {i}")).chain(["tiny".to_string()]).chain((0..3).map(|i| format!("bottom {i}"))).collect();
+    assert_eq!(names, expected, "each top insert above the one before, the rest in order");
+    let positions: Vec<f64> = cards.as_array().unwrap().iter().map(|c| c["pos"].as_f64().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {positions:?}");
+    assert!(positions[0] >= cork_core::pos::MIN_TOP / 2.0, "renumbered before the gaps ran out: {positions:?}");
+    assert_eq!(positions[80], cork_core::pos::STEP, "the siblings were renumbered, in order: {positions:?}");
+    let actions = alice.get(&format!("/1/lists/{top}/actions?filter=all&limit=1000")).await.ok();
+    assert_eq!(actions.as_array().unwrap().len(), 1 + 84, "createList and one createCard each: {}", actions.as_array().unwrap().len());
+});
+
+/// Another node on `server`'s database with `config`; answers its base URL and the sender
+/// that stops it.
+async fn node(server: &Server, config: &cork_api::ApiConfig) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let store = cork_store::Store::open(server.database_url()).await.expect("the node's store");
+    let cork = cork_core::Cork::new(store);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = cork_api::App::new(cork, cork_api::ApiConfig { public_url: base.clone(), ..config.clone() });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        cork_api::serve(listener, app, async {
+            let _ = stopped.await;
+        })
+        .await
+        .expect("a node");
+    });
+    (base, stop)
+}
+
+/// The Redis the shared-limit tests count in, or `None` (skipped) when none is named.
+fn test_redis() -> Option<String> {
+    match std::env::var("CORK_TEST_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) if std::env::var("CORK_REQUIRE_REDIS").as_deref() == Ok("1") => {
+            panic!("CORK_REQUIRE_REDIS=1 but CORK_TEST_REDIS_URL is not set")
+        }
+        Err(_) => {
+            eprintln!("CORK_TEST_REDIS_URL not set: the shared rate limits are not tested");
+            None
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_let_exactly_one_token_budget_through_per_window() {
+    let Some(redis) = test_redis() else { return };
+    let shared = |c: &mut cork_api::ApiConfig| {
+        c.rate_limits.enabled = true;
+        c.rate_store = Some(redis.clone());
+    };
+    let Some(server) = Server::postgres_with(&shared).await else { return };
+    let alice = server.user("alice").await;
+    let mut config = cork_api::ApiConfig::default();
+    shared(&mut config);
+    let (second, _stop2) = node(&server, &config).await;
+    let (third, _stop3) = node(&server, &config).await;
+    let bases = [alice.base.clone(), second, third];
+
+    // Start at the beginning of a window (they are wall-clock windows of 10 s, the same on
+    // every node), so the burst falls in one.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    if now % 10_000 > 3_000 {
+        tokio::time::sleep(Duration::from_millis(10_000 - now % 10_000 + 50)).await;
+    }
+    let started = Instant::now();
+    let mut requests = Vec::new();
+    for i in 0..300 {
+        let (http, base) = (alice.http.clone(), bases[i % 3].clone());
+        let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+        requests.push(tokio::spawn(async move {
+            let answer = http.get(format!("{base}/1/members/me/boards?{auth}")).send().await.unwrap();
+            let remaining = answer.headers().get("x-rate-limit-api-token-remaining").and_then(|v| v.to_str().ok()).map(str::to_string);
+            (answer.status().as_u16(), remaining, answer.text().await.unwrap_or_default())
+        }));
+    }
+    let mut passed = 0;
+    let mut refused = 0;
+    for request in requests {
+        let (status, remaining, body) = request.await.unwrap();
+        match status {
+            200 => passed += 1,
+            429 => {
+                assert!(body.contains("API_TOKEN_LIMIT_EXCEEDED"), "{body}");
+                assert_eq!(remaining.as_deref(), Some("0"));
+                refused += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    let took = started.elapsed();
+    eprintln!("3 nodes, one token, 300 requests in {took:?}: {passed} x 200, {refused} x 429");
+    assert!(took < Duration::from_secs(6), "the burst stayed in one window ({took:?})");
+    assert_eq!((passed, refused), (100, 200), "exactly the token's budget across all nodes");
 }

@@ -90,7 +90,7 @@ async fn post_login(State(app): State<App>, headers: HeaderMap, extensions: Exte
     let (username, allow) = (form.get("username").to_string(), app.config.allow_signup);
     // Checked before the password, so a throttled guess is never verified (the access
     // guard audits the 429 as `http.429` with the path and client address).
-    if app.limits.login_throttled(&username, remote.as_deref()) {
+    if app.limits.login_throttled(&username, remote.as_deref()).await {
         metrics::counter!("cork_rate_limit_refusals_total", "limit" => "sign-in").increment(1);
         return pre_login_page(&app, &headers, StatusCode::TOO_MANY_REQUESTS, "Log in", |csrf| {
             login_form(csrf, &return_to, &username, Some(THROTTLED_LOGIN), allow)
@@ -99,7 +99,7 @@ async fn post_login(State(app): State<App>, headers: HeaderMap, extensions: Exte
     match app.cork.check_login(&username, form.get("password")).await {
         Ok(member) => logged_in(&app, &member, &return_to).await,
         Err(DomainError::Unauthorized(_)) => {
-            app.limits.login_failed(&username, remote.as_deref());
+            app.limits.login_failed(&username, remote.as_deref()).await;
             pre_login_page(&app, &headers, StatusCode::UNAUTHORIZED, "Log in", |csrf| {
                 login_form(csrf, &return_to, &username, Some("Invalid username or password."), allow)
             })
