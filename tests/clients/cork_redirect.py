@@ -16,9 +16,14 @@ The client library's files are never touched.
 
 If ``CORK_BASE_URL`` is not set, requests to Trello hosts fail with a
 ``requests.exceptions.ConnectionError`` instead of reaching the real Trello.
+
+With ``CORK_BASE_URLS`` (comma-separated: several Cork nodes on one database) each
+request goes to one of them chosen at random, as a balancer would send it; the summary
+says how many went to each.
 """
 
 import os
+import random
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
@@ -30,11 +35,20 @@ _SCHEMES = frozenset({"http", "https"})
 
 _lock = threading.Lock()
 _original_send = None
-_stats = {"redirected": 0}
+_stats = {"redirected": 0, "by_node": {}}
+
+
+def node_urls():
+    """The nodes of ``CORK_BASE_URLS``, or an empty list."""
+    return [u.strip() for u in os.environ.get("CORK_BASE_URLS", "").split(",") if u.strip()]
 
 
 def base_url():
-    """The Cork base URL from the environment, or None when unset/blank."""
+    """The Cork base URL for the next request (a random node of ``CORK_BASE_URLS``,
+    else ``CORK_BASE_URL``), or None when neither is set."""
+    nodes = node_urls()
+    if nodes:
+        return random.choice(nodes)
     base = os.environ.get("CORK_BASE_URL", "").strip()
     return base or None
 
@@ -78,6 +92,7 @@ def _redirecting_send(self, request, *args, **kwargs):
             kwargs["proxies"] = {}
         with _lock:
             _stats["redirected"] += 1
+            _stats["by_node"][base] = _stats["by_node"].get(base, 0) + 1
     return _original_send(self, request, *args, **kwargs)
 
 
@@ -120,6 +135,14 @@ def pytest_report_header(config):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    nodes = node_urls()
+    if nodes:
+        spread = ", ".join("%s: %d" % (n, _stats["by_node"].get(n, 0)) for n in nodes)
+        terminalreporter.write_line(
+            "cork_redirect: %d request(s) redirected to %d nodes at random (%s)"
+            % (redirected_count(), len(nodes), spread)
+        )
+        return
     terminalreporter.write_line(
         "cork_redirect: %d request(s) redirected (CORK_BASE_URL=%s)"
         % (redirected_count(), base_url())

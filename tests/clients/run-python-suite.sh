@@ -192,6 +192,30 @@ done
 export CORK_BASE_URL=http://127.0.0.1:$PORT
 log "server up at $CORK_BASE_URL (pid $SERVER_PID)"
 
+# CORK_NODES=N (PostgreSQL only): N-1 more nodes on the same database and data dir, and
+# every request of the suite sent to one of the N at random (cork_redirect.py).
+NODES=${CORK_NODES:-1}
+if ((NODES > 1)); then
+  [[ -n $DBURL ]] || die 12 "CORK_NODES=$NODES needs a PostgreSQL DATABASE_URL"
+  BASES=$CORK_BASE_URL
+  for ((n = 2; n <= NODES; n++)); do
+    NODE_PORT=$(free_port)
+    CORK_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 CORK_RATE_LIMITS_OFF=1 \
+    "$CORK_BIN" serve --listen "127.0.0.1:$NODE_PORT" --data-dir "$DATA_DIR" "${DB_ARGS[@]}" \
+      >>"$WORK/server-$n.log" 2>&1 </dev/null {VENV_LOCK_FD}>&- &
+    EXTRA_PIDS+=("$!")
+    deadline=$((SECONDS + START_TIMEOUT))
+    until curl -s -o /dev/null --noproxy '*' --max-time 2 "http://127.0.0.1:$NODE_PORT/cork/ready"; do
+      kill -0 "${EXTRA_PIDS[-1]}" 2>/dev/null || { cat "$WORK/server-$n.log" >&2; die 13 "node $n exited"; }
+      ((SECONDS < deadline)) || die 13 "node $n did not answer on port $NODE_PORT"
+      sleep 0.2
+    done
+    BASES=$BASES,http://127.0.0.1:$NODE_PORT
+  done
+  export CORK_BASE_URLS=$BASES
+  log "$NODES nodes on one database: $CORK_BASE_URLS (each request to one at random)"
+fi
+
 # ------------------------------------------------------------ credentials ---
 "$CORK_BIN" user create suiteuser --full-name "Suite User" --email suiteuser@example.com \
   --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"} >&2 \

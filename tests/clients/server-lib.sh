@@ -11,8 +11,18 @@ export no_proxy=$NO_PROXY
 WORK=""
 SERVER_PID=""
 SERVER_LOG=""
+# More nodes on the same database (CORK_NODES), stopped like the first.
+EXTRA_PIDS=()
 
 stop_server() {
+  local extra
+  for extra in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"}; do
+    kill -TERM "$extra" 2>/dev/null || true
+  done
+  for extra in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"}; do
+    wait "$extra" 2>/dev/null || true
+  done
+  EXTRA_PIDS=()
   [[ -n $SERVER_PID ]] || return 0
   if kill -0 "$SERVER_PID" 2>/dev/null; then
     # Direct children too, in case CORK_BIN is a wrapper script.

@@ -1,35 +1,56 @@
 //! Identifiers shaped like Trello's: 24-hex ObjectIds whose first four bytes are the
 //! creation time, 8-char base62 shortLinks, and the secrets handed to applications.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-static COUNTER: AtomicU32 = AtomicU32::new(0);
+/// The per-process counter, starting at a random value (as a MongoDB ObjectId's does), so
+/// two processes rarely count through the same values at once.
+fn counter() -> &'static AtomicU32 {
+    static COUNTER: std::sync::OnceLock<AtomicU32> = std::sync::OnceLock::new();
+    COUNTER.get_or_init(|| AtomicU32::new(rand::thread_rng().gen()))
+}
 
-/// Five random bytes drawn once per process, as in a MongoDB ObjectId: ids made by
-/// one process within one second then sort by their counter, that is by creation.
-fn process_bytes() -> [u8; 5] {
-    static BYTES: std::sync::OnceLock<[u8; 5]> = std::sync::OnceLock::new();
+/// Two random bytes drawn once per process.
+fn process_bytes() -> [u8; 2] {
+    static BYTES: std::sync::OnceLock<[u8; 2]> = std::sync::OnceLock::new();
     *BYTES.get_or_init(|| rand::thread_rng().gen())
 }
 
-/// A new object id: 4 bytes of Unix seconds, 5 bytes fixed per process, a 3-byte counter.
-/// Ids sort by creation time, which `since=`/`before=` paging relies on.
+/// The latest time (microseconds since the epoch) this process put in a `new_id`, so its
+/// ids never go back when the clock does.
+static LAST_MICROS: AtomicU64 = AtomicU64::new(0);
+
+/// A new object id: 4 bytes of Unix seconds (as Trello's, which clients decode), 3 bytes
+/// of the microsecond within that second, 2 bytes fixed per process and a 3-byte counter.
+/// Ids sort by creation time, which `since=`/`before=` paging and the newest-first order of
+/// actions rely on — across the nodes of one database too, to the microsecond of their
+/// clocks (a card made on one node and moved a moment later on another lists in that
+/// order); within one process, strictly by creation.
 pub fn new_id() -> String {
-    new_id_at(Utc::now())
+    let now = Utc::now();
+    let micros = (now.timestamp().max(0) as u64) * 1_000_000 + u64::from(now.timestamp_subsec_micros().min(999_999));
+    let previous = LAST_MICROS.fetch_max(micros, Ordering::Relaxed);
+    let micros = micros.max(previous);
+    id_of(micros)
 }
 
 /// A new id whose timestamp is `at` (used where a creation date is given).
 pub fn new_id_at(at: DateTime<Utc>) -> String {
-    let seconds = at.timestamp().clamp(0, u32::MAX as i64) as u32;
-    let random = process_bytes();
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
+    id_of((at.timestamp().max(0) as u64) * 1_000_000 + u64::from(at.timestamp_subsec_micros().min(999_999)))
+}
+
+fn id_of(micros: u64) -> String {
+    let seconds = (micros / 1_000_000).min(u64::from(u32::MAX)) as u32;
+    let within = (micros % 1_000_000) as u32;
+    let count = counter().fetch_add(1, Ordering::Relaxed) & 0x00ff_ffff;
     let mut bytes = Vec::with_capacity(12);
     bytes.extend_from_slice(&seconds.to_be_bytes());
-    bytes.extend_from_slice(&random);
+    bytes.extend_from_slice(&within.to_be_bytes()[1..]);
+    bytes.extend_from_slice(&process_bytes());
     bytes.extend_from_slice(&count.to_be_bytes()[1..]);
     hex::encode(bytes)
 }
@@ -100,6 +121,11 @@ mod tests {
         assert!(new_id() > id);
         let (first, second) = (new_id(), new_id());
         assert!(second > first, "ids of one second sort by creation");
+        // Whatever the counter (another node's), a later microsecond sorts later.
+        let t = 1_700_000_000_123_456u64;
+        for _ in 0..1000 {
+            assert!(id_of(t + 1) > id_of(t));
+        }
     }
 
     #[test]
