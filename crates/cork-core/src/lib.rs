@@ -38,6 +38,7 @@ pub mod reactions;
 pub mod reports;
 pub mod revert;
 mod revert_outside;
+pub mod sealed;
 pub mod search;
 pub mod service;
 pub mod sessions;

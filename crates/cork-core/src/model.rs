@@ -261,6 +261,8 @@ pub struct AppKey {
     pub id: String,
     pub id_member: String,
     pub name: String,
+    /// Stored sealed (`crate::sealed`); in clear in memory.
+    #[serde(with = "crate::sealed::field")]
     pub secret: String,
     pub date_created: String,
 }

@@ -144,6 +144,13 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Seal every app secret again with the current key, after a rotation (new key in
+    /// CORK_SECRET_KEY or secret.key, the old one in CORK_SECRET_KEY_PREVIOUS).
+    /// Prints the count (JSON).
+    SecretsRewrap {
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Copy the whole instance (every table, the search index, uploaded files) into one
     /// file, consistent while the server runs. Prints the counts (JSON).
     Backup {
@@ -588,6 +595,16 @@ impl DataArgs {
         // The data directory holds the database (with app secrets) and the uploads: a new
         // one is made owner-only (0700), whichever database is used.
         owner_only_dir(&self.data_dir).with_context(|| format!("creating {}", self.data_dir.display()))?;
+        // The key that seals app secrets at rest: CORK_SECRET_KEY, or secret.key here.
+        let key = cork_core::sealed::load_or_create(&self.data_dir).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let previous = std::env::var("CORK_SECRET_KEY_PREVIOUS").unwrap_or_default();
+        let previous: Vec<[u8; 32]> = previous
+            .split(',')
+            .filter(|k| !k.trim().is_empty())
+            .map(cork_core::sealed::parse_key)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| anyhow::anyhow!("CORK_SECRET_KEY_PREVIOUS: {e}"))?;
+        cork_core::sealed::install(key, &previous);
         let url = match &self.database {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("cork.db").display()),
@@ -757,6 +774,13 @@ async fn main() -> Result<()> {
             .await;
             cork.store.close().await;
             result
+        }
+        Command::SecretsRewrap { data } => {
+            let cork = data.open().await?;
+            let result = cork.rewrap_secrets().await.map_err(|e| anyhow::anyhow!("{e}"));
+            cork.store.close().await;
+            println!("{}", serde_json::json!({"rewrapped": result?, "keyId": cork_core::sealed::key_id()}));
+            Ok(())
         }
         Command::Backup { file, data } => {
             let cork = data.open().await?;

@@ -65,6 +65,20 @@ both_backends!(probes_metrics_and_request_ids, |server: Server| async move {
     assert!(!text.contains(alice.token.as_deref().unwrap()), "no token in the metrics");
 });
 
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(future)
+}
+
+/// The stored documents of the app keys of a data directory's SQLite database.
+async fn app_key_docs(data: &std::path::Path) -> Vec<String> {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", data.join("cork.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM app_keys").fetch_all(&mut conn).await.unwrap();
+    conn.close().await.ok();
+    docs
+}
+
 /// Reads one HTTP/1.1 answer whole (the server closes the connection after it).
 fn read_answer(stream: &mut std::net::TcpStream) -> String {
     let mut answer = Vec::new();
@@ -155,6 +169,35 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     std::fs::set_permissions(data.join("cork.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
     cork(&["user", "create", "bob"]);
     assert_eq!(mode(&data.join("cork.db")), 0o600);
+    // The app secret is sealed at rest, with the key in secret.key (owner-only).
+    assert_eq!(mode(&data.join("secret.key")), 0o600);
+    let stored = block_on(app_key_docs(&data));
+    assert!(stored.iter().all(|d| d.contains("sealed:v1:")), "{stored:?}");
+    assert!(!stored.iter().any(|d| d.contains(&s(&issued, "secret"))), "no app secret in clear");
+    // Rotation: a new key seals, the old one opens until every secret is sealed again.
+    let old = std::fs::read_to_string(data.join("secret.key")).unwrap().trim().to_string();
+    let new = "ab".repeat(32);
+    let rotate = |args: &[&str], previous: &str| {
+        Command::new(env!("CARGO_BIN_EXE_cork"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .env("CORK_SECRET_KEY", &new)
+            .env("CORK_SECRET_KEY_PREVIOUS", previous)
+            .output()
+            .unwrap()
+    };
+    let rewrapped = rotate(&["secrets-rewrap"], &old);
+    assert!(rewrapped.status.success(), "{}", String::from_utf8_lossy(&rewrapped.stderr));
+    assert!(String::from_utf8_lossy(&rewrapped.stdout).contains(r#""rewrapped":"#));
+    let after = block_on(app_key_docs(&data));
+    assert!(after.iter().all(|d| !stored.contains(d)), "every secret sealed again");
+    let with_new_only = rotate(&["token", "create", "--user", "alice"], "");
+    assert!(with_new_only.status.success(), "{}", String::from_utf8_lossy(&with_new_only.stderr));
+    let with_old_only =
+        Command::new(env!("CARGO_BIN_EXE_cork")).args(["token", "create", "--user", "alice", "--data-dir"]).arg(&data).output().unwrap();
+    assert!(!with_old_only.status.success(), "the old key no longer opens them");
+
     // A backup holds the same secrets: owner-only too.
     let backup = dir.path().join("instance.backup");
     cork(&["backup", backup.to_str().unwrap()]);

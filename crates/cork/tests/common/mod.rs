@@ -82,6 +82,13 @@ pub struct Server {
     postgres: Option<(String, String)>,
 }
 
+/// The key that seals app secrets in the tests.
+pub const TEST_SECRET_KEY: [u8; 32] = [0x5e; 32];
+
+fn hex_key() -> String {
+    TEST_SECRET_KEY.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Server {
     /// `sqlite` or `postgres`.
     pub fn backend(&self) -> &'static str {
@@ -131,6 +138,10 @@ impl Server {
     }
 
     async fn start(url: &str, dir: tempfile::TempDir, postgres: Option<(String, String)>, configure: &dyn Fn(&mut ApiConfig)) -> Server {
+        // App secrets are sealed at rest: every server of this process, and the command
+        // line run on its data directory, use one key.
+        cork_core::sealed::install(TEST_SECRET_KEY, &[]);
+        std::fs::write(dir.path().join("secret.key"), hex_key()).expect("write the secret key");
         let store = Store::open(url).await.expect("open store");
         let cork = Cork::new(store).with_data_dir(dir.path().join("files"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
