@@ -196,7 +196,15 @@ impl Keyed {
 pub struct SharedCounts {
     client: redis::Client,
     connection: tokio::sync::OnceCell<redis::aio::ConnectionManager>,
+    /// Milliseconds since the epoch before which Redis is not asked again after it
+    /// failed, so an outage costs each request nothing, not a connection attempt.
+    resting_until: AtomicU64,
 }
+
+/// How long Redis may take to connect or answer before the node counts alone.
+const SHARED_TIMEOUT: Duration = Duration::from_millis(250);
+/// How long the node counts alone after Redis failed, before asking it again.
+const SHARED_REST: Duration = Duration::from_secs(5);
 
 /// One counter to add to: its kind, whose, and its window.
 struct Count<'a> {
@@ -210,11 +218,28 @@ impl SharedCounts {
     /// made again by itself when lost.
     pub fn new(url: &str) -> Result<SharedCounts, String> {
         let client = redis::Client::open(url).map_err(|e| format!("--rate-store: {e}"))?;
-        Ok(SharedCounts { client, connection: tokio::sync::OnceCell::new() })
+        Ok(SharedCounts { client, connection: tokio::sync::OnceCell::new(), resting_until: AtomicU64::new(0) })
     }
 
     async fn connection(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
-        self.connection.get_or_try_init(|| redis::aio::ConnectionManager::new(self.client.clone())).await.cloned()
+        if Self::now_ms() < self.resting_until.load(Ordering::Relaxed) {
+            return Err(redis::RedisError::from((redis::ErrorKind::Io, "resting after a failure")));
+        }
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_connection_timeout(Some(SHARED_TIMEOUT))
+            .set_response_timeout(Some(SHARED_TIMEOUT));
+        let made =
+            self.connection.get_or_try_init(|| redis::aio::ConnectionManager::new_with_config(self.client.clone(), config)).await.cloned();
+        if made.is_err() {
+            self.rest();
+        }
+        made
+    }
+
+    /// After a failure: count alone for a while.
+    fn rest(&self) {
+        self.resting_until.store(Self::now_ms() + SHARED_REST.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// The key of `count`'s current window: the credential hashed, never stored.
@@ -229,26 +254,29 @@ impl SharedCounts {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
     }
 
-    /// Adds one to each counter; answers each count after the addition.
-    async fn add(&self, counts: &[Count<'_>]) -> redis::RedisResult<Vec<u64>> {
+    /// Adds one to each counter at `now`; answers each count after the addition.
+    async fn add(&self, counts: &[Count<'_>], now: u64) -> redis::RedisResult<Vec<i64>> {
         let mut connection = self.connection().await?;
-        let now = Self::now_ms();
         let mut pipe = redis::pipe();
         for count in counts {
             let key = Self::key(count, now);
             // Kept two windows, so a window's key outlives its window on every node's clock.
             pipe.incr(&key, 1u64).pexpire(&key, (count.window.as_millis() as i64).saturating_mul(2).max(1)).ignore();
         }
-        pipe.query_async(&mut connection).await
+        let answered = pipe.query_async(&mut connection).await;
+        if answered.is_err() {
+            self.rest();
+        }
+        answered
     }
 
-    /// Takes one back from each counter (what a refused request had taken).
-    async fn give_back(&self, counts: &[Count<'_>]) -> redis::RedisResult<()> {
+    /// Takes one back from each counter of the window at `now` (what a refused request
+    /// had taken there).
+    async fn give_back(&self, counts: &[Count<'_>], now: u64) -> redis::RedisResult<()> {
         if counts.is_empty() {
             return Ok(());
         }
         let mut connection = self.connection().await?;
-        let now = Self::now_ms();
         let mut pipe = redis::pipe();
         for count in counts {
             pipe.decr(Self::key(count, now), 1u64).ignore();
@@ -257,9 +285,9 @@ impl SharedCounts {
     }
 
     /// The counter's current count, without adding.
-    async fn peek(&self, count: &Count<'_>) -> redis::RedisResult<u64> {
+    async fn peek(&self, count: &Count<'_>) -> redis::RedisResult<i64> {
         let mut connection = self.connection().await?;
-        let value: Option<u64> = redis::cmd("GET").arg(Self::key(count, Self::now_ms())).query_async(&mut connection).await?;
+        let value: Option<i64> = redis::cmd("GET").arg(Self::key(count, Self::now_ms())).query_async(&mut connection).await?;
         Ok(value.unwrap_or(0))
     }
 }
@@ -404,7 +432,8 @@ impl Limiters {
             return Some(Ok(SlotState::default()));
         }
         let plain: Vec<Count<'_>> = counts.iter().map(|(c, _, _)| Count { kind: c.kind, who: c.who, window: c.window }).collect();
-        let totals = match shared.add(&plain).await {
+        let now = SharedCounts::now_ms();
+        let totals = match shared.add(&plain, now).await {
             Ok(totals) => totals,
             Err(error) => {
                 shared_failed(&error);
@@ -413,9 +442,10 @@ impl Limiters {
         };
         let mut state = SlotState::default();
         for (i, ((_, max, refusal), total)) in counts.iter().zip(&totals).enumerate() {
-            if total > max {
+            let total = u64::try_from(*total).unwrap_or(0);
+            if total > *max {
                 // The first spent window refuses; the later ones get back what was taken.
-                if let Err(error) = shared.give_back(&plain[i + 1..]).await {
+                if let Err(error) = shared.give_back(&plain[i + 1..], now).await {
                     shared_failed(&error);
                 }
                 return Some(Err(*refusal));
@@ -446,7 +476,7 @@ impl Limiters {
         if let Some(shared) = &self.shared {
             let user = Count { kind: "login-user", who: &name, window: self.config.login_window };
             let spent = match shared.peek(&user).await {
-                Ok(count) => Some(count >= self.config.login_user_max),
+                Ok(count) => Some(count >= self.config.login_user_max as i64),
                 Err(error) => {
                     shared_failed(&error);
                     None
@@ -454,7 +484,7 @@ impl Limiters {
             };
             let address = match remote {
                 Some(remote) => match shared.peek(&Count { kind: "login-address", who: remote, window: self.config.login_window }).await {
-                    Ok(count) => Some(count >= self.config.login_address_max),
+                    Ok(count) => Some(count >= self.config.login_address_max as i64),
                     Err(error) => {
                         shared_failed(&error);
                         None
@@ -480,7 +510,7 @@ impl Limiters {
             if let Some(remote) = remote {
                 counts.push(Count { kind: "login-address", who: remote, window: self.config.login_window });
             }
-            match shared.add(&counts).await {
+            match shared.add(&counts, SharedCounts::now_ms()).await {
                 Ok(_) => return,
                 Err(error) => shared_failed(&error),
             }

@@ -62,6 +62,9 @@ pub struct ApiConfig {
     pub metrics_token: Option<String>,
     /// How long a stopping node waits for the requests it holds (`--shutdown-timeout`).
     pub shutdown_timeout: std::time::Duration,
+    /// How long a stopping node keeps accepting while its readiness already fails
+    /// (`--shutdown-delay`), for balancers that check readiness.
+    pub shutdown_delay: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -78,6 +81,7 @@ impl Default for ApiConfig {
             rate_store: None,
             metrics_token: None,
             shutdown_timeout: std::time::Duration::from_secs(30),
+            shutdown_delay: std::time::Duration::ZERO,
         }
     }
 }
@@ -375,14 +379,19 @@ pub async fn serve(
     live::spawn(state.clone());
     let node = state.node.clone();
     let grace = state.config.shutdown_timeout;
+    let delay = state.config.shutdown_delay;
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signal = {
         let (node, stopping) = (node.clone(), stopping.clone());
         async move {
             shutdown.await;
-            // Readiness fails from now on, so balancers stop sending; accepting stops
-            // and the requests in hand finish.
+            // Readiness fails from now on, so balancers stop sending; after the delay
+            // accepting stops and the requests in hand finish.
             node.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            if !delay.is_zero() {
+                tracing::info!("stopping: /cork/ready fails; still accepting for {} s", delay.as_secs());
+                tokio::time::sleep(delay).await;
+            }
             tracing::info!("stopping: finishing the requests in hand (at most {} s)", grace.as_secs());
             stopping.notify_one();
         }

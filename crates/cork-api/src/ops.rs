@@ -8,8 +8,9 @@
 //! - `GET /cork/metrics`: Prometheus text. Requests by route template, method and status,
 //!   with latency histograms; statement time; each pool's connections; the outbox's depth
 //!   and the age of its oldest pending delivery; webhook attempts by outcome; rate-limit
-//!   refusals; change requests pending; panics. Served to loopback scrapers, or to any
-//!   that sends `Authorization: Bearer` with `cork serve --metrics-token`.
+//!   refusals; change requests pending; panics. Served to loopback scrapers (not through
+//!   a proxy: a request with a forwarding header is not local), or to any that sends
+//!   `Authorization: Bearer` with `cork serve --metrics-token`.
 //! - Every answer carries `X-Request-Id` (the caller's, when it sent a sane one, else a
 //!   new id), which the request's log lines and any incident report also name.
 
@@ -109,7 +110,10 @@ fn may_scrape(app: &App, headers: &HeaderMap, remote: Option<SocketAddr>) -> boo
             return true;
         }
     }
-    remote.is_some_and(|r| r.ip().is_loopback())
+    // A request a reverse proxy on this machine passed on comes from loopback too: it
+    // names its client in a forwarding header, and is not trusted as local.
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"].iter().any(|h| headers.contains_key(*h));
+    !forwarded && remote.is_some_and(|r| r.ip().is_loopback())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

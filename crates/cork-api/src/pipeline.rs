@@ -345,6 +345,8 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
                 if unknown {
                     metrics::counter!("cork_commit_outcome_unknown_total").increment(1);
                     response.headers_mut().insert("x-cork-commit", HeaderValue::from_static("unknown"));
+                    // No invitation to send it again as it is: it may have been applied.
+                    response.headers_mut().remove(header::RETRY_AFTER);
                 }
                 return response;
             }

@@ -33,9 +33,14 @@ static LAST_MICROS: AtomicU64 = AtomicU64::new(0);
 pub fn new_id() -> String {
     let now = Utc::now();
     let micros = (now.timestamp().max(0) as u64) * 1_000_000 + u64::from(now.timestamp_subsec_micros().min(999_999));
-    let previous = LAST_MICROS.fetch_max(micros, Ordering::Relaxed);
-    let micros = micros.max(previous);
-    id_of(micros)
+    // Each id of this process takes a microsecond after the last one's, so they sort
+    // strictly by creation whatever the counter (up to a million ids a second).
+    let mut taken = micros;
+    let _ = LAST_MICROS.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+        taken = micros.max(last + 1);
+        Some(taken)
+    });
+    id_of(taken)
 }
 
 /// A new id whose timestamp is `at` (used where a creation date is given).

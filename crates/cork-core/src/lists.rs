@@ -262,6 +262,10 @@ impl Cork {
                 target = Some(to);
             }
         }
+        if let Some(to) = &target {
+            // Both boards' rows, in id order, before anything else locks either.
+            tx.lock_in_order(Table::Boards, &[board.id.clone(), to.id.clone()]).await?;
+        }
         if let Some(pos) = patch.pos {
             let board_id = target.as_ref().map(|b| b.id.clone()).unwrap_or_else(|| board.id.clone());
             let range =
@@ -273,7 +277,6 @@ impl Cork {
             list.pos = Pos::Bottom.resolve(range);
         }
         if let Some(mut to) = target {
-            tx.lock_in_order(Table::Boards, &[board.id.clone(), to.id.clone()]).await?;
             old.entry("pos").or_insert(json!(was_pos));
             move_list_to(&mut tx, actor, &mut list, &mut board, &mut to, old, &[]).await?;
             tx.commit().await?;

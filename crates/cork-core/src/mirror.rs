@@ -223,14 +223,25 @@ async fn board_state(source: &dyn Source, board: &str) -> Result<Map<String, Val
 const CARD_INCLUDES: &str =
     "fields=all&attachments=true&attachment_fields=all&stickers=true&customFieldItems=true&checklists=all&checklist_fields=all";
 
-/// The card as the source has it now, when it is still on the board: a card deleted, or
-/// moved to another board (one these credentials may not read), is no longer.
-async fn card_state(source: &dyn Source, board_id: &str, card: &str) -> Result<Option<Value>, String> {
+/// What a read of one card found.
+enum CardRead {
+    /// On the board, as the source has it now.
+    Here(Value),
+    /// Deleted, or on another board.
+    Gone,
+    /// Refused (401/403): moved to a board these credentials cannot read — or the
+    /// credentials themselves stopped working, which the caller tells apart.
+    Refused,
+}
+
+/// The card as the source has it now, when it is still on the board.
+async fn card_state(source: &dyn Source, board_id: &str, card: &str) -> Result<CardRead, String> {
     match source.get(&format!("/1/cards/{card}?{CARD_INCLUDES}")).await.map_err(|e| source_error("a card", e))? {
-        Reply::Found(card) if card.get("idBoard").and_then(Value::as_str) == Some(board_id) => Ok(Some(card)),
-        Reply::Found(card) if card.get("idBoard").and_then(Value::as_str).is_some() => Ok(None),
+        Reply::Found(card) if card.get("idBoard").and_then(Value::as_str) == Some(board_id) => Ok(CardRead::Here(card)),
+        Reply::Found(card) if card.get("idBoard").and_then(Value::as_str).is_some() => Ok(CardRead::Gone),
         Reply::Found(other) => Err(format!("the source answered a card with {}", short(&other))),
-        Reply::Missing | Reply::Refused => Ok(None),
+        Reply::Missing => Ok(CardRead::Gone),
+        Reply::Refused => Ok(CardRead::Refused),
     }
 }
 
@@ -540,11 +551,21 @@ impl Cork {
         } else {
             let mut cards = Vec::new();
             let mut gone = Vec::new();
+            let mut refused = false;
             for id in &named {
                 match card_state(source, &board_id, id).await? {
-                    Some(card) => cards.push(card),
-                    None => gone.push(id.clone()),
+                    CardRead::Here(card) => cards.push(card),
+                    CardRead::Gone => gone.push(id.clone()),
+                    CardRead::Refused => {
+                        refused = true;
+                        gone.push(id.clone());
+                    }
                 }
+            }
+            // A refused card left for a board these credentials cannot read only if they
+            // still read this one: otherwise they stopped working, and nothing goes.
+            if refused {
+                board_state(source, &mirror.source_board).await?;
             }
             (cards, gone, false)
         };

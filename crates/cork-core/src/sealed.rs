@@ -73,7 +73,7 @@ pub fn load_or_create(data_dir: &Path) -> Result<[u8; 32], String> {
     if !path.exists() {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
-        let staging = data_dir.join(format!("secret.key.{}", std::process::id()));
+        let staging = data_dir.join(format!("secret.key.{}.{}", std::process::id(), crate::ids::new_id()));
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create_new(true);
         #[cfg(unix)]
@@ -163,6 +163,22 @@ pub mod field {
 }
 
 impl crate::Cork {
+    /// Checks at start that the installed key opens the app secrets sealed most
+    /// recently: a node given another key than its peers (or a restore without the key
+    /// that sealed it) is refused with what to do, rather than answer 500 on every use.
+    pub async fn check_sealed_secrets(&self) -> Result<(), String> {
+        let mut tx = self.store.read().await.map_err(|e| e.to_string())?;
+        let docs = tx.docs(cork_store::Table::AppKeys, &[], cork_store::Order::Desc("id"), Some(20)).await.map_err(|e| e.to_string())?;
+        for doc in docs {
+            if let Err(error) = serde_json::from_str::<crate::model::AppKey>(&doc) {
+                return Err(format!(
+                    "{error}: start every node of this database with the same secret key (CORK_SECRET_KEY, or the same secret.key in the data directory)"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Seals every app secret again with the installed key (after a rotation), in one
     /// transaction; answers how many were written.
     pub async fn rewrap_secrets(&self) -> crate::Result<usize> {

@@ -512,8 +512,12 @@ fn classify_commit(error: sqlx::Error) -> StoreError {
 
 fn classify(error: sqlx::Error) -> StoreError {
     if is_connection_loss(&error) {
-        // Nothing of this transaction was committed: the pipeline may try the request again.
-        pipeline::flag_retry();
+        // Nothing of this transaction was committed: the pipeline may try the request again
+        // on a fresh connection. Not when the pool is full or closed: another attempt would
+        // wait as long again (the acquire time-out) and add to the queue.
+        if !matches!(error, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) {
+            pipeline::flag_retry();
+        }
         return StoreError::Unavailable(error.to_string());
     }
     if let sqlx::Error::Database(e) = &error {

@@ -140,6 +140,9 @@ impl Pipeline {
                     work.await;
                 }
             }
+            // The commit may have landed: undoing (deleting an upload's bytes) could break
+            // what was applied. Neither runs; at worst a file is left without its row.
+            Err(crate::StoreError::CommitUnknown(_)) => {}
             _ => {
                 for work in undo {
                     work();

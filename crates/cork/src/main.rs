@@ -391,6 +391,10 @@ struct ServeArgs {
     /// scrapers need none).
     #[arg(long, env = "CORK_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
+    /// Seconds a stopping node keeps accepting after SIGTERM while /cork/ready already
+    /// fails, so a balancer that checks readiness stops sending first.
+    #[arg(long, env = "CORK_SHUTDOWN_DELAY", default_value_t = 0)]
+    shutdown_delay: u64,
     /// Seconds a stopping node (SIGTERM, Ctrl-C) waits for the requests it holds.
     #[arg(long, env = "CORK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     shutdown_timeout: u64,
@@ -611,7 +615,9 @@ impl DataArgs {
         };
         let store = Store::open(&url).await.with_context(|| format!("opening database {}", cork_store::redact(&url)))?;
         // Uploaded files live in the data dir, also when the database is PostgreSQL.
-        Ok(Cork::new(store).with_data_dir(self.data_dir.join("files")))
+        let cork = Cork::new(store).with_data_dir(self.data_dir.join("files"));
+        cork.check_sealed_secrets().await.map_err(|e| anyhow::anyhow!("the app secrets cannot be opened: {e}"))?;
+        Ok(cork)
     }
 }
 
@@ -792,6 +798,9 @@ async fn main() -> Result<()> {
                 #[cfg(unix)]
                 std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
                 let file_out = options.open(&partial).with_context(|| format!("creating {}", partial.display()))?;
+                #[cfg(unix)]
+                std::fs::set_permissions(&partial, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                    .with_context(|| format!("restricting {}", partial.display()))?;
                 let mut out = std::io::BufWriter::new(file_out);
                 let summary = cork.backup(&mut out).await.map_err(|e| anyhow::anyhow!("{e}"))?;
                 drop(out);
@@ -951,6 +960,8 @@ async fn main() -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
+    // The metrics recorder first: the store takes its statement-time handle at its first query.
+    cork_api::ops::metrics();
     let cork = args.data.open().await?;
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;
@@ -991,11 +1002,15 @@ async fn serve(args: ServeArgs) -> Result<()> {
             rate_store: args.rate_store,
             metrics_token: args.metrics_token,
             shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
+            shutdown_delay: std::time::Duration::from_secs(args.shutdown_delay),
         },
     );
     tracing::info!("listening on http://{address}");
     cork_api::serve(listener, app, shutdown_signal()).await?;
-    cork.store.close().await;
+    // Bounded too: a request task still holding a connection does not hold the exit.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), cork.store.close()).await.is_err() {
+        tracing::warn!("stopping with database connections still in use");
+    }
     tracing::info!("stopped");
     Ok(())
 }

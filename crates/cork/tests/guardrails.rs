@@ -1189,11 +1189,11 @@ both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept,
     let path = format!("/cork/rollback?idToken={bot_token}&since={started}");
     let preview = alice.send("POST", &format!("{path}&dryRun=true"), Body::Json(json!({}))).await;
     assert_eq!(header(&preview, "x-cork-dry-run"), "applied-nothing");
-    let dir = tempfile::tempdir().unwrap();
+    // The command line on the server's data directory (its uploads and its secret key).
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
         .args(["rollback", "--token", &bot_token, "--since", &started, "--as", "alice", "--dry-run", "--database", server.database_url()])
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(server.data_dir())
         .output()
         .expect("run cork rollback");
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
@@ -1229,14 +1229,14 @@ both_backends!(a_runaway_integration_is_rolled_back_and_a_humans_edits_are_kept,
     }
 });
 
-/// Runs the `cork` command line on the server's database and answers what it printed (JSON).
+/// Runs the `cork` command line on the server's database and data directory (its
+/// uploads and its secret key) and answers what it printed (JSON).
 fn cork_cli(server: &Server, args: &[&str]) -> Value {
-    let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
         .args(args)
         .args(["--database", server.database_url()])
         .arg("--data-dir")
-        .arg(dir.path())
+        .arg(server.data_dir())
         .output()
         .expect("run cork");
     assert!(out.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&out.stderr));

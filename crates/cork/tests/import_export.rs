@@ -385,13 +385,12 @@ both_backends!(the_command_line_imports_while_the_server_runs, |server: Server| 
     let alice = server.user("alice").await;
     let path = exports_dir().join("05-public-template-productivity-2019.json");
     let file: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    let data = tempfile::tempdir().unwrap();
     let run = |args: Vec<String>| {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
             .args(args)
             .args(["--database", server.database_url()])
             .arg("--data-dir")
-            .arg(data.path())
+            .arg(server.data_dir())
             .output()
             .expect("run cork");
         (output.status.success(), String::from_utf8_lossy(&output.stdout).to_string(), String::from_utf8_lossy(&output.stderr).to_string())
@@ -411,7 +410,8 @@ both_backends!(the_command_line_imports_while_the_server_runs, |server: Server| 
     );
 
     // Out again through the command line, into a file that imports the same.
-    let out = data.path().join("out.json");
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("out.json");
     let (ok, _, stderr) = run(vec!["export".into(), board.clone(), "--output".into(), out.display().to_string()]);
     assert!(ok, "{stderr}");
     let exported: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
@@ -419,7 +419,7 @@ both_backends!(the_command_line_imports_while_the_server_runs, |server: Server| 
     assert_eq!(exported["actions"].as_array().unwrap().len(), file["actions"].as_array().unwrap().len());
 
     // A bad file: a non-zero exit and the reason.
-    let bad = data.path().join("bad.json");
+    let bad = scratch.path().join("bad.json");
     std::fs::write(&bad, "{\"id\": 1}").unwrap();
     let (ok, stdout, _) = run(vec!["import".into(), bad.display().to_string()]);
     assert!(!ok);

@@ -12,7 +12,11 @@ use serde_json::{json, Value};
 
 use common::{s, Server};
 
-both_backends!(probes_metrics_and_request_ids, |server: Server| async move {
+fn with_metrics_token(config: &mut cork_api::ApiConfig) {
+    config.metrics_token = Some("scrape-me".into());
+}
+
+both_backends!(probes_metrics_and_request_ids, config = with_metrics_token, |server: Server| async move {
     let alice = server.user("alice").await;
     let anonymous = server.anonymous();
 
@@ -63,6 +67,14 @@ both_backends!(probes_metrics_and_request_ids, |server: Server| async move {
     }
     assert!(!text.contains(&id), "no concrete path or id in the labels");
     assert!(!text.contains(alice.token.as_deref().unwrap()), "no token in the metrics");
+    // Through a reverse proxy on this machine the request is not local: the token is needed.
+    let url = format!("{}/cork/metrics", alice.base);
+    let proxied = alice.http.get(&url).header("x-forwarded-for", "203.0.113.9").send().await.unwrap();
+    assert_eq!(proxied.status(), 401);
+    let wrong = alice.http.get(&url).header("x-forwarded-for", "203.0.113.9").bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let scraper = alice.http.get(&url).header("x-forwarded-for", "203.0.113.9").bearer_auth("scrape-me").send().await.unwrap();
+    assert_eq!(scraper.status(), 200);
 });
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -102,7 +114,7 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let address = format!("127.0.0.1:{port}");
     let mut server = Command::new(env!("CARGO_BIN_EXE_cork"))
-        .args(["serve", "--listen", &address, "--shutdown-timeout", "20"])
+        .args(["serve", "--listen", &address, "--shutdown-timeout", "20", "--shutdown-delay", "1"])
         .arg("--data-dir")
         .arg(&data)
         .env("CORK_LOG", "info")
@@ -131,7 +143,14 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     std::thread::sleep(Duration::from_millis(300));
     let killed = Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     assert!(killed.success());
-    std::thread::sleep(Duration::from_millis(500));
+    // During --shutdown-delay it still accepts, and its readiness fails (balancers drain it).
+    std::thread::sleep(Duration::from_millis(200));
+    let mut probe = std::net::TcpStream::connect(&address).expect("still accepting during the delay");
+    probe.write_all(format!("GET /cork/ready HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let ready = read_answer(&mut probe);
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(ready.contains(r#""draining":true"#), "{ready}");
+    std::thread::sleep(Duration::from_millis(1300));
     // No new connection is taken while it stops.
     assert!(std::net::TcpStream::connect(&address).is_err(), "a stopping node accepts no new connection");
     stream.write_all(&body.as_bytes()[5..]).unwrap();
@@ -169,6 +188,10 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     std::fs::set_permissions(data.join("cork.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
     cork(&["user", "create", "bob"]);
     assert_eq!(mode(&data.join("cork.db")), 0o600);
+    // A backup holds the same secrets: owner-only too.
+    let backup = dir.path().join("instance.backup");
+    cork(&["backup", backup.to_str().unwrap()]);
+    assert_eq!(mode(&backup), 0o600);
     // The app secret is sealed at rest, with the key in secret.key (owner-only).
     assert_eq!(mode(&data.join("secret.key")), 0o600);
     let stored = block_on(app_key_docs(&data));
@@ -197,11 +220,11 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     let with_old_only =
         Command::new(env!("CARGO_BIN_EXE_cork")).args(["token", "create", "--user", "alice", "--data-dir"]).arg(&data).output().unwrap();
     assert!(!with_old_only.status.success(), "the old key no longer opens them");
-
-    // A backup holds the same secrets: owner-only too.
-    let backup = dir.path().join("instance.backup");
-    cork(&["backup", backup.to_str().unwrap()]);
-    assert_eq!(mode(&backup), 0o600);
+    assert!(
+        String::from_utf8_lossy(&with_old_only.stderr).contains("same secret key"),
+        "{}",
+        String::from_utf8_lossy(&with_old_only.stderr)
+    );
 }
 
 /// Ends every connection PostgreSQL holds for `database` (as a failover or an
@@ -293,10 +316,17 @@ async fn killed_database_connections_give_503s_and_lose_nothing() {
     });
     eprintln!("statuses under three connection kills: {by_status:?}; {} cards acknowledged", acknowledged.len());
     assert!(statuses.iter().all(|(status, _, _)| *status == 200 || *status == 503), "no 500s: {by_status:?}");
-    assert!(statuses.iter().filter(|(status, _, _)| *status == 503).all(|(_, retry_after, _)| *retry_after), "every 503 says Retry-After");
+    // Every 503 says when to come back, except a commit whose outcome is unknown: it says
+    // so instead (the same key's retry is what makes it safe).
+    assert!(
+        statuses.iter().filter(|(status, _, _)| *status == 503).all(|(_, retry_after, commit)| *retry_after != commit.is_some()),
+        "every 503 says Retry-After or X-Cork-Commit: unknown"
+    );
+    let unknown = statuses.iter().filter(|(_, _, commit)| commit.is_some()).count();
+    eprintln!("{unknown} answers said the commit's outcome was unknown (each then sent again with its key)");
 
     // Every acknowledged card is there exactly once, and no card was made twice by a
-    // retry (the retries of a commit whose outcome was unknown included).
+    // retry (after a commit whose outcome was unknown too, when one happened).
     let cards = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
     let mut names: Vec<String> = cards.as_array().unwrap().iter().map(|c| s(c, "name")).collect();
     names.sort();
@@ -448,4 +478,23 @@ async fn three_nodes_let_exactly_one_token_budget_through_per_window() {
     eprintln!("3 nodes, one token, 300 requests in {took:?}: {passed} x 200, {refused} x 429");
     assert!(took < Duration::from_secs(6), "the burst stayed in one window ({took:?})");
     assert_eq!((passed, refused), (100, 200), "exactly the token's budget across all nodes");
+
+    // A node whose Redis cannot be reached counts alone, without making requests wait.
+    let mut lost = config.clone();
+    lost.rate_store = Some("redis://127.0.0.1:1/".into());
+    let (alone, _stop4) = node(&server, &lost).await;
+    let started = Instant::now();
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..120 {
+        let answer = alice
+            .http
+            .get(format!("{alone}/1/members/me?key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap()))
+            .send()
+            .await
+            .unwrap();
+        *statuses.entry(answer.status().as_u16()).or_insert(0) += 1;
+    }
+    eprintln!("a node without its Redis: 120 requests in {:?}: {statuses:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(15), "no request waits on the lost Redis: {:?}", started.elapsed());
+    assert_eq!(statuses.get(&200), Some(&100), "the node's own budget: {statuses:?}");
 }

@@ -542,10 +542,9 @@ both_backends!(
         assert_eq!(posts[5].json()["action"]["id"], first["idAction"]);
         // The operator's CLI reads the same log and queues redeliveries.
         let cli = |args: &[&str]| {
-            let data = tempfile::tempdir().unwrap();
             let out = std::process::Command::new(env!("CARGO_BIN_EXE_cork"))
                 .args(args)
-                .args(["--database", server.database_url(), "--data-dir", data.path().to_str().unwrap()])
+                .args(["--database", server.database_url(), "--data-dir", server.data_dir().to_str().unwrap()])
                 .output()
                 .expect("run cork");
             assert!(out.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&out.stderr));
