@@ -356,9 +356,8 @@ pub fn router(state: App) -> Router {
         .layer(cors())
         // The request's span: its id, method and path (never the query: it may hold the token).
         // At debug level, as tower-http's own: an enabled span is formatted for every
-        // request (measured: +80 k instructions per card GET), so it is off by default and
-        // `CORK_LOG=info,cork_api=debug` turns it on; the access line and every 5xx and
-        // incident line carry the request id anyway.
+        // request, so it is off by default and `CORK_LOG=info,cork_api=debug` turns it on;
+        // the access line and every 5xx and incident line carry the request id anyway.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.extensions().get::<ops::RequestId>().map(|r| r.0.clone()).unwrap_or_else(|| Arc::from(""));
             tracing::debug_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
