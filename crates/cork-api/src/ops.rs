@@ -192,9 +192,9 @@ pub(crate) async fn observe(mut request: Request, next: Next) -> Response {
     let elapsed = started.elapsed();
     let route = response.extensions().get::<RouteTemplate>().map(|r| r.0.clone()).unwrap_or_else(|| Arc::from("unmatched"));
     let status = response.status().as_u16();
-    metrics::counter!("cork_http_requests_total", "method" => method, "route" => route.to_string(), "status" => status.to_string())
+    metrics::counter!("cork_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string())
         .increment(1);
-    metrics::histogram!("cork_http_request_duration_seconds", "method" => method, "route" => route.to_string()).record(elapsed);
+    metrics::histogram!("cork_http_request_duration_seconds", "method" => method, "route" => route.clone()).record(elapsed);
     let ms = elapsed.as_secs_f64() * 1000.0;
     if status >= 500 {
         tracing::error!(target: "cork::access", request_id = %id, method, route = %route, status, ms, "request failed");
