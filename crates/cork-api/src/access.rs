@@ -199,6 +199,9 @@ pub struct SharedCounts {
     /// Milliseconds since the epoch before which Redis is not asked again after it
     /// failed, so an outage costs each request nothing, not a connection attempt.
     resting_until: AtomicU64,
+    /// Set while Redis fails: an outage is logged when it starts and when it ends, not
+    /// once per request.
+    down: std::sync::atomic::AtomicBool,
 }
 
 /// How long Redis may take to connect or answer before the node counts alone.
@@ -218,7 +221,7 @@ impl SharedCounts {
     /// made again by itself when lost.
     pub fn new(url: &str) -> Result<SharedCounts, String> {
         let client = redis::Client::open(url).map_err(|e| format!("--rate-store: {e}"))?;
-        Ok(SharedCounts { client, connection: tokio::sync::OnceCell::new(), resting_until: AtomicU64::new(0) })
+        Ok(SharedCounts { client, connection: tokio::sync::OnceCell::new(), resting_until: AtomicU64::new(0), down: Default::default() })
     }
 
     async fn connection(&self) -> redis::RedisResult<redis::aio::ConnectionManager> {
@@ -264,8 +267,12 @@ impl SharedCounts {
             pipe.incr(&key, 1u64).pexpire(&key, (count.window.as_millis() as i64).saturating_mul(2).max(1)).ignore();
         }
         let answered = pipe.query_async(&mut connection).await;
-        if answered.is_err() {
-            self.rest();
+        match &answered {
+            Err(_) => self.rest(),
+            Ok(_) if self.down.swap(false, Ordering::Relaxed) => {
+                tracing::warn!("the rate-limit store answers again: counting across nodes");
+            }
+            Ok(_) => {}
         }
         answered
     }
@@ -292,9 +299,14 @@ impl SharedCounts {
     }
 }
 
-fn shared_failed(error: &redis::RedisError) {
-    metrics::counter!("cork_rate_store_errors_total").increment(1);
-    tracing::warn!(%error, "the rate-limit store cannot be reached: counting on this node alone");
+impl SharedCounts {
+    /// Counts the failure; logs it when it starts an outage (the metric counts them all).
+    fn failed(&self, error: &redis::RedisError) {
+        metrics::counter!("cork_rate_store_errors_total").increment(1);
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!(%error, "the rate-limit store cannot be reached: counting on this node alone until it answers");
+        }
+    }
 }
 
 /// The process's counters.
@@ -436,7 +448,7 @@ impl Limiters {
         let totals = match shared.add(&plain, now).await {
             Ok(totals) => totals,
             Err(error) => {
-                shared_failed(&error);
+                shared.failed(&error);
                 return None;
             }
         };
@@ -446,7 +458,7 @@ impl Limiters {
             if total > *max {
                 // The first spent window refuses; the later ones get back what was taken.
                 if let Err(error) = shared.give_back(&plain[i + 1..], now).await {
-                    shared_failed(&error);
+                    shared.failed(&error);
                 }
                 return Some(Err(*refusal));
             }
@@ -478,7 +490,7 @@ impl Limiters {
             let spent = match shared.peek(&user).await {
                 Ok(count) => Some(count >= self.config.login_user_max as i64),
                 Err(error) => {
-                    shared_failed(&error);
+                    shared.failed(&error);
                     None
                 }
             };
@@ -486,7 +498,7 @@ impl Limiters {
                 Some(remote) => match shared.peek(&Count { kind: "login-address", who: remote, window: self.config.login_window }).await {
                     Ok(count) => Some(count >= self.config.login_address_max as i64),
                     Err(error) => {
-                        shared_failed(&error);
+                        shared.failed(&error);
                         None
                     }
                 },
@@ -512,7 +524,7 @@ impl Limiters {
             }
             match shared.add(&counts, SharedCounts::now_ms()).await {
                 Ok(_) => return,
-                Err(error) => shared_failed(&error),
+                Err(error) => shared.failed(&error),
             }
         }
         let _ = self.login_users.take(&name);
