@@ -1,12 +1,16 @@
-//! Uploaded bytes on disk. Each upload is one file under the data directory, named by
-//! a random key (never by anything a client sent), and its record in the database holds
-//! that key. No HTTP and no SQL here: commands write files through a [`Pending`] guard
-//! before their transaction commits, and the guard removes them again unless the
-//! command reaches [`Pending::keep`] after the commit.
+//! Uploaded bytes: on the local disk under the data directory by default, or in an
+//! S3-compatible object store (`--files s3://bucket/prefix`) that several nodes share.
+//! Each upload is one file (object) named by a random key, never by anything a client
+//! sent, and its record in the database holds that key. No HTTP and no SQL here: commands
+//! write files through a [`Pending`] guard before their transaction commits, and the
+//! guard removes them again unless the command reaches [`Pending::keep`] after the commit.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use object_store::path::Path as ObjectPath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +19,26 @@ use crate::{DomainError, Result};
 /// Where uploads live; `None` when the server was started without a data directory.
 #[derive(Debug, Clone, Default)]
 pub struct FileStore {
-    root: Option<Arc<PathBuf>>,
+    place: Option<Arc<Place>>,
+}
+
+#[derive(Debug)]
+enum Place {
+    /// A folder: `ab/abcd…` for the live files, `trash/abcd…` for deleted ones.
+    Disk(PathBuf),
+    /// Objects under a prefix, laid out as on disk.
+    Objects(Objects),
+}
+
+#[derive(Debug)]
+struct Objects {
+    store: Arc<dyn ObjectStore>,
+    prefix: ObjectPath,
+    /// `s3://bucket/prefix/folder`, for logs and errors (never credentials).
+    shown: String,
+    /// When the trash was last swept (seconds since the epoch): a listing of the whole
+    /// trash is not worth making on every deletion.
+    swept: AtomicU64,
 }
 
 /// What a stored document keeps of an uploaded file.
@@ -65,29 +88,216 @@ fn io_error(what: &str, error: std::io::Error) -> DomainError {
     DomainError::Internal(format!("{what}: {error}"))
 }
 
+fn disabled() -> DomainError {
+    DomainError::BadRequest("file uploads are not enabled on this server".into())
+}
+
+fn checked(key: &str) -> Result<&str> {
+    if is_key(key) {
+        Ok(key)
+    } else {
+        Err(DomainError::Internal(format!("malformed file key {key:?}")))
+    }
+}
+
+/// Why `--files` was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct FilesUrlError(String);
+
+impl Objects {
+    fn live(&self, key: &str) -> ObjectPath {
+        self.prefix.clone().join(&key[..2]).join(key)
+    }
+
+    fn trashed(&self, key: &str) -> ObjectPath {
+        self.prefix.clone().join("trash").join(key)
+    }
+
+    /// A failed call to the object store: the request is answered 503 (the store may be
+    /// back in a moment) and the cause is logged, never sent to the client.
+    fn failed(&self, what: &str, error: object_store::Error) -> DomainError {
+        tracing::warn!(store = %self.shown, %error, "{what} failed");
+        DomainError::Unavailable
+    }
+
+    async fn trash_now(&self, keys: &[String]) {
+        for key in keys.iter().filter(|k| is_key(k)) {
+            let (from, to) = (self.live(key), self.trashed(key));
+            // No rename in S3: a copy (which dates the trashed object now), then a delete.
+            match self.store.copy(&from, &to).await {
+                Ok(()) => {
+                    if let Err(error) = self.store.delete(&from).await {
+                        tracing::warn!(store = %self.shown, %from, %error, "cannot remove a deleted upload after setting it aside");
+                    }
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => tracing::warn!(store = %self.shown, %from, %error, "cannot set aside a deleted upload"),
+            }
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+        let last = self.swept.load(Ordering::Relaxed);
+        if now.saturating_sub(last) >= SWEEP_EVERY.as_secs()
+            && self.swept.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
+        {
+            self.sweep(KEEP_DELETED).await;
+        }
+    }
+
+    /// Removes the trashed objects older than `keep`.
+    async fn sweep(&self, keep: std::time::Duration) {
+        use futures_util::StreamExt;
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(keep).unwrap_or_else(|_| chrono::Duration::days(30));
+        let trash = self.prefix.clone().join("trash");
+        let mut listing = self.store.list(Some(&trash));
+        while let Some(entry) = listing.next().await {
+            match entry {
+                Ok(meta) if meta.last_modified < cutoff => {
+                    if let Err(error) = self.store.delete(&meta.location).await {
+                        tracing::warn!(store = %self.shown, path = %meta.location, %error, "cannot remove an expired deleted upload");
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(store = %self.shown, %error, "cannot list the deleted uploads");
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// How often, at most, a node lists an object store's trash for expired uploads.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl FileStore {
     /// Files under `root` (created on first upload).
     pub fn new(root: impl Into<PathBuf>) -> FileStore {
-        FileStore { root: Some(Arc::new(root.into())) }
+        FileStore { place: Some(Arc::new(Place::Disk(root.into()))) }
     }
 
-    /// The folder files are kept in, if uploads are enabled.
-    pub fn root(&self) -> Option<&Path> {
-        self.root.as_deref().map(PathBuf::as_path)
+    /// Files in `store`, under `prefix`; `shown` names the place in logs.
+    pub fn objects(store: Arc<dyn ObjectStore>, prefix: &str, shown: impl Into<String>) -> FileStore {
+        let objects = Objects { store, prefix: ObjectPath::from(prefix), shown: shown.into(), swept: AtomicU64::new(0) };
+        FileStore { place: Some(Arc::new(Place::Objects(objects))) }
     }
 
-    /// The path of a key: two levels (`ab/abcd...`) so that no folder grows too large.
-    fn path(&self, key: &str) -> Result<PathBuf> {
-        let root = self.root().ok_or_else(|| DomainError::BadRequest("file uploads are not enabled on this server".into()))?;
-        if !is_key(key) {
-            return Err(DomainError::Internal(format!("malformed file key {key:?}")));
+    /// The store a `--files` value names, with `folder` (`attachments`, `pictures`) under
+    /// it: `s3://bucket[/prefix]` in an S3-compatible object store (endpoint, region and
+    /// credentials from the usual `AWS_*` variables), anything else a local folder.
+    pub fn from_setting(setting: &str, folder: &str) -> std::result::Result<FileStore, FilesUrlError> {
+        let Some(rest) = setting.strip_prefix("s3://") else {
+            return Ok(FileStore::new(Path::new(setting).join(folder)));
+        };
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(FilesUrlError(format!("{setting}: the bucket is missing (s3://bucket/prefix)")));
         }
+        let prefix = prefix.trim_matches('/');
+        use object_store::aws::AmazonS3ConfigKey;
+        use object_store::ClientConfigKey;
+        // A store that does not answer must not hold requests for minutes: a few quick
+        // retries, then the request is answered 503 and may be sent again.
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(10),
+        };
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_bucket_name(bucket)
+            .with_retry(retry)
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout), "5s")
+            .with_config(AmazonS3ConfigKey::Client(ClientConfigKey::Timeout), "60s")
+            .build()
+            .map_err(|e| FilesUrlError(format!("{setting}: {e}")))?;
+        let under = if prefix.is_empty() { folder.to_string() } else { format!("{prefix}/{folder}") };
+        Ok(FileStore::objects(Arc::new(store), &under, format!("s3://{bucket}/{under}")))
+    }
+
+    /// The folder files are kept in, when they are on the local disk.
+    pub fn root(&self) -> Option<&Path> {
+        match self.place.as_deref()? {
+            Place::Disk(root) => Some(root),
+            Place::Objects(_) => None,
+        }
+    }
+
+    /// True when uploads are enabled (a folder or an object store).
+    pub fn is_enabled(&self) -> bool {
+        self.place.is_some()
+    }
+
+    /// Where the files are, for logs: a folder or `s3://bucket/prefix`.
+    pub fn shown(&self) -> String {
+        match self.place.as_deref() {
+            None => "nowhere (uploads off)".into(),
+            Some(Place::Disk(root)) => root.display().to_string(),
+            Some(Place::Objects(objects)) => objects.shown.clone(),
+        }
+    }
+
+    /// Proves at start-up that the object store answers and takes writes: one small
+    /// object is written, read back and removed. A folder needs no check.
+    pub async fn check(&self) -> std::result::Result<(), String> {
+        let Some(Place::Objects(objects)) = self.place.as_deref() else { return Ok(()) };
+        let probe = objects.prefix.clone().join(format!("probe-{}", new_key()));
+        let fail = |what: &str, e: object_store::Error| format!("{}: {what}: {e}", objects.shown);
+        objects.store.put(&probe, PutPayload::from_static(b"cork")).await.map_err(|e| fail("writing a probe object", e))?;
+        let read = objects.store.get(&probe).await.map_err(|e| fail("reading the probe object", e))?;
+        let bytes = read.bytes().await.map_err(|e| fail("reading the probe object", e))?;
+        objects.store.delete(&probe).await.map_err(|e| fail("removing the probe object", e))?;
+        if bytes.as_ref() != b"cork" {
+            return Err(format!("{}: the probe object came back changed", objects.shown));
+        }
+        Ok(())
+    }
+
+    /// The keys stored, live or set aside as deleted (for tests and tools).
+    pub async fn keys(&self, deleted: bool) -> Result<Vec<String>> {
+        let key_of = |name: &str| is_key(name).then(|| name.to_string());
+        match self.place.as_deref().ok_or_else(disabled)? {
+            Place::Disk(root) => {
+                let mut keys = Vec::new();
+                let folders: Vec<PathBuf> = if deleted {
+                    vec![root.join("trash")]
+                } else {
+                    std::fs::read_dir(root)
+                        .map(|entries| {
+                            entries.flatten().map(|e| e.path()).filter(|p| p.file_name().is_some_and(|n| n.len() == 2)).collect()
+                        })
+                        .unwrap_or_default()
+                };
+                for folder in folders {
+                    for entry in std::fs::read_dir(folder).into_iter().flatten().flatten() {
+                        keys.extend(entry.file_name().to_str().and_then(key_of));
+                    }
+                }
+                Ok(keys)
+            }
+            Place::Objects(objects) => {
+                use futures_util::TryStreamExt;
+                let listed: Vec<_> =
+                    objects.store.list(Some(&objects.prefix)).try_collect().await.map_err(|e| objects.failed("listing uploads", e))?;
+                let trash = objects.prefix.clone().join("trash");
+                Ok(listed
+                    .into_iter()
+                    .filter(|meta| meta.location.prefix_matches(&trash) == deleted)
+                    .filter_map(|meta| meta.location.filename().and_then(key_of))
+                    .collect())
+            }
+        }
+    }
+
+    /// The path of a key on disk: two levels (`ab/abcd...`) so that no folder grows too
+    /// large.
+    fn path(root: &Path, key: &str) -> Result<PathBuf> {
+        let key = checked(key)?;
         Ok(root.join(&key[..2]).join(key))
     }
 
     /// Fails unless uploads are enabled; commands call it before they write anything.
     pub(crate) fn check_enabled(&self) -> Result<()> {
-        self.path(&"0".repeat(32)).map(|_| ())
+        self.place.as_ref().map(|_| ()).ok_or_else(disabled)
     }
 
     /// A guard for the files one command writes.
@@ -97,11 +307,21 @@ impl FileStore {
 
     /// The bytes stored under `key`.
     pub(crate) async fn read(&self, key: &str) -> Result<Vec<u8>> {
-        let path = self.path(key)?;
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => Ok(bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(DomainError::NotFound(crate::NOT_FOUND)),
-            Err(error) => Err(io_error("reading an upload", error)),
+        match self.place.as_deref().ok_or_else(disabled)? {
+            Place::Disk(root) => match tokio::fs::read(FileStore::path(root, key)?).await {
+                Ok(bytes) => Ok(bytes),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Err(DomainError::NotFound(crate::NOT_FOUND)),
+                Err(error) => Err(io_error("reading an upload", error)),
+            },
+            Place::Objects(objects) => {
+                let found = match objects.store.get(&objects.live(checked(key)?)).await {
+                    Ok(found) => found,
+                    Err(object_store::Error::NotFound { .. }) => return Err(DomainError::NotFound(crate::NOT_FOUND)),
+                    Err(error) => return Err(objects.failed("reading an upload", error)),
+                };
+                let bytes = found.bytes().await.map_err(|e| objects.failed("reading an upload", e))?;
+                Ok(bytes.to_vec())
+            }
         }
     }
 
@@ -116,18 +336,21 @@ impl FileStore {
         cork_store::pipeline::after_commit(async move { store.trash_now(&keys).await }).await;
     }
 
-    fn trash_path(&self, key: &str) -> Result<PathBuf> {
-        let root = self.root().ok_or_else(|| DomainError::BadRequest("file uploads are not enabled on this server".into()))?;
-        if !is_key(key) {
-            return Err(DomainError::Internal(format!("malformed file key {key:?}")));
-        }
-        Ok(root.join("trash").join(key))
+    fn trash_path(root: &Path, key: &str) -> Result<PathBuf> {
+        Ok(root.join("trash").join(checked(key)?))
     }
 
     async fn trash_now(&self, keys: &[String]) {
-        let (Some(root), false) = (self.root().map(Path::to_path_buf), keys.is_empty()) else { return };
+        if keys.is_empty() {
+            return;
+        }
+        let root = match self.place.as_deref() {
+            None => return,
+            Some(Place::Objects(objects)) => return objects.trash_now(keys).await,
+            Some(Place::Disk(root)) => root.clone(),
+        };
         let moves: Vec<(PathBuf, PathBuf)> =
-            keys.iter().filter_map(|key| Some((self.path(key).ok()?, self.trash_path(key).ok()?))).collect();
+            keys.iter().filter_map(|key| Some((FileStore::path(&root, key).ok()?, FileStore::trash_path(&root, key).ok()?))).collect();
         let done = tokio::task::spawn_blocking(move || {
             let trash = root.join("trash");
             if let Err(error) = std::fs::create_dir_all(&trash) {
@@ -159,29 +382,84 @@ impl FileStore {
     /// Brings deleted uploads back under their keys, for an undo that restores their
     /// records. Inside a write pipeline a rollback (a dry run) sets them aside again.
     pub(crate) async fn untrash(&self, keys: &[String]) -> Result<()> {
-        let mut moved = Vec::new();
-        for key in keys {
-            let (from, to) = (self.trash_path(key)?, self.path(key)?);
-            if let Some(folder) = to.parent() {
-                tokio::fs::create_dir_all(folder).await.map_err(|e| io_error("creating the upload folder", e))?;
-            }
-            match tokio::fs::rename(&from, &to).await {
-                Ok(()) => moved.push((to, from)),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(DomainError::Conflict("the deleted file's bytes are no longer kept".into()))
+        match self.place.as_deref().ok_or_else(disabled)? {
+            Place::Disk(root) => {
+                let mut moved = Vec::new();
+                for key in keys {
+                    let (from, to) = (FileStore::trash_path(root, key)?, FileStore::path(root, key)?);
+                    if let Some(folder) = to.parent() {
+                        tokio::fs::create_dir_all(folder).await.map_err(|e| io_error("creating the upload folder", e))?;
+                    }
+                    match tokio::fs::rename(&from, &to).await {
+                        Ok(()) => moved.push((to, from)),
+                        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Err(gone_from_trash()),
+                        Err(error) => return Err(io_error("restoring a deleted upload", error)),
+                    }
                 }
-                Err(error) => return Err(io_error("restoring a deleted upload", error)),
+                cork_store::pipeline::on_rollback(move || {
+                    for (from, to) in moved {
+                        if let Err(error) = std::fs::rename(&from, &to) {
+                            tracing::warn!(path = %from.display(), %error, "cannot set a restored upload aside again");
+                        }
+                    }
+                });
+            }
+            Place::Objects(objects) => {
+                // Copied back, not moved: the trashed copy stays until the sweep takes it,
+                // so a rollback only has to remove the restored object.
+                let mut restored = Vec::new();
+                for key in keys {
+                    let to = objects.live(checked(key)?);
+                    match objects.store.copy(&objects.trashed(key), &to).await {
+                        Ok(()) => restored.push(to),
+                        Err(object_store::Error::NotFound { .. }) => return Err(gone_from_trash()),
+                        Err(error) => return Err(objects.failed("restoring a deleted upload", error)),
+                    }
+                }
+                let place = self.place.clone();
+                cork_store::pipeline::on_rollback(move || {
+                    if let Some(Place::Objects(objects)) = place.as_deref() {
+                        remove_objects_later(objects, restored);
+                    }
+                });
             }
         }
-        cork_store::pipeline::on_rollback(move || {
-            for (from, to) in moved {
-                if let Err(error) = std::fs::rename(&from, &to) {
-                    tracing::warn!(path = %from.display(), %error, "cannot set a restored upload aside again");
-                }
-            }
-        });
         Ok(())
     }
+
+    /// Removes what a command wrote and did not keep.
+    fn remove(&self, keys: Vec<String>) {
+        match self.place.as_deref() {
+            None => {}
+            Some(Place::Disk(root)) => remove_paths(keys.iter().filter_map(|key| FileStore::path(root, key).ok()).collect()),
+            Some(Place::Objects(objects)) => remove_objects_later(objects, keys.iter().map(|key| objects.live(key)).collect()),
+        }
+    }
+}
+
+fn gone_from_trash() -> DomainError {
+    DomainError::Conflict("the deleted file's bytes are no longer kept".into())
+}
+
+/// Deletes objects in the background; used where the caller cannot wait (a guard dropped
+/// on an error path, a rollback).
+fn remove_objects_later(objects: &Objects, paths: Vec<ObjectPath>) {
+    if paths.is_empty() {
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        tracing::warn!(store = %objects.shown, count = paths.len(), "no runtime to remove the uploads of a failed command");
+        return;
+    };
+    let (store, shown) = (Arc::clone(&objects.store), objects.shown.clone());
+    runtime.spawn(async move {
+        for path in paths {
+            match store.delete(&path).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => tracing::warn!(store = %shown, %path, %error, "cannot remove the upload of a failed command"),
+            }
+        }
+    });
 }
 
 /// How long the bytes of a deleted upload are kept for an undo.
@@ -206,45 +484,73 @@ fn sweep(trash: &Path, keep: std::time::Duration) {
 #[must_use = "files are removed when the guard is dropped without keep()"]
 pub(crate) struct Pending {
     store: FileStore,
-    written: Vec<PathBuf>,
+    /// The keys written so far.
+    written: Vec<String>,
 }
 
 impl Pending {
-    /// Stores `bytes` under a new key and returns the key. The file is synced before the
-    /// command commits, so a committed record never points at bytes still in flight.
+    /// Stores `bytes` under a new key and returns the key. The file is synced (the object
+    /// acknowledged) before the command commits, so a committed record never points at
+    /// bytes still in flight.
     pub async fn write(&mut self, bytes: Vec<u8>) -> Result<String> {
         let key = new_key();
-        let path = self.store.path(&key)?;
-        self.written.push(path.clone());
-        let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            use std::io::Write;
-            if let Some(folder) = path.parent() {
-                std::fs::create_dir_all(folder)?;
+        match self.store.place.as_deref().ok_or_else(disabled)? {
+            Place::Disk(root) => {
+                let path = FileStore::path(root, &key)?;
+                self.written.push(key.clone());
+                let written = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                    use std::io::Write;
+                    if let Some(folder) = path.parent() {
+                        std::fs::create_dir_all(folder)?;
+                    }
+                    // create_new: a key collision (2^-128) fails instead of overwriting an upload.
+                    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+                    file.write_all(&bytes)?;
+                    file.sync_all()
+                })
+                .await
+                .map_err(|e| DomainError::Internal(format!("writing an upload: {e}")))?;
+                written.map_err(|e| io_error("writing an upload", e))?;
             }
-            // create_new: a key collision (2^-128) fails instead of overwriting an upload.
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
-            file.write_all(&bytes)?;
-            file.sync_all()
-        })
-        .await
-        .map_err(|e| DomainError::Internal(format!("writing an upload: {e}")))?;
-        written.map_err(|e| io_error("writing an upload", e))?;
+            Place::Objects(objects) => {
+                self.written.push(key.clone());
+                objects
+                    .store
+                    .put(&objects.live(&key), PutPayload::from(bytes))
+                    .await
+                    .map_err(|e| objects.failed("writing an upload", e))?;
+            }
+        }
         Ok(key)
     }
 
     /// Gives the bytes of `key` a second name, so that a copied record owns its own file
-    /// and deleting either copy never takes the other's bytes. A hard link costs no space;
-    /// where links are not possible the bytes are copied.
+    /// and deleting either copy never takes the other's bytes. On disk a hard link costs
+    /// no space (the bytes are copied where links are not possible); in an object store
+    /// the store copies the object itself.
     pub async fn duplicate(&mut self, key: &str) -> Result<String> {
-        let source = self.store.path(key)?;
         let copy = new_key();
-        let target = self.store.path(&copy)?;
-        if let Some(folder) = target.parent() {
-            tokio::fs::create_dir_all(folder).await.map_err(|e| io_error("creating the upload folder", e))?;
-        }
-        self.written.push(target.clone());
-        if tokio::fs::hard_link(&source, &target).await.is_err() {
-            tokio::fs::copy(&source, &target).await.map_err(|e| io_error("copying an upload", e))?;
+        match self.store.place.as_deref().ok_or_else(disabled)? {
+            Place::Disk(root) => {
+                let source = FileStore::path(root, key)?;
+                let target = FileStore::path(root, &copy)?;
+                if let Some(folder) = target.parent() {
+                    tokio::fs::create_dir_all(folder).await.map_err(|e| io_error("creating the upload folder", e))?;
+                }
+                self.written.push(copy.clone());
+                if tokio::fs::hard_link(&source, &target).await.is_err() {
+                    tokio::fs::copy(&source, &target).await.map_err(|e| io_error("copying an upload", e))?;
+                }
+            }
+            Place::Objects(objects) => {
+                let source = objects.live(checked(key)?);
+                self.written.push(copy.clone());
+                match objects.store.copy(&source, &objects.live(&copy)).await {
+                    Ok(()) => {}
+                    Err(object_store::Error::NotFound { .. }) => return Err(DomainError::NotFound(crate::NOT_FOUND)),
+                    Err(error) => return Err(objects.failed("copying an upload", error)),
+                }
+            }
         }
         Ok(copy)
     }
@@ -253,19 +559,17 @@ impl Pending {
     /// may still roll back (a dry run, a later failure): then they go.
     pub fn keep(mut self) {
         let written = std::mem::take(&mut self.written);
-        let handed = cork_store::pipeline::on_rollback({
-            let written = written.clone();
-            move || remove_paths(written)
-        });
-        if !handed {
-            drop(written);
-        }
+        let store = self.store.clone();
+        let _ = cork_store::pipeline::on_rollback(move || store.remove(written));
     }
 }
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        remove_paths(std::mem::take(&mut self.written));
+        let written = std::mem::take(&mut self.written);
+        if !written.is_empty() {
+            self.store.remove(written);
+        }
     }
 }
 

@@ -153,6 +153,15 @@ impl Cork {
         self.pictures = files::FileStore::new(dir.as_ref().join("pictures"));
         self
     }
+
+    /// Keeps attachments and members' pictures in the stores given (two folders, or two
+    /// prefixes of one object store): several nodes sharing one object store serve the
+    /// same files.
+    pub fn with_file_stores(mut self, files: files::FileStore, pictures: files::FileStore) -> Cork {
+        self.files = files;
+        self.pictures = pictures;
+        self
+    }
 }
 
 /// Now, rendered as Trello renders dates: UTC, milliseconds, `Z`.

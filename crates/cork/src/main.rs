@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use cork_api::{ApiConfig, App};
+use cork_core::files::FileStore;
 use cork_core::Cork;
 use cork_store::Store;
 
@@ -356,6 +357,12 @@ struct DataArgs {
     /// Database URL: sqlite://PATH or postgres://... (default: SQLite in the data dir).
     #[arg(long, env = "CORK_DATABASE_URL", hide_env_values = true)]
     database: Option<String>,
+    /// Where uploaded files go: a folder (default: `files` in the data dir), or
+    /// `s3://bucket/prefix` for an S3-compatible object store that several nodes share
+    /// (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for a plain-HTTP one).
+    #[arg(long, env = "CORK_FILES")]
+    files: Option<String>,
 }
 
 #[derive(Args)]
@@ -614,8 +621,18 @@ impl DataArgs {
             None => format!("sqlite://{}", self.data_dir.join("cork.db").display()),
         };
         let store = Store::open(&url).await.with_context(|| format!("opening database {}", cork_store::redact(&url)))?;
-        // Uploaded files live in the data dir, also when the database is PostgreSQL.
-        let cork = Cork::new(store).with_data_dir(self.data_dir.join("files"));
+        // Uploaded files live in the data dir, also when the database is PostgreSQL,
+        // unless --files names another folder or an object store.
+        let cork = match &self.files {
+            None => Cork::new(store).with_data_dir(self.data_dir.join("files")),
+            Some(setting) => {
+                let store_of = |folder| FileStore::from_setting(setting, folder).map_err(|e| anyhow::anyhow!("--files {e}"));
+                Cork::new(store).with_file_stores(store_of("attachments")?, store_of("pictures")?)
+            }
+        };
+        for files in [&cork.files, &cork.pictures] {
+            files.check().await.map_err(|e| anyhow::anyhow!("the file store does not answer: {e}"))?;
+        }
         cork.check_sealed_secrets().await.map_err(|e| anyhow::anyhow!("the app secrets cannot be opened: {e}"))?;
         Ok(cork)
     }

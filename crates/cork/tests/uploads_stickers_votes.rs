@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use serde_json::{json, Value};
 
 use common::{s, Body, Client, Resp, Server};
@@ -53,22 +51,15 @@ fn binary(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i % 256) as u8).collect()
 }
 
-/// Files under `dir`, not counting the deleted ones set aside in `trash/`.
-fn count_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries.flatten().filter(|e| e.file_name() != "trash").map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
-}
-
-/// Uploaded files on the server's disk: attachments and members' pictures.
-fn stored_files(server: &Server) -> usize {
-    [server.cork.files.root(), server.cork.pictures.root()].into_iter().flatten().map(count_files).sum()
+/// Uploaded files kept, attachments and members' pictures, wherever the server keeps
+/// them (its disk or an object store).
+async fn stored_files(server: &Server) -> usize {
+    server.cork.files.keys(false).await.unwrap().len() + server.cork.pictures.keys(false).await.unwrap().len()
 }
 
 /// Deleted uploads kept for an undo (not served).
-fn trashed_files(server: &Server) -> usize {
-    [server.cork.files.root(), server.cork.pictures.root()].into_iter().flatten().map(|root| count_files(&root.join("trash"))).sum()
+async fn trashed_files(server: &Server) -> usize {
+    server.cork.files.keys(true).await.unwrap().len() + server.cork.pictures.keys(true).await.unwrap().len()
 }
 
 /// The path of one of the server's own urls.
@@ -89,7 +80,7 @@ async fn action_types(client: &Client, card: &str) -> Vec<String> {
     actions.as_array().unwrap().iter().map(|a| s(a, "type")).collect()
 }
 
-both_backends!(uploaded_files_come_back_byte_for_byte, |server: Server| async move {
+every_file_store!(uploaded_files_come_back_byte_for_byte, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let (_board, _list, card) = board_with_card(&alice).await;
@@ -108,7 +99,7 @@ both_backends!(uploaded_files_come_back_byte_for_byte, |server: Server| async mo
             "previews": [], "url": url, "pos": 16384.0, "fileName": "Quarterly report.pdf", "limits": {},
         })
     );
-    assert_eq!(stored_files(&server), 1);
+    assert_eq!(stored_files(&server).await, 1);
 
     let download =
         alice.http.get(format!("{url}?key={}&token={}", alice.key.as_ref().unwrap(), alice.token.as_ref().unwrap())).send().await.unwrap();
@@ -156,11 +147,11 @@ both_backends!(uploaded_files_come_back_byte_for_byte, |server: Server| async mo
         .err(404, "The requested resource was not found.");
     // Nor may they upload: refused before a byte is stored.
     upload(&bob, &attachments, &[], Some(("evil.txt", None, b"nope"))).await.err(401, "unauthorized card permission requested");
-    assert_eq!(stored_files(&server), 2);
+    assert_eq!(stored_files(&server).await, 2);
 
     // Deleting the cover takes its file and the cover with it.
     assert_eq!(alice.delete(&format!("{attachments}/{cover_id}")).await.ok(), json!({"limits": {}}));
-    assert_eq!(stored_files(&server), 1);
+    assert_eq!(stored_files(&server).await, 1);
     alice.get(&path_of(&alice, &cover_url)).await.err(404, "The requested resource was not found.");
     let card_json = alice.get(&format!("/1/cards/{card}")).await.ok();
     assert_eq!((card_json["idAttachmentCover"].clone(), card_json["badges"]["attachments"].clone()), (Value::Null, json!(1)));
@@ -169,21 +160,21 @@ both_backends!(uploaded_files_come_back_byte_for_byte, |server: Server| async mo
     let list = s(&card_json, "idList");
     let copy = alice.post("/1/cards", json!({"idList": list, "idCardSource": card})).await.ok();
     let copied = alice.get(&format!("/1/cards/{}/attachments", s(&copy, "id"))).await.ok();
-    assert_eq!(stored_files(&server), 2);
+    assert_eq!(stored_files(&server).await, 2);
     assert_eq!(alice.delete(&format!("/1/cards/{card}")).await.ok(), json!({"limits": {}}));
-    assert_eq!(stored_files(&server), 1);
+    assert_eq!(stored_files(&server).await, 1);
     let copied_download = alice.get(&path_of(&alice, &s(&copied[0], "url"))).await;
     assert_eq!((copied_download.status, copied_download.headers["content-length"].to_str().unwrap()), (200, "3145728"));
 
     // Deleting the board removes what is left.
     let board_id = s(&copy, "idBoard");
     assert_eq!(alice.delete(&format!("/1/boards/{board_id}")).await.ok(), json!({"_value": null}));
-    assert_eq!(stored_files(&server), 0);
+    assert_eq!(stored_files(&server).await, 0);
     // Their bytes wait, unserved, for an undo of the deletions.
-    assert_eq!(trashed_files(&server), 3);
+    assert_eq!(trashed_files(&server).await, 3);
 });
 
-both_backends!(refused_uploads_leave_nothing_behind, |server: Server| async move {
+every_file_store!(refused_uploads_leave_nothing_behind, |server: Server| async move {
     let alice = server.user("alice").await;
     let (_board, _list, card) = board_with_card(&alice).await;
     let attachments = format!("/1/cards/{card}/attachments");
@@ -200,16 +191,16 @@ both_backends!(refused_uploads_leave_nothing_behind, |server: Server| async move
     assert_eq!(alice.get(&attachments).await.ok(), json!([]));
     assert_eq!(alice.get(&format!("/1/cards/{card}")).await.ok()["badges"]["attachments"], json!(0));
     assert_eq!(action_types(&alice, &card).await, vec!["createCard"]);
-    assert_eq!(stored_files(&server), 0);
+    assert_eq!(stored_files(&server).await, 0);
 
     // Exactly at the limit is fine; the type comes from the name when none is declared.
     let at_limit = vec![b'y'; 10 << 20];
     let created = upload(&alice, &attachments, &[], Some(("notes.txt", None, &at_limit))).await.ok();
     assert_eq!((created["bytes"].clone(), created["mimeType"].clone()), (json!(10 << 20), json!("text/plain")));
-    assert_eq!(stored_files(&server), 1);
+    assert_eq!(stored_files(&server).await, 1);
 });
 
-both_backends!(stickers_sit_on_cards, |server: Server| async move {
+every_file_store!(stickers_sit_on_cards, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let (board, _list, card) = board_with_card(&alice).await;
@@ -293,7 +284,7 @@ both_backends!(stickers_sit_on_cards, |server: Server| async move {
     bob.post(&format!("/1/cards/{bobs_card}/stickers"), json!({"image": custom_id, "top": 0, "left": 0, "zIndex": 1}))
         .await
         .err(400, "invalid value for image");
-    assert_eq!(stored_files(&server), 2);
+    assert_eq!(stored_files(&server).await, 2);
 
     // Deleting the custom sticker keeps the placed copy; removing that takes its file.
     assert_eq!(alice.delete(&format!("/1/members/me/customStickers/{custom_id}")).await.ok(), json!({"_value": null}));
@@ -303,7 +294,7 @@ both_backends!(stickers_sit_on_cards, |server: Server| async move {
     let placed_id = s(&placed, "id");
     assert_eq!(alice.delete(&format!("{stickers}/{placed_id}")).await.ok(), json!({"limits": {}}));
     assert_eq!(alice.http.get(&placed_url).send().await.unwrap().status(), 404);
-    assert_eq!(stored_files(&server), 0);
+    assert_eq!(stored_files(&server).await, 0);
 
     let types = action_types(&alice, &card).await;
     assert_eq!(types, vec!["removeStickerFromCard", "addStickerToCard", "updateStickerOnCard", "addStickerToCard", "createCard"]);
@@ -311,7 +302,7 @@ both_backends!(stickers_sit_on_cards, |server: Server| async move {
     assert_eq!(update["data"]["old"], json!({"top": 10.0, "zIndex": 1}));
 });
 
-both_backends!(emoji_and_custom_emoji, |server: Server| async move {
+every_file_store!(emoji_and_custom_emoji, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
 
@@ -357,10 +348,10 @@ both_backends!(emoji_and_custom_emoji, |server: Server| async move {
     bob.get(&format!("/1/members/{}/customEmoji", alice.username)).await.err(401, "unauthorized permission requested");
     bob.get(&format!("/1/members/{}/customEmoji/{id}", alice.id)).await.err(401, "unauthorized permission requested");
     assert_eq!(alice.get("/1/members/me/customEmoji").await.ok().as_array().unwrap().len(), 1);
-    assert_eq!(stored_files(&server), 1);
+    assert_eq!(stored_files(&server).await, 1);
 });
 
-both_backends!(votes_follow_the_boards_voting_preference, |server: Server| async move {
+every_file_store!(votes_follow_the_boards_voting_preference, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let carol = server.user("carol").await;
@@ -417,7 +408,7 @@ both_backends!(votes_follow_the_boards_voting_preference, |server: Server| async
     assert_eq!(bob.get(&voted).await.ok().as_array().unwrap().len(), 1);
 });
 
-both_backends!(reactions_on_comments, |server: Server| async move {
+every_file_store!(reactions_on_comments, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let carol = server.user("carol").await;
@@ -516,7 +507,7 @@ both_backends!(reactions_on_comments, |server: Server| async move {
     assert_eq!(logged, vec!["deleteReaction", "addReaction", "addReaction", "addReaction"]);
 });
 
-both_backends!(board_preferences_are_each_members_own, |server: Server| async move {
+every_file_store!(board_preferences_are_each_members_own, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let carol = server.user("carol").await;
@@ -562,7 +553,7 @@ both_backends!(board_preferences_are_each_members_own, |server: Server| async mo
     assert_eq!(alice.get(&format!("/1/boards/{board}/actions")).await.ok(), actions_before);
 });
 
-both_backends!(saved_searches_and_board_backgrounds, |server: Server| async move {
+every_file_store!(saved_searches_and_board_backgrounds, |server: Server| async move {
     let alice = server.user("alice").await;
     let bob = server.user("bob").await;
     let searches = "/1/members/me/savedSearches";
@@ -627,10 +618,10 @@ both_backends!(saved_searches_and_board_backgrounds, |server: Server| async move
         .await
         .err(400, "invalid value for file");
     bob.get(&format!("/1/members/{}/boardBackgrounds/{custom_id}", alice.id)).await.err(401, "unauthorized permission requested");
-    assert_eq!(stored_files(&server), 1);
+    assert_eq!(stored_files(&server).await, 1);
     assert_eq!(alice.delete(&format!("/1/members/me/customBoardBackgrounds/{custom_id}")).await.ok(), json!({"_value": null}));
     assert_eq!(alice.http.get(&url).send().await.unwrap().status(), 404);
-    assert_eq!(stored_files(&server), 0);
+    assert_eq!(stored_files(&server).await, 0);
     let logged: Vec<String> = alice.get("/1/members/me/actions").await.ok().as_array().unwrap().iter().map(|a| s(a, "type")).collect();
     assert_eq!(logged, vec!["deleteBoardBackground", "updateBoardBackground", "createBoardBackground"]);
 });

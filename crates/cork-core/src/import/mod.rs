@@ -258,7 +258,7 @@ impl Cork {
         if survey.uploads.is_empty() {
             return Ok(fetched);
         }
-        if self.files.root().is_none() {
+        if !self.files.is_enabled() {
             report.warnings.push("uploads are not enabled on this instance: uploaded files stay links".into());
             return Ok(fetched);
         }

@@ -53,6 +53,25 @@ macro_rules! both_backends {
     };
 }
 
+/// [`both_backends!`] and a third half, `NAME::object_store`: uploads in a fresh bucket
+/// of the S3-compatible server at `CORK_TEST_S3_URL` (see [`Server::object_store`]).
+#[macro_export]
+macro_rules! every_file_store {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            both_backends!(on_disk, $body);
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn object_store() {
+                let Some(server) = common::Server::object_store().await else {
+                    return;
+                };
+                ($body)(server).await;
+            }
+        }
+    };
+}
+
 /// Prints a test's headline figure (`security matrix: N passed, M failed`, ...) and, when
 /// `CORK_TEST_REPORT` names a file, appends it there with the backend: libtest hides the
 /// output of passing tests, and `scripts/test` shows these lines in its summary.
@@ -80,6 +99,51 @@ pub struct Server {
     config: ApiConfig,
     _dir: tempfile::TempDir,
     postgres: Option<(String, String)>,
+    /// Attachments' and pictures' stores when they are not the data dir's folders.
+    file_stores: Option<(cork_core::files::FileStore, cork_core::files::FileStore)>,
+}
+
+/// The S3-compatible server the object-store scenarios use (`CORK_TEST_S3_URL`, an
+/// endpoint such as `http://127.0.0.1:9000`), or `None` (skipped) when none is named;
+/// `CORK_REQUIRE_S3=1` (CI) makes its absence a failure.
+pub fn test_s3() -> Option<String> {
+    match std::env::var("CORK_TEST_S3_URL") {
+        Ok(url) => Some(url.trim_end_matches('/').to_string()),
+        Err(_) if std::env::var("CORK_REQUIRE_S3").as_deref() == Ok("1") => panic!("CORK_REQUIRE_S3=1 but CORK_TEST_S3_URL is not set"),
+        Err(_) => {
+            eprintln!("CORK_TEST_S3_URL not set: the object-store half not run");
+            None
+        }
+    }
+}
+
+static BUCKETS: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh bucket on the S3-compatible server at `endpoint`; answers its name.
+pub async fn new_bucket(endpoint: &str) -> String {
+    let name = format!("cork-t-{}-{}", std::process::id(), BUCKETS.fetch_add(1, Ordering::Relaxed));
+    let made = reqwest::Client::new().put(format!("{endpoint}/{name}")).send().await.expect("reach the S3-compatible server");
+    assert!(made.status().is_success(), "creating bucket {name}: {}", made.status());
+    name
+}
+
+/// Attachments and pictures in `bucket` under `prefix`, as `--files s3://bucket/prefix`
+/// keeps them (the credentials are the test server's, which checks none).
+pub fn bucket_stores(endpoint: &str, bucket: &str, prefix: &str) -> (cork_core::files::FileStore, cork_core::files::FileStore) {
+    let store = |folder: &str| {
+        let s3 = object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(bucket)
+            .with_access_key_id("cork-test")
+            .with_secret_access_key("cork-test")
+            .build()
+            .expect("an S3 client");
+        let under = format!("{prefix}/{folder}");
+        cork_core::files::FileStore::objects(std::sync::Arc::new(s3), &under, format!("s3://{bucket}/{under}"))
+    };
+    (store("attachments"), store("pictures"))
 }
 
 /// The key that seals app secrets in the tests.
@@ -137,6 +201,23 @@ impl Server {
         Some(Server::start(&url, dir, Some((admin, name)), configure).await)
     }
 
+    /// A server whose uploads go to a fresh bucket of the S3-compatible server named by
+    /// `CORK_TEST_S3_URL` (see [`test_s3`]), on PostgreSQL when one is configured (as
+    /// several nodes would run), else on SQLite.
+    pub async fn object_store() -> Option<Server> {
+        let endpoint = test_s3()?;
+        let bucket = new_bucket(&endpoint).await;
+        let stores = bucket_stores(&endpoint, &bucket, "cork");
+        let mut server = match std::env::var("CORK_TEST_POSTGRES_URL") {
+            Ok(_) => Server::postgres().await.expect("PostgreSQL is configured"),
+            Err(_) => Server::sqlite().await,
+        };
+        server.file_stores = Some(stores);
+        server.restart().await;
+        assert!(server.cork.files.root().is_none() && server.cork.pictures.shown().starts_with("s3://"), "uploads go to the bucket");
+        Some(server)
+    }
+
     async fn start(url: &str, dir: tempfile::TempDir, postgres: Option<(String, String)>, configure: &dyn Fn(&mut ApiConfig)) -> Server {
         // App secrets are sealed at rest: every server of this process, and the command
         // line run on its data directory, use one key.
@@ -160,7 +241,7 @@ impl Server {
             .await
             .expect("serve");
         });
-        Server { base, cork, shutdown: Some(tx), task: Some(task), url: url.to_string(), config, _dir: dir, postgres }
+        Server { base, cork, shutdown: Some(tx), task: Some(task), url: url.to_string(), config, _dir: dir, postgres, file_stores: None }
     }
 
     /// Another server on a fresh database of the same backend (an instance to move to).
@@ -198,7 +279,10 @@ impl Server {
         }
         self.cork.store.close().await;
         let store = Store::open(&self.url).await.expect("reopen store");
-        self.cork = Cork::new(store).with_data_dir(self._dir.path().join("files"));
+        self.cork = match &self.file_stores {
+            None => Cork::new(store).with_data_dir(self._dir.path().join("files")),
+            Some((files, pictures)) => Cork::new(store).with_file_stores(files.clone(), pictures.clone()),
+        };
         let address = self.base.trim_start_matches("http://").to_string();
         let listener = tokio::net::TcpListener::bind(&address).await.expect("bind the same address again");
         let app = App::new(self.cork.clone(), self.config.clone());
