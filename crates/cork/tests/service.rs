@@ -344,55 +344,99 @@ both_backends!(concurrent_placements_never_share_a_position_and_top_inserts_neve
     let list = s(&alice.list(&board, "Busy").await, "id");
     let other = s(&alice.list(&board, "Other").await, "id");
 
-    // 8 writers at once: creates at the bottom and the top, and moves to the top of the
-    // list, all computing their positions from the same list.
-    let mut writers = Vec::new();
-    for worker in 0..8 {
+    // 64 clients at once, all placing cards in one list: each creates four cards there
+    // (at the top or the bottom), creates one elsewhere and moves it in, and moves one of
+    // its cards to the top or the bottom of the list, every position computed from the
+    // same list.
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..64usize {
         let (alice, list, other) = (alice.clone(), list.clone(), other.clone());
-        writers.push(tokio::spawn(async move {
-            for i in 0..15 {
-                let pos = if (worker + i) % 3 == 0 { "top" } else { "bottom" };
-                let card = alice.post("/1/cards", json!({"name": format!("c{worker}-{i}"), "idList": list, "pos": pos})).await.ok();
-                if i % 5 == 0 {
-                    let moved = alice.post("/1/cards", json!({"name": format!("m{worker}-{i}"), "idList": other})).await.ok();
-                    alice.put(&format!("/1/cards/{}", s(&moved, "id")), json!({"idList": list, "pos": "top"})).await.ok();
-                }
-                let _ = card;
+        clients.push(tokio::spawn(async move {
+            let end = |i: usize| if (client + i).is_multiple_of(2) { "top" } else { "bottom" };
+            // (card, where it was put) in the order this client's writes were answered.
+            let mut placed = Vec::new();
+            for i in 0..4 {
+                let card = alice.post("/1/cards", json!({"name": format!("c{client}-{i}"), "idList": list, "pos": end(i)})).await.ok();
+                placed.push((s(&card, "id"), end(i)));
             }
+            let card = alice.post("/1/cards", json!({"name": format!("m{client}"), "idList": other})).await.ok();
+            alice.put(&format!("/1/cards/{}", s(&card, "id")), json!({"idList": list, "pos": end(4)})).await.ok();
+            placed.push((s(&card, "id"), end(4)));
+            let (moved, _) = placed.remove(client % 4);
+            alice.put(&format!("/1/cards/{moved}"), json!({"pos": end(5)})).await.ok();
+            placed.push((moved, end(5)));
+            placed
         }));
     }
-    for writer in writers {
-        writer.await.expect("a writer");
+    let mut placements = Vec::new();
+    for client in clients {
+        placements.push(client.await.expect("a client"));
     }
-    let cards = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
-    let mut positions: Vec<f64> = cards.as_array().unwrap().iter().map(|c| c["pos"].as_f64().unwrap()).collect();
-    assert_eq!(positions.len(), 8 * 15 + 8 * 3);
-    positions.sort_by(f64::total_cmp);
-    positions.dedup();
-    assert_eq!(positions.len(), 8 * 15 + 8 * 3, "every card of the list has a position of its own");
+    let took = started.elapsed();
+    let read = |path: String| {
+        let alice = alice.clone();
+        async move { alice.get(&path).await.ok().as_array().unwrap().clone() }
+    };
+    let cards = read(format!("/1/lists/{list}/cards")).await;
+    assert_eq!(cards.len(), 64 * 5);
+    let positions: Vec<f64> = cards.iter().map(|c| c["pos"].as_f64().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "every card of the list has a position of its own, in order");
+    let order: Vec<String> = cards.iter().map(|c| s(c, "id")).collect();
+    // Stable: read again, and through the board, the list is in the same order.
+    let again: Vec<String> = read(format!("/1/lists/{list}/cards")).await.iter().map(|c| s(c, "id")).collect();
+    assert_eq!(again, order);
+    let through_board: Vec<String> =
+        read(format!("/1/boards/{board}/cards")).await.iter().filter(|c| c["idList"] == json!(list)).map(|c| s(c, "id")).collect();
+    assert_eq!(through_board, order);
+    // Each client's writes, answered one after the other, are in the order they were
+    // made: a later top placement above the earlier ones, a later bottom one below.
+    let rank: std::collections::HashMap<&str, usize> = order.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    for placed in &placements {
+        for (i, (card, end)) in placed.iter().enumerate() {
+            for (later, later_end) in &placed[i + 1..] {
+                if end == later_end {
+                    let (earlier, later) = (rank[card.as_str()], rank[later.as_str()]);
+                    assert!(if *end == "top" { later < earlier } else { later > earlier }, "{card} and {later} at the {end}");
+                }
+            }
+        }
+    }
+    common::report(server.backend(), &format!("64 clients placing 320 cards in one list: distinct positions, in order ({took:.1?})"));
 
-    // 80 top inserts: each lands above the last one; when halving leaves no room, the
-    // list is renumbered in the same write, in order, recording no action of its own.
+    // 2,000 top inserts, one after the other: each lands above the last one. Halving from
+    // the first position leaves no room after about a thousand; then the list is
+    // renumbered in the same write, in order, recording no action of its own.
     let top = s(&alice.list(&board, "Top inserts").await, "id");
     for i in 0..3 {
         alice.post("/1/cards", json!({"name": format!("bottom {i}"), "idList": top})).await.ok();
     }
-    // A card already where halving nearly stops (as after about a thousand top inserts).
-    alice.post("/1/cards", json!({"name": "tiny", "idList": top, "pos": "1e-301"})).await.ok();
-    for i in 0..80 {
+    let started = Instant::now();
+    for i in 0..2000 {
         alice.post("/1/cards", json!({"name": format!("top {i}"), "idList": top, "pos": "top"})).await.ok();
     }
-    let cards = alice.get(&format!("/1/lists/{top}/cards")).await.ok();
-    let names: Vec<String> = cards.as_array().unwrap().iter().map(|c| s(c, "name")).collect();
-    let expected: Vec<String> =
-        (0..80).rev().map(|i| format!("top {i}")).chain(["tiny".to_string()]).chain((0..3).map(|i| format!("bottom {i}"))).collect();
-    assert_eq!(names, expected, "each top insert above the one before, the rest in order");
-    let positions: Vec<f64> = cards.as_array().unwrap().iter().map(|c| c["pos"].as_f64().unwrap()).collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {positions:?}");
-    assert!(positions[0] >= cork_core::pos::MIN_TOP / 2.0, "renumbered before the gaps ran out: {positions:?}");
-    assert_eq!(positions[80], cork_core::pos::STEP, "the siblings were renumbered, in order: {positions:?}");
-    let actions = alice.get(&format!("/1/lists/{top}/actions?filter=all&limit=1000")).await.ok();
-    assert_eq!(actions.as_array().unwrap().len(), 1 + 84, "createList and one createCard each: {}", actions.as_array().unwrap().len());
+    let took = started.elapsed();
+    let cards = read(format!("/1/lists/{top}/cards")).await;
+    let names: Vec<String> = cards.iter().map(|c| s(c, "name")).collect();
+    let expected: Vec<String> = (0..2000).rev().map(|i| format!("top {i}")).chain((0..3).map(|i| format!("bottom {i}"))).collect();
+    assert!(names == expected, "each top insert above the one before, the rest in order");
+    let positions: Vec<f64> = cards.iter().map(|c| c["pos"].as_f64().unwrap()).collect();
+    assert!(positions[0] > 0.0 && positions.windows(2).all(|w| w[0] < w[1]), "distinct, strictly increasing positions");
+    assert!(positions[2000] > 3.0 * cork_core::pos::STEP, "the list was renumbered (its first card was at STEP): {}", positions[2000]);
+    let mut actions = 0;
+    for page in 0.. {
+        let listed = read(format!("/1/lists/{top}/actions?filter=all&limit=1000&page={page}")).await;
+        if listed.is_empty() {
+            break;
+        }
+        assert!(listed.iter().all(|a| a["type"] == "createList" || a["type"] == "createCard"), "no other action");
+        actions += listed.len();
+    }
+    assert_eq!(actions, 1 + 2003, "createList and one createCard each: the renumbering recorded nothing");
+    common::report(
+        server.backend(),
+        &format!("2,000 top inserts into one list: distinct positions, renumbered when the room ran out ({took:.1?})"),
+    );
 });
 
 /// Another node on `server`'s database with `config`; answers its base URL and the sender
