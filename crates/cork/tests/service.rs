@@ -338,7 +338,7 @@ async fn killed_database_connections_give_503s_and_lose_nothing() {
     assert!(acknowledged.len() > 20, "the load ran: {}", acknowledged.len());
 }
 
-both_backends!(concurrent_placements_never_share_a_position_and_top_inserts_never_run_out, |server: Server| async move {
+both_backends!(sixty_four_clients_placing_cards_in_one_list_never_share_a_position, |server: Server| async move {
     let alice = server.user("alice").await;
     let board = s(&alice.board("Positions").await, "id");
     let list = s(&alice.list(&board, "Busy").await, "id");
@@ -403,7 +403,15 @@ both_backends!(concurrent_placements_never_share_a_position_and_top_inserts_neve
         }
     }
     common::report(server.backend(), &format!("64 clients placing 320 cards in one list: distinct positions, in order ({took:.1?})"));
+});
 
+both_backends!(two_thousand_top_inserts_keep_distinct_positions_in_order, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Positions").await, "id");
+    let read = |path: String| {
+        let alice = alice.clone();
+        async move { alice.get(&path).await.ok().as_array().unwrap().clone() }
+    };
     // 2,000 top inserts, one after the other: each lands above the last one. Halving from
     // the first position leaves no room after about a thousand; then the list is
     // renumbered in the same write, in order, recording no action of its own.
