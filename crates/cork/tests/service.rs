@@ -338,61 +338,113 @@ async fn killed_database_connections_give_503s_and_lose_nothing() {
     assert!(acknowledged.len() > 20, "the load ran: {}", acknowledged.len());
 }
 
-both_backends!(concurrent_placements_never_share_a_position_and_top_inserts_never_run_out, |server: Server| async move {
+both_backends!(sixty_four_clients_placing_cards_in_one_list_never_share_a_position, |server: Server| async move {
     let alice = server.user("alice").await;
     let board = s(&alice.board("Positions").await, "id");
     let list = s(&alice.list(&board, "Busy").await, "id");
     let other = s(&alice.list(&board, "Other").await, "id");
 
-    // 8 writers at once: creates at the bottom and the top, and moves to the top of the
-    // list, all computing their positions from the same list.
-    let mut writers = Vec::new();
-    for worker in 0..8 {
+    // 64 clients at once, all placing cards in one list: each creates four cards there
+    // (at the top or the bottom), creates one elsewhere and moves it in, and moves one of
+    // its cards to the top or the bottom of the list, every position computed from the
+    // same list.
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for client in 0..64usize {
         let (alice, list, other) = (alice.clone(), list.clone(), other.clone());
-        writers.push(tokio::spawn(async move {
-            for i in 0..15 {
-                let pos = if (worker + i) % 3 == 0 { "top" } else { "bottom" };
-                let card = alice.post("/1/cards", json!({"name": format!("c{worker}-{i}"), "idList": list, "pos": pos})).await.ok();
-                if i % 5 == 0 {
-                    let moved = alice.post("/1/cards", json!({"name": format!("m{worker}-{i}"), "idList": other})).await.ok();
-                    alice.put(&format!("/1/cards/{}", s(&moved, "id")), json!({"idList": list, "pos": "top"})).await.ok();
-                }
-                let _ = card;
+        clients.push(tokio::spawn(async move {
+            let end = |i: usize| if (client + i).is_multiple_of(2) { "top" } else { "bottom" };
+            // (card, where it was put) in the order this client's writes were answered.
+            let mut placed = Vec::new();
+            for i in 0..4 {
+                let card = alice.post("/1/cards", json!({"name": format!("c{client}-{i}"), "idList": list, "pos": end(i)})).await.ok();
+                placed.push((s(&card, "id"), end(i)));
             }
+            let card = alice.post("/1/cards", json!({"name": format!("m{client}"), "idList": other})).await.ok();
+            alice.put(&format!("/1/cards/{}", s(&card, "id")), json!({"idList": list, "pos": end(4)})).await.ok();
+            placed.push((s(&card, "id"), end(4)));
+            let (moved, _) = placed.remove(client % 4);
+            alice.put(&format!("/1/cards/{moved}"), json!({"pos": end(5)})).await.ok();
+            placed.push((moved, end(5)));
+            placed
         }));
     }
-    for writer in writers {
-        writer.await.expect("a writer");
+    let mut placements = Vec::new();
+    for client in clients {
+        placements.push(client.await.expect("a client"));
     }
-    let cards = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
-    let mut positions: Vec<f64> = cards.as_array().unwrap().iter().map(|c| c["pos"].as_f64().unwrap()).collect();
-    assert_eq!(positions.len(), 8 * 15 + 8 * 3);
-    positions.sort_by(f64::total_cmp);
-    positions.dedup();
-    assert_eq!(positions.len(), 8 * 15 + 8 * 3, "every card of the list has a position of its own");
+    let took = started.elapsed();
+    let read = |path: String| {
+        let alice = alice.clone();
+        async move { alice.get(&path).await.ok().as_array().unwrap().clone() }
+    };
+    let cards = read(format!("/1/lists/{list}/cards")).await;
+    assert_eq!(cards.len(), 64 * 5);
+    let positions: Vec<f64> = cards.iter().map(|c| c["pos"].as_f64().unwrap()).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "every card of the list has a position of its own, in order");
+    let order: Vec<String> = cards.iter().map(|c| s(c, "id")).collect();
+    // Stable: read again, and through the board, the list is in the same order.
+    let again: Vec<String> = read(format!("/1/lists/{list}/cards")).await.iter().map(|c| s(c, "id")).collect();
+    assert_eq!(again, order);
+    let through_board: Vec<String> =
+        read(format!("/1/boards/{board}/cards")).await.iter().filter(|c| c["idList"] == json!(list)).map(|c| s(c, "id")).collect();
+    assert_eq!(through_board, order);
+    // Each client's writes, answered one after the other, are in the order they were
+    // made: a later top placement above the earlier ones, a later bottom one below.
+    let rank: std::collections::HashMap<&str, usize> = order.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    for placed in &placements {
+        for (i, (card, end)) in placed.iter().enumerate() {
+            for (later, later_end) in &placed[i + 1..] {
+                if end == later_end {
+                    let (earlier, later) = (rank[card.as_str()], rank[later.as_str()]);
+                    assert!(if *end == "top" { later < earlier } else { later > earlier }, "{card} and {later} at the {end}");
+                }
+            }
+        }
+    }
+    common::report(server.backend(), &format!("64 clients placing 320 cards in one list: distinct positions, in order ({took:.1?})"));
+});
 
-    // 80 top inserts: each lands above the last one; when halving leaves no room, the
-    // list is renumbered in the same write, in order, recording no action of its own.
+both_backends!(two_thousand_top_inserts_keep_distinct_positions_in_order, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Positions").await, "id");
+    let read = |path: String| {
+        let alice = alice.clone();
+        async move { alice.get(&path).await.ok().as_array().unwrap().clone() }
+    };
+    // 2,000 top inserts, one after the other: each lands above the last one. Halving from
+    // the first position leaves no room after about a thousand; then the list is
+    // renumbered in the same write, in order, recording no action of its own.
     let top = s(&alice.list(&board, "Top inserts").await, "id");
     for i in 0..3 {
         alice.post("/1/cards", json!({"name": format!("bottom {i}"), "idList": top})).await.ok();
     }
-    // A card already where halving nearly stops (as after about a thousand top inserts).
-    alice.post("/1/cards", json!({"name": "tiny", "idList": top, "pos": "1e-301"})).await.ok();
-    for i in 0..80 {
+    let started = Instant::now();
+    for i in 0..2000 {
         alice.post("/1/cards", json!({"name": format!("top {i}"), "idList": top, "pos": "top"})).await.ok();
     }
-    let cards = alice.get(&format!("/1/lists/{top}/cards")).await.ok();
-    let names: Vec<String> = cards.as_array().unwrap().iter().map(|c| s(c, "name")).collect();
-    let expected: Vec<String> =
-        (0..80).rev().map(|i| format!("top {i}")).chain(["tiny".to_string()]).chain((0..3).map(|i| format!("bottom {i}"))).collect();
-    assert_eq!(names, expected, "each top insert above the one before, the rest in order");
-    let positions: Vec<f64> = cards.as_array().unwrap().iter().map(|c| c["pos"].as_f64().unwrap()).collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "strictly increasing: {positions:?}");
-    assert!(positions[0] >= cork_core::pos::MIN_TOP / 2.0, "renumbered before the gaps ran out: {positions:?}");
-    assert_eq!(positions[80], cork_core::pos::STEP, "the siblings were renumbered, in order: {positions:?}");
-    let actions = alice.get(&format!("/1/lists/{top}/actions?filter=all&limit=1000")).await.ok();
-    assert_eq!(actions.as_array().unwrap().len(), 1 + 84, "createList and one createCard each: {}", actions.as_array().unwrap().len());
+    let took = started.elapsed();
+    let cards = read(format!("/1/lists/{top}/cards")).await;
+    let names: Vec<String> = cards.iter().map(|c| s(c, "name")).collect();
+    let expected: Vec<String> = (0..2000).rev().map(|i| format!("top {i}")).chain((0..3).map(|i| format!("bottom {i}"))).collect();
+    assert!(names == expected, "each top insert above the one before, the rest in order");
+    let positions: Vec<f64> = cards.iter().map(|c| c["pos"].as_f64().unwrap()).collect();
+    assert!(positions[0] > 0.0 && positions.windows(2).all(|w| w[0] < w[1]), "distinct, strictly increasing positions");
+    assert!(positions[2000] > 3.0 * cork_core::pos::STEP, "the list was renumbered (its first card was at STEP): {}", positions[2000]);
+    let mut actions = 0;
+    for page in 0.. {
+        let listed = read(format!("/1/lists/{top}/actions?filter=all&limit=1000&page={page}")).await;
+        if listed.is_empty() {
+            break;
+        }
+        assert!(listed.iter().all(|a| a["type"] == "createList" || a["type"] == "createCard"), "no other action");
+        actions += listed.len();
+    }
+    assert_eq!(actions, 1 + 2003, "createList and one createCard each: the renumbering recorded nothing");
+    common::report(
+        server.backend(),
+        &format!("2,000 top inserts into one list: distinct positions, renumbered when the room ran out ({took:.1?})"),
+    );
 });
 
 /// Another node on `server`'s database with `config`; answers its base URL and the sender
@@ -497,4 +549,541 @@ async fn three_nodes_let_exactly_one_token_budget_through_per_window() {
     eprintln!("a node without its Redis: 120 requests in {:?}: {statuses:?}", started.elapsed());
     assert!(started.elapsed() < Duration::from_secs(15), "no request waits on the lost Redis: {:?}", started.elapsed());
     assert_eq!(statuses.get(&200), Some(&100), "the node's own budget: {statuses:?}");
+}
+
+/// A `cork serve` process of the multi-node test; killed (by its pid) if the test ends
+/// before it stopped.
+struct NodeProcess {
+    base: String,
+    child: std::process::Child,
+    log: std::path::PathBuf,
+}
+
+impl NodeProcess {
+    /// Starts `cork serve` on a free port of 127.0.0.1 with the test's secret key. It
+    /// drains for 2 s after SIGTERM (readiness fails, connections are still accepted),
+    /// then has 20 s for the requests in hand.
+    fn start(database: &str, data: &std::path::Path, log: std::path::PathBuf, redis: Option<&str>) -> NodeProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cork"));
+        command
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database", database])
+            .args(["--shutdown-delay", "2", "--shutdown-timeout", "20"])
+            // The receiver is on loopback; a lease left behind would run out in 20 s.
+            .args(["--webhook-allowed-hosts", "127.0.0.1", "--webhook-timeout", "5"])
+            .arg("--data-dir")
+            .arg(data)
+            .env("CORK_SECRET_KEY", common::hex_key())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap());
+        match redis {
+            // Shared counting under the load, with budgets it does not reach.
+            Some(url) => command.args(["--rate-store", url, "--rate-key-max", "10000000", "--rate-token-max", "10000000"]),
+            None => command.arg("--rate-limits-off"),
+        };
+        NodeProcess { base: format!("http://127.0.0.1:{port}"), child: command.spawn().expect("start cork serve"), log }
+    }
+
+    /// The end of the node's log, for a failure's message.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    }
+
+    /// Waits until the node answers `/cork/ready` with 200.
+    async fn ready(&mut self, http: &reqwest::Client) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(answer) = http.get(format!("{}/cork/ready", self.base)).send().await {
+                if answer.status() == 200 {
+                    return;
+                }
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("node {} exited at start ({status}):\n{}", self.base, self.log_tail());
+            }
+            assert!(Instant::now() < deadline, "node {} not ready in 60 s:\n{}", self.base, self.log_tail());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The balancer in front of the nodes: each request goes to a random node among those
+/// it still sends to. A node leaves when its `/cork/ready` fails (as a balancer's
+/// health check would see) or when it refuses a connection.
+struct Balancer {
+    bases: Vec<String>,
+    serving: Vec<std::sync::atomic::AtomicBool>,
+}
+
+impl Balancer {
+    fn pick(&self, roll: u64) -> usize {
+        let up: Vec<usize> = (0..self.bases.len()).filter(|&i| self.serving[i].load(std::sync::atomic::Ordering::SeqCst)).collect();
+        assert!(!up.is_empty(), "no node left to send to");
+        up[(roll % up.len() as u64) as usize]
+    }
+
+    fn leave(&self, node: usize) {
+        self.serving[node].store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// xorshift64*: the load's choices, without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// What the load's clients saw and were told.
+#[derive(Default)]
+struct LoadLog {
+    /// (node, status) → answers.
+    statuses: std::collections::BTreeMap<(usize, u16), usize>,
+    /// Connections a node refused (nothing was sent on them).
+    refused: Vec<usize>,
+    /// Answers to requests sent to the stopping node after its SIGTERM.
+    after_term: usize,
+    /// Requests that were sent and then not answered 200: errors, resets, timeouts.
+    failures: Vec<String>,
+    cards: Vec<String>,
+    comments: Vec<String>,
+    check_items: Vec<String>,
+    /// Every action an answer named in `X-Cork-Actions`.
+    actions: Vec<String>,
+}
+
+/// Deliveries by action id.
+type Deliveries = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>;
+
+/// A webhook receiver that counts the deliveries of each action id.
+async fn counting_receiver() -> (String, Deliveries) {
+    let seen: Deliveries = Default::default();
+    let log = seen.clone();
+    let app = axum::Router::new().fallback(move |method: axum::http::Method, body: axum::body::Bytes| {
+        let log = log.clone();
+        async move {
+            if method == axum::http::Method::POST {
+                let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let id = value["action"]["id"].as_str().unwrap_or("(no action id)").to_string();
+                *log.lock().unwrap().entry(id).or_default() += 1;
+            }
+            axum::http::StatusCode::OK
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}/hook"), seen)
+}
+
+/// Every action of a board, newest first, page by page.
+async fn board_actions(http: &reqwest::Client, base: &str, auth: &str, board: &str) -> Vec<Value> {
+    let mut all: Vec<Value> = Vec::new();
+    loop {
+        let before = all.last().map(|a| format!("&before={}", s(a, "id"))).unwrap_or_default();
+        let answer = http.get(format!("{base}/1/boards/{board}/actions?filter=all&limit=1000{before}&{auth}")).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+        let page: Vec<Value> = answer.json().await.unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// The value of an unlabelled Prometheus sample in `text`.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_cleanly() {
+    use std::sync::atomic::Ordering::SeqCst;
+    use std::sync::{Arc, Mutex};
+    let Some((admin, name, database)) = common::fresh_postgres_database().await else { return };
+    struct DropDatabase(String, String);
+    impl Drop for DropDatabase {
+        fn drop(&mut self) {
+            common::drop_postgres_database(&self.0, &self.1);
+        }
+    }
+    let _database = DropDatabase(admin, name);
+    let redis = std::env::var("CORK_TEST_REDIS_URL").ok();
+    let dir = tempfile::tempdir().unwrap();
+    // One data directory for the three, as on one machine (docs/operations.md); the key
+    // comes from CORK_SECRET_KEY, the same for every node.
+    let data = dir.path().join("data");
+    let cli = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_cork"))
+            .args(args)
+            .args(["--database", &database])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("CORK_SECRET_KEY", common::hex_key())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // The command line migrates the database before the nodes start.
+    cli(&["user", "create", "alice"]);
+    let issued: Value = serde_json::from_str(cli(&["token", "create", "--user", "alice"]).trim()).unwrap();
+    let auth = format!("key={}&token={}", s(&issued, "key"), s(&issued, "token"));
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let mut nodes: Vec<NodeProcess> =
+        (0..3).map(|i| NodeProcess::start(&database, &data, dir.path().join(format!("node{i}.log")), redis.as_deref())).collect();
+    for node in &mut nodes {
+        node.ready(&http).await;
+    }
+    let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+
+    // The board: three lists, twelve cards, four checklists.
+    let call = |node: usize, method: reqwest::Method, path: String, body: Value| {
+        let (http, url) = (http.clone(), format!("{}{path}{}{auth}", bases[node], if path.contains('?') { '&' } else { '?' }));
+        async move {
+            let answer = http.request(method, url).json(&body).send().await.unwrap();
+            assert_eq!(answer.status(), 200, "setup");
+            answer.json::<Value>().await.unwrap()
+        }
+    };
+    use reqwest::Method;
+    let board = s(&call(0, Method::POST, "/1/boards".into(), json!({"name": "Three nodes", "defaultLists": false})).await, "id");
+    let mut lists = Vec::new();
+    for (i, name) in ["To do", "Doing", "Done"].iter().enumerate() {
+        lists.push(s(&call(i, Method::POST, "/1/lists".into(), json!({"name": name, "idBoard": board, "pos": "bottom"})).await, "id"));
+    }
+    let mut seeded = Vec::new();
+    for i in 0..12 {
+        seeded.push(s(
+            &call(i % 3, Method::POST, "/1/cards".into(), json!({"name": format!("seed {i}"), "idList": lists[i % 3]})).await,
+            "id",
+        ));
+    }
+    let mut checklists = Vec::new();
+    for card in &seeded[..4] {
+        checklists.push(s(&call(1, Method::POST, "/1/checklists".into(), json!({"idCard": card, "name": "Steps"})).await, "id"));
+    }
+    // What the board recorded before the webhook: not to be delivered.
+    let before: std::collections::HashSet<String> =
+        board_actions(&http, &bases[0], &auth, &board).await.iter().map(|a| s(a, "id")).collect();
+    let (callback, delivered) = counting_receiver().await;
+    call(2, Method::POST, "/1/webhooks".into(), json!({"callbackURL": callback, "idModel": board})).await;
+
+    // 30 s as the issue asks; CORK_CONCURRENCY_SECS shortens it for a quick local run.
+    let seconds = std::env::var("CORK_CONCURRENCY_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(30u64);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let balancer = Arc::new(Balancer { bases: bases.clone(), serving: (0..3).map(|_| true.into()).collect() });
+    let log = Arc::new(Mutex::new(LoadLog::default()));
+    let cards = Arc::new(Mutex::new(seeded.clone()));
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = 1;
+    let terminated = Arc::new(std::sync::atomic::AtomicBool::new(false));
+
+    // The balancer's health check, every half second: the stopping node gets requests
+    // for a while after its SIGTERM, within its 2 s of --shutdown-delay.
+    let checker = {
+        let (balancer, http, done) = (balancer.clone(), http.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(SeqCst) {
+                for node in 0..balancer.bases.len() {
+                    if !balancer.serving[node].load(SeqCst) {
+                        continue;
+                    }
+                    let probe = http.get(format!("{}/cork/ready", balancer.bases[node])).timeout(Duration::from_secs(2)).send().await;
+                    match probe {
+                        Ok(answer) if answer.status() == 503 => balancer.leave(node),
+                        Err(error) if error.is_connect() => balancer.leave(node),
+                        _ => {}
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        })
+    };
+
+    enum Made {
+        Card,
+        Comment(String),
+        CheckItem(String),
+        Nothing,
+    }
+    let mut clients = Vec::new();
+    for worker in 0..12u64 {
+        let (balancer, http, log, cards, lists, checklists, auth, terminated) = (
+            balancer.clone(),
+            http.clone(),
+            log.clone(),
+            cards.clone(),
+            lists.clone(),
+            checklists.clone(),
+            auth.clone(),
+            terminated.clone(),
+        );
+        clients.push(tokio::spawn(async move {
+            let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (worker + 1).wrapping_mul(0x1000_0000_01b3));
+            let mut step = 0;
+            while Instant::now() < deadline {
+                step += 1;
+                let roll = rng.next() % 100;
+                let card = {
+                    let cards = cards.lock().unwrap();
+                    cards[(rng.next() % cards.len() as u64) as usize].clone()
+                };
+                let list = lists[(rng.next() % 3) as usize].clone();
+                let pos = match rng.next() % 3 {
+                    0 => json!("top"),
+                    1 => json!("bottom"),
+                    _ => json!(rng.next() % 1_000_000 + 1),
+                };
+                let label = format!("w{worker}-{step}");
+                let (method, path, body, made) = match roll {
+                    0..=29 => (Method::POST, "/1/cards".to_string(), json!({"name": label, "idList": list, "pos": pos}), Made::Card),
+                    30..=54 => (Method::PUT, format!("/1/cards/{card}"), json!({"idList": list, "pos": pos}), Made::Nothing),
+                    55..=69 => (Method::PUT, format!("/1/cards/{card}"), json!({"name": format!("renamed {label}")}), Made::Nothing),
+                    70..=84 => {
+                        (Method::POST, format!("/1/cards/{card}/actions/comments"), json!({"text": label}), Made::Comment(label.clone()))
+                    }
+                    _ => {
+                        let checklist = &checklists[(rng.next() % checklists.len() as u64) as usize];
+                        (
+                            Method::POST,
+                            format!("/1/checklists/{checklist}/checkItems"),
+                            json!({"name": label}),
+                            Made::CheckItem(label.clone()),
+                        )
+                    }
+                };
+                // Sent to a node until one takes the connection.
+                loop {
+                    let node = balancer.pick(rng.next());
+                    let after_term = node == stopped && terminated.load(SeqCst);
+                    let sent = http.request(method.clone(), format!("{}{path}?{auth}", balancer.bases[node])).json(&body).send().await;
+                    let answer = match sent {
+                        Err(error) if error.is_connect() => {
+                            log.lock().unwrap().refused.push(node);
+                            balancer.leave(node);
+                            continue;
+                        }
+                        Err(error) => {
+                            log.lock().unwrap().failures.push(format!("{method} {path} on node {node}: {error:?}"));
+                            break;
+                        }
+                        Ok(answer) => answer,
+                    };
+                    let status = answer.status().as_u16();
+                    let named: Value = answer
+                        .headers()
+                        .get("x-cork-actions")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| serde_json::from_str(v).ok())
+                        .unwrap_or(json!([]));
+                    let text = answer.text().await;
+                    let mut log = log.lock().unwrap();
+                    *log.statuses.entry((node, status)).or_default() += 1;
+                    log.after_term += usize::from(after_term);
+                    let text = match text {
+                        Ok(text) if status == 200 => text,
+                        other => {
+                            log.failures.push(format!("{method} {path} on node {node}: {status} {other:?}"));
+                            break;
+                        }
+                    };
+                    log.actions.extend(named.as_array().unwrap().iter().map(|a| s(a, "id")));
+                    match made {
+                        Made::Card => {
+                            let id = s(&serde_json::from_str(&text).unwrap(), "id");
+                            log.cards.push(id.clone());
+                            cards.lock().unwrap().push(id);
+                        }
+                        Made::Comment(text) => log.comments.push(text),
+                        Made::CheckItem(name) => log.check_items.push(name),
+                        Made::Nothing => {}
+                    }
+                    break;
+                }
+            }
+        }));
+    }
+
+    // Halfway, SIGTERM to one node; it must exit 0 within its delay, its shutdown timeout
+    // and the pool's close (2 + 20 + 5 s).
+    tokio::time::sleep(Duration::from_secs(seconds) / 2).await;
+    // A request in hand across the stop: its head and part of its body are sent before
+    // the SIGTERM, the rest once the node has stopped accepting (after its 2 s delay).
+    let address = nodes[stopped].base.trim_start_matches("http://").to_string();
+    let body = json!({"name": "in hand across the stop", "idList": lists[0]}).to_string();
+    let mut in_hand = std::net::TcpStream::connect(&address).unwrap();
+    let head = format!(
+        "POST /1/cards?{auth} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    in_hand.write_all(head.as_bytes()).unwrap();
+    in_hand.write_all(&body.as_bytes()[..5]).unwrap();
+    let term_at = started.elapsed();
+    terminated.store(true, SeqCst);
+    assert!(Command::new("kill").args(["-TERM", &nodes[stopped].child.id().to_string()]).status().unwrap().success());
+    let signalled = Instant::now();
+    let finishing = tokio::task::spawn_blocking(move || {
+        // After its delay the node stops accepting (given a few seconds on a busy machine).
+        std::thread::sleep(Duration::from_secs(2));
+        let stopped_accepting = Instant::now();
+        while std::net::TcpStream::connect(&address).is_ok() {
+            assert!(stopped_accepting.elapsed() < Duration::from_secs(10), "the stopping node still accepts connections");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        in_hand.write_all(&body.as_bytes()[5..]).unwrap();
+        read_answer(&mut in_hand)
+    });
+    let exit = loop {
+        if let Some(status) = nodes[stopped].child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(2 + 20 + 5 + 3),
+            "the node did not exit within its shutdown timeout:\n{}",
+            nodes[stopped].log_tail()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let stop_took = signalled.elapsed();
+    assert_eq!(exit.code(), Some(0), "a node stopped by SIGTERM exits 0:\n{}", nodes[stopped].log_tail());
+    let answer = finishing.await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "the request in hand is answered: {answer}");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    let card: Value = serde_json::from_str(&body[body.find('{').unwrap()..=body.rfind('}').unwrap()]).unwrap();
+    let named = head.lines().find_map(|l| l.strip_prefix("x-cork-actions: ")).expect("the actions it recorded");
+    let named: Value = serde_json::from_str(named).unwrap();
+
+    for client in clients {
+        client.await.expect("a client");
+    }
+    done.store(true, SeqCst);
+    checker.await.unwrap();
+    let mut log = std::mem::take(&mut *log.lock().unwrap());
+    log.cards.push(s(&card, "id"));
+    log.actions.extend(named.as_array().unwrap().iter().map(|a| s(a, "id")));
+    let survivor = &bases[0];
+    let requests: Vec<usize> = (0..3).map(|n| log.statuses.iter().filter(|((node, _), _)| *node == n).map(|(_, c)| c).sum()).collect();
+    let mut by_status = std::collections::BTreeMap::<u16, usize>::new();
+    for ((_, status), count) in &log.statuses {
+        *by_status.entry(*status).or_default() += count;
+    }
+    println!(
+        "{seconds} s, node {stopped} stopped at {term_at:?} (exit took {stop_took:?}, {} requests sent to it after SIGTERM): requests per node {requests:?}, statuses {by_status:?}, {} refused connections, {} failures",
+        log.after_term,
+        log.refused.len(),
+        log.failures.len()
+    );
+    assert!(log.failures.is_empty(), "accepted requests failed: {:#?}", log.failures);
+    assert!(log.statuses.keys().all(|(_, status)| *status == 200), "{by_status:?}");
+    assert!(requests[stopped] > 0 && requests.iter().sum::<usize>() > 100, "the load reached every node: {requests:?}");
+
+    // Every acknowledged card exactly once, and nothing else.
+    let mut present = Vec::new();
+    for list in &lists {
+        let answer = http.get(format!("{survivor}/1/lists/{list}/cards?{auth}")).send().await.unwrap();
+        let listed: Vec<Value> = answer.json().await.unwrap();
+        present.extend(listed.iter().map(|c| s(c, "id")));
+    }
+    present.sort();
+    let mut expected: Vec<String> = seeded.iter().chain(&log.cards).cloned().collect();
+    expected.sort();
+    assert_eq!(present, expected, "every acknowledged card once, and no other");
+    // Every acknowledged check item once, and nothing else.
+    let mut items = Vec::new();
+    for checklist in &checklists {
+        let answer = http.get(format!("{survivor}/1/checklists/{checklist}/checkItems?{auth}")).send().await.unwrap();
+        let listed: Vec<Value> = answer.json().await.unwrap();
+        items.extend(listed.iter().map(|i| s(i, "name")));
+    }
+    items.sort();
+    let mut acknowledged_items = log.check_items.clone();
+    acknowledged_items.sort();
+    assert_eq!(items, acknowledged_items, "every acknowledged check item once, and no other");
+    // The log holds exactly the acknowledged actions, each once; the comments among them.
+    let actions = board_actions(&http, survivor, &auth, &board).await;
+    let ids: Vec<String> = actions.iter().map(|a| s(a, "id")).collect();
+    let unique: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no action listed twice");
+    let mut recorded: Vec<String> = ids.iter().filter(|id| !before.contains(*id)).cloned().collect();
+    recorded.sort();
+    let mut acknowledged = log.actions.clone();
+    acknowledged.sort();
+    assert_eq!(recorded, acknowledged, "the board's new actions are exactly those the answers named");
+    let mut comments: Vec<String> =
+        actions.iter().filter(|a| a["type"] == "commentCard").map(|a| a["data"]["text"].as_str().unwrap().to_string()).collect();
+    comments.sort();
+    let mut acknowledged_comments = log.comments.clone();
+    acknowledged_comments.sort();
+    assert_eq!(comments, acknowledged_comments, "every acknowledged comment once, and no other");
+
+    // The outbox drains (on the two nodes left), and the receiver got each new action of
+    // the board once.
+    let drained = Instant::now();
+    loop {
+        let metrics = http.get(format!("{survivor}/cork/metrics")).send().await.unwrap().text().await.unwrap();
+        let pending = sample(&metrics, "cork_outbox_pending").expect("cork_outbox_pending");
+        if pending == 0.0 {
+            break;
+        }
+        assert!(drained.elapsed() < Duration::from_secs(180), "the outbox still holds {pending} deliveries");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let drain_took = drained.elapsed();
+    let delivered = delivered.lock().unwrap().clone();
+    let twice: Vec<(&String, &usize)> = delivered.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "actions delivered more than once: {twice:?}");
+    let mut got: Vec<String> = delivered.keys().cloned().collect();
+    got.sort();
+    assert_eq!(got.len(), recorded.len(), "deliveries for every new action of the board, and no other");
+    assert_eq!(got, recorded, "deliveries for every new action of the board, and no other");
+    common::report(
+        "postgres",
+        &format!(
+            "3 nodes, {seconds} s of mixed writes from 12 clients: requests per node {requests:?} (node {stopped} stopped by SIGTERM at {:.1} s, {} requests sent to it after, exit 0 after {:.1} s), statuses {by_status:?}, {} refused connections, 0 failed; {} cards, {} comments, {} check items, {} actions, {} webhook deliveries each once (outbox drained {:.1} s after the load)",
+            term_at.as_secs_f64(),
+            log.after_term,
+            stop_took.as_secs_f64(),
+            log.refused.len(),
+            log.cards.len(),
+            log.comments.len(),
+            log.check_items.len(),
+            recorded.len(),
+            got.len(),
+            drain_took.as_secs_f64()
+        ),
+    );
+
+    // The other two stop the same way.
+    for node in [0, 2] {
+        assert!(Command::new("kill").args(["-TERM", &nodes[node].child.id().to_string()]).status().unwrap().success());
+    }
+    for node in [0, 2] {
+        let signalled = Instant::now();
+        let exit = loop {
+            if let Some(status) = nodes[node].child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(signalled.elapsed() < Duration::from_secs(30), "node {node} did not stop:\n{}", nodes[node].log_tail());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(exit.code(), Some(0), "node {node}:\n{}", nodes[node].log_tail());
+    }
 }

@@ -149,7 +149,8 @@ pub fn bucket_stores(endpoint: &str, bucket: &str, prefix: &str) -> (cork_core::
 /// The key that seals app secrets in the tests.
 pub const TEST_SECRET_KEY: [u8; 32] = [0x5e; 32];
 
-fn hex_key() -> String {
+/// [`TEST_SECRET_KEY`] as `CORK_SECRET_KEY` takes it: 64 hex digits.
+pub fn hex_key() -> String {
     TEST_SECRET_KEY.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -182,21 +183,7 @@ impl Server {
 
     /// A server on a fresh PostgreSQL database with settings changed by `configure`.
     pub async fn postgres_with(configure: &dyn Fn(&mut ApiConfig)) -> Option<Server> {
-        let Ok(admin) = std::env::var("CORK_TEST_POSTGRES_URL") else {
-            if std::env::var("CORK_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                panic!("CORK_REQUIRE_POSTGRES=1 but CORK_TEST_POSTGRES_URL is not set");
-            }
-            eprintln!("CORK_TEST_POSTGRES_URL not set: PostgreSQL half not run");
-            return None;
-        };
-        let name = format!("cork_t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CORK_TEST_POSTGRES_URL");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
-        conn.close().await.ok();
-        let url = match admin.rfind('/') {
-            Some(slash) if slash > "postgres://".len() => format!("{}/{name}", &admin[..slash]),
-            _ => panic!("CORK_TEST_POSTGRES_URL must name a database"),
-        };
+        let (admin, name, url) = fresh_postgres_database().await?;
         let dir = tempfile::tempdir().expect("temp dir");
         Some(Server::start(&url, dir, Some((admin, name)), configure).await)
     }
@@ -333,6 +320,43 @@ impl Server {
     pub fn anonymous(&self) -> Client {
         Client { http: reqwest::Client::new(), base: self.base.clone(), key: None, token: None, id: String::new(), username: String::new() }
     }
+}
+
+/// Creates an empty database on the server `CORK_TEST_POSTGRES_URL` names; answers the
+/// admin URL, the database's name and its URL. `None` (with a note) when no server is
+/// named, a failure instead when `CORK_REQUIRE_POSTGRES=1` (CI).
+pub async fn fresh_postgres_database() -> Option<(String, String, String)> {
+    let Ok(admin) = std::env::var("CORK_TEST_POSTGRES_URL") else {
+        if std::env::var("CORK_REQUIRE_POSTGRES").as_deref() == Ok("1") {
+            panic!("CORK_REQUIRE_POSTGRES=1 but CORK_TEST_POSTGRES_URL is not set");
+        }
+        eprintln!("CORK_TEST_POSTGRES_URL not set: not run on PostgreSQL");
+        return None;
+    };
+    let name = format!("cork_t_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::Relaxed));
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CORK_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+    conn.close().await.ok();
+    let url = match admin.rfind('/') {
+        Some(slash) if slash > "postgres://".len() => format!("{}/{name}", &admin[..slash]),
+        _ => panic!("CORK_TEST_POSTGRES_URL must name a database"),
+    };
+    Some((admin, name, url))
+}
+
+/// Drops a database [`fresh_postgres_database`] made, with whatever connections it still
+/// has; from a thread of its own, so it can run inside a test's runtime (in a `Drop`).
+pub fn drop_postgres_database(admin: &str, name: &str) {
+    let (admin, name) = (admin.to_string(), name.to_string());
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async move {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+            }
+        });
+    })
+    .join();
 }
 
 impl Drop for Server {
