@@ -75,7 +75,13 @@ impl Generator {
 
     /// Runs `clients` closed-loop clients against `addr`.
     pub fn run(&self, addr: SocketAddr, clients: usize, length: Length, workload: Workload) -> Stats {
-        self.runtime.block_on(closed_loop(addr, clients, length, workload))
+        self.runtime.block_on(closed_loop(vec![addr], clients, length, workload))
+    }
+
+    /// Runs `clients` closed-loop clients spread over `addrs` (client `i` on `addrs[i % n]`,
+    /// as a balancer spreading connections would).
+    pub fn run_spread(&self, addrs: Vec<SocketAddr>, clients: usize, length: Length, workload: Workload) -> Stats {
+        self.runtime.block_on(closed_loop(addrs, clients, length, workload))
     }
 
     /// Runs a future on the generator's core (open-loop drivers, one-off calls).
@@ -119,7 +125,7 @@ impl Connection {
     }
 }
 
-async fn closed_loop(addr: SocketAddr, clients: usize, length: Length, workload: Workload) -> Stats {
+async fn closed_loop(addrs: Vec<SocketAddr>, clients: usize, length: Length, workload: Workload) -> Stats {
     let started = Instant::now();
     let deadline = match length {
         Length::Time(duration) => Some(started + duration),
@@ -127,7 +133,7 @@ async fn closed_loop(addr: SocketAddr, clients: usize, length: Length, workload:
     };
     let mut tasks = Vec::new();
     for client in 0..clients {
-        let workload = workload.clone();
+        let (workload, addr) = (workload.clone(), addrs[client % addrs.len().max(1)]);
         tasks.push(tokio::spawn(async move {
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds");
             let (mut errors, mut first_error) = (0u64, None);

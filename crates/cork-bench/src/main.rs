@@ -15,6 +15,7 @@ mod ceiling;
 mod grow;
 mod import;
 mod load;
+mod service;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -85,6 +86,14 @@ enum Sub {
         #[arg(long)]
         to: u64,
     },
+    /// What running as a service costs, on PostgreSQL (the top-level --postgres): the
+    /// rate limiter per request (off, counted per node, shared in Redis) and throughput
+    /// with 1 node and with 3 nodes on one database. Written to its own part of --out.
+    Service {
+        /// The Redis the shared limits count in.
+        #[arg(long, default_value = "redis://127.0.0.1:6379/")]
+        redis: String,
+    },
     /// Import a generated export of a large board twice, timing each run with its peak
     /// memory (SQLite, and PostgreSQL with the top-level --postgres).
     Import {
@@ -125,7 +134,10 @@ fn main() -> Result<()> {
         Ok(())
     });
     let bench = Bench { cli, last_dump: Mutex::new(None), to_generator: Mutex::new(to_generator), cores };
-    let outcome = orchestration.block_on(bench.run());
+    let outcome = match &bench.cli.command {
+        Some(Sub::Service { redis }) => orchestration.block_on(service::run(&bench, redis)),
+        _ => orchestration.block_on(bench.run()),
+    };
     drop(bench);
     let _ = generator.join();
     outcome
@@ -215,6 +227,11 @@ impl Cork {
 
     /// `cork serve` (under `wrapper`, e.g. valgrind, when given).
     async fn serve(&self, wrapper: &[String]) -> Result<(Process, SocketAddr)> {
+        self.serve_with(wrapper, &["--rate-limits-off"]).await
+    }
+
+    /// `cork serve` with `settings` added to the benchmark's own.
+    async fn serve_with(&self, wrapper: &[String], settings: &[&str]) -> Result<(Process, SocketAddr)> {
         let addr = free_addr()?;
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
@@ -233,7 +250,6 @@ impl Cork {
             .args([
                 "--database",
                 &self.database,
-                "--rate-limits-off",
                 "--webhook-allowed-hosts",
                 "127.0.0.1",
                 "--webhook-backoff",
@@ -241,6 +257,7 @@ impl Cork {
                 "--webhook-per-host",
                 "16",
             ])
+            .args(settings)
             .env("CORK_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log);
@@ -1173,10 +1190,16 @@ const END: &str = "<!-- cork-bench:end -->";
 
 /// Replaces the part of `path` between the markers (appends it when they are missing).
 fn write_report(path: &Path, report: &str) -> Result<()> {
+    write_part(path, BEGIN, END, report)
+}
+
+/// Replaces the part of the report at `path` between `begin` and `end` (appended when
+/// missing).
+fn write_part(path: &Path, begin: &str, end: &str, report: &str) -> Result<()> {
     let current = std::fs::read_to_string(path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let block = format!("{BEGIN}\n{report}{END}");
-    let next = match (current.find(BEGIN), current.find(END)) {
-        (Some(start), Some(end)) if end > start => format!("{}{block}{}", &current[..start], &current[end + END.len()..]),
+    let block = format!("{begin}\n{report}{end}");
+    let next = match (current.find(begin), current.find(end)) {
+        (Some(start), Some(stop)) if stop > start => format!("{}{block}{}", &current[..start], &current[stop + end.len()..]),
         _ => format!("{}\n{block}\n", current.trim_end()),
     };
     std::fs::write(path, next).with_context(|| format!("writing {}", path.display()))
