@@ -1,4 +1,4 @@
-//! `GET /cork/openapi.json`: one OpenAPI 3.0 document of everything Cork serves, for
+//! `GET /cork/openapi.json`: one OpenAPI 3.1 document of everything Cork serves, for
 //! operators, client generators and fuzzers.
 //!
 //! It is generated from the route table, so it cannot drift from the router: every path
@@ -279,6 +279,7 @@ fn fit_parameters(parameters: Vec<Value>, source: &str, template: &str, schemas:
         }
         if let Some(schema) = parameter.get_mut("schema") {
             *schema = inline(schema, schemas, 3);
+            repair_default(schema);
         }
         let name = if location == "path" {
             match rename.get(name.as_str()) {
@@ -336,6 +337,75 @@ fn inline(schema: &Value, schemas: &Value, depth: u8) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(|v| inline(v, schemas, depth)).collect()),
         other => other.clone(),
     }
+}
+
+/// Whether `value` fits `schema`, as far as a parameter's default needs: its enumeration
+/// and type, or one of its alternatives.
+fn fits(schema: &Value, value: &Value) -> bool {
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        if !values.contains(value) {
+            return false;
+        }
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(alternatives) = schema.get(key).and_then(Value::as_array) {
+            if !alternatives.iter().any(|alternative| fits(alternative, value)) {
+                return false;
+            }
+        }
+    }
+    match schema.get("type").and_then(Value::as_str) {
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        Some("array") => value.as_array().is_some_and(|items| items.iter().all(|item| fits(&schema["items"], item))),
+        _ => true,
+    }
+}
+
+/// The values an enumeration (or the items' enumeration) lists.
+fn enumerated(schema: &Value) -> Vec<String> {
+    let from = schema.get("enum").or_else(|| schema["items"].get("enum"));
+    from.and_then(Value::as_array).map(|v| v.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+/// A parameter whose spec default its own schema refuses (`fields` defaults to `all` or
+/// a comma-separated list where the schema enumerates single names, numbers written as
+/// strings): Cork takes what Trello takes, so the schema is widened to match.
+fn repair_default(schema: &mut Value) {
+    if let Some(Value::Array(values)) = schema.get_mut("enum") {
+        let mut seen = BTreeSet::new();
+        values.retain(|v| seen.insert(v.to_string()));
+    }
+    let Some(default) = schema.get("default").cloned() else { return };
+    if fits(schema, &default) {
+        return;
+    }
+    let kind = schema.get("type").and_then(Value::as_str).unwrap_or_default();
+    let number = default.as_str().and_then(|d| d.trim().parse::<i64>().ok());
+    schema["default"] = match (kind, number) {
+        ("integer" | "number", Some(n)) => json!(n),
+        _ => {
+            let text = match &default {
+                Value::String(text) => text.clone(),
+                Value::Array(items) => {
+                    items.iter().map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string())).collect::<Vec<_>>().join(",")
+                }
+                other => other.to_string(),
+            };
+            let values = enumerated(schema);
+            let mut widened = json!({"type": "string", "default": text});
+            if !values.is_empty() {
+                widened["description"] = json!(format!("`all`, or a comma-separated list of: {}", values.join(", ")));
+            }
+            if let Some(description) = schema.get("description") {
+                widened["description"] = description.clone();
+            }
+            *schema = widened;
+            return;
+        }
+    };
 }
 
 /// Cork's error answers: Trello's statuses with a short plain-text body.
@@ -426,7 +496,7 @@ impl Sources {
     }
 
     /// An operation of the official spec, served at `doc_path` by `template`.
-    fn from_spec(&self, method: &Method, doc_path: &str, spec_path: &str, mut operation: Value) -> Value {
+    fn spec_op(&self, method: &Method, doc_path: &str, spec_path: &str, mut operation: Value) -> Value {
         let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
         operation["parameters"] = Value::Array(fit_parameters(parameters, spec_path, doc_path, &self.spec["components"]["schemas"]));
         let lower = method.as_str().to_ascii_lowercase();
@@ -447,7 +517,7 @@ impl Sources {
     }
 
     /// A route of Trello's older documentation that the current spec dropped.
-    fn from_legacy(&self, method: &Method, template: &str) -> Option<Value> {
+    fn legacy_op(&self, method: &Method, template: &str) -> Option<Value> {
         let trello_path = template.strip_prefix("/1")?;
         let (_, path, group, summary, query) =
             self.legacy.iter().find(|(m, path, ..)| m == method.as_str() && same_shape(path, trello_path))?;
@@ -465,7 +535,7 @@ impl Sources {
     }
 
     /// A route neither Trello spec has: Cork's own, or a page of the web board.
-    fn from_cork(&self, method: &Method, template: &str) -> Value {
+    fn cork_op(&self, method: &Method, template: &str) -> Value {
         let summary = self.summaries.get(&(method.as_str().to_string(), template.to_string())).copied().unwrap_or(UNDESCRIBED);
         let (tag, content) = if template.starts_with("/cork/") {
             ("cork", json!({"application/json": {"schema": {}}}))
@@ -525,9 +595,9 @@ pub(crate) async fn document(app: &App) -> Value {
             let operation = match trello.and_then(|t| sources.spec_operation(method, t)) {
                 Some((spec_path, operation)) => {
                     covered.insert((method.clone(), spec_path.clone()));
-                    sources.from_spec(method, &template, &spec_path, operation)
+                    sources.spec_op(method, &template, &spec_path, operation)
                 }
-                None => sources.from_legacy(method, &template).unwrap_or_else(|| sources.from_cork(method, &template)),
+                None => sources.legacy_op(method, &template).unwrap_or_else(|| sources.cork_op(method, &template)),
             };
             doc.add(&template, method, operation, &template);
         }
@@ -558,7 +628,7 @@ pub(crate) async fn document(app: &App) -> Value {
             if !methods.contains(method) {
                 continue;
             }
-            let operation = sources.from_spec(method, &doc_path, &spec_path, operation);
+            let operation = sources.spec_op(method, &doc_path, &spec_path, operation);
             doc.add(&doc_path, method, operation, &template);
         }
     }
@@ -571,7 +641,7 @@ pub(crate) async fn document(app: &App) -> Value {
         "OAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "`Authorization: OAuth oauth_consumer_key=\"KEY\", oauth_token=\"TOKEN\"` (OAuth 1.0a; the signature is not required)."},
     });
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "Cork: the Trello REST API v1 as Cork serves it",
             "version": env!("CARGO_PKG_VERSION"),

@@ -1,4 +1,4 @@
-//! `GET /cork/openapi.json`: served without credentials, a well-formed OpenAPI 3.0
+//! `GET /cork/openapi.json`: served without credentials, a well-formed OpenAPI 3.1
 //! document, and complete: every route of the route table and every operation of
 //! Trello's spec is in it, each with the methods the router takes.
 
@@ -43,14 +43,14 @@ fn check_refs(document: &Value, value: &Value, at: &str, problems: &mut Vec<Stri
     }
 }
 
-/// The structural rules of OpenAPI 3.0 that a consumer relies on.
+/// The structural rules of OpenAPI 3.1 that a consumer relies on.
 fn structure_problems(document: &Value) -> Vec<String> {
     let mut problems = Vec::new();
-    if !document["openapi"].as_str().is_some_and(|v| v.starts_with("3.0.")) {
+    if !document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1.")) {
         problems.push(format!("openapi version {}", document["openapi"]));
     }
     for field in ["title", "version"] {
-        if !document["info"][field].as_str().is_some_and(|v| !v.is_empty()) {
+        if document["info"][field].as_str().is_none_or(str::is_empty) {
             problems.push(format!("info.{field} missing"));
         }
     }
@@ -77,7 +77,7 @@ fn structure_problems(document: &Value) -> Vec<String> {
                 problems.push(format!("{at}: not a method"));
                 continue;
             }
-            if !operation["responses"].as_object().is_some_and(|r| !r.is_empty()) {
+            if operation["responses"].as_object().is_none_or(|r| r.is_empty()) {
                 problems.push(format!("{at}: no responses"));
             }
             for (status, response) in operation["responses"].as_object().into_iter().flatten() {
@@ -162,7 +162,7 @@ async fn the_document_is_served_without_credentials_and_covers_every_route() {
     let paths = document["paths"].as_object().expect("paths");
     let missing: Vec<String> = cork_api::route_paths()
         .into_iter()
-        .filter(|route| !paths.get(route).is_some_and(|item| item.as_object().is_some_and(|m| !m.is_empty())))
+        .filter(|route| paths.get(route).is_none_or(|item| item.as_object().is_none_or(|m| m.is_empty())))
         .collect();
     assert!(missing.is_empty(), "routes missing from the document: {missing:?}");
     for (path, item) in paths {
