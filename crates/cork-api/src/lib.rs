@@ -7,6 +7,7 @@ pub mod access;
 pub mod error;
 pub mod export;
 pub mod live;
+mod openapi;
 pub mod ops;
 pub mod params;
 mod pipeline;
@@ -329,8 +330,9 @@ async fn log_route(State(app): State<App>, request: Request, next: Next) -> Resp
     response
 }
 
-/// The routes (paths already normalised).
-pub fn router(state: App) -> Router {
+/// Every route Cork serves, without the layers: [`router`] serves them, and
+/// `/cork/openapi.json` asks them which methods each path of the route table takes.
+pub(crate) fn served_routes() -> Router<App> {
     routes::routes()
         // The browser pages and the token-issuing flows (/login, /app-key, /1/authorize, OAuth 1.0a).
         .merge(web::routes())
@@ -338,6 +340,13 @@ pub fn router(state: App) -> Router {
         .merge(live::routes())
         // Health, readiness and Prometheus metrics.
         .merge(ops::routes())
+        // The OpenAPI document of all of the above.
+        .merge(openapi::routes())
+}
+
+/// The routes (paths already normalised).
+pub fn router(state: App) -> Router {
+    served_routes()
         .method_not_allowed_fallback(unknown_route)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), log_route))
         .route_layer(axum::middleware::from_fn(ops::mark_route))
