@@ -6,6 +6,8 @@
 pub mod access;
 pub mod error;
 pub mod export;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod live;
 mod openapi;
 pub mod ops;

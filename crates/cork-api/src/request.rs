@@ -61,6 +61,33 @@ fn parse_error() -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "error parsing body")
 }
 
+/// Adds a (non-multipart) body to `params`: a JSON object, or form pairs when the
+/// content type is a form's, plain text or absent (a JSON object with no content type
+/// counts as JSON). `content_type` is lower-cased; leading whitespace is ignored.
+pub(crate) fn add_body(params: &mut Params, content_type: &str, body: &[u8]) -> Result<(), ApiError> {
+    let trimmed = body.iter().position(|b| !b.is_ascii_whitespace()).map(|start| &body[start..]).unwrap_or(&[]);
+    if !trimmed.is_empty() {
+        if content_type.starts_with("application/json") || (content_type.is_empty() && trimmed.first() == Some(&b'{')) {
+            match serde_json::from_slice::<Value>(trimmed) {
+                Ok(Value::Object(object)) => params.add_json(object),
+                Ok(Value::Null) => {}
+                _ => return Err(parse_error()),
+            }
+        } else if content_type.starts_with("application/x-www-form-urlencoded")
+            || content_type.is_empty()
+            || content_type.starts_with("text/plain")
+        {
+            params.add_pairs(trimmed);
+        }
+    }
+    Ok(())
+}
+
+/// The key and token a request presents: the OAuth header's, else the parameters'.
+pub(crate) fn credentials(oauth_key: Option<String>, oauth_token: Option<String>, params: &Params) -> (Option<String>, Option<String>) {
+    (oauth_key.or_else(|| params.str("key")), oauth_token.or_else(|| params.str("token")))
+}
+
 impl FromRequest<App> for Req {
     type Rejection = ApiError;
 
@@ -119,27 +146,12 @@ impl FromRequest<App> for Req {
             let body = axum::body::to_bytes(request.into_body(), app.config.body_limit)
                 .await
                 .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large"))?;
-            let trimmed = body.iter().position(|b| !b.is_ascii_whitespace()).map(|start| &body[start..]).unwrap_or(&[]);
-            if !trimmed.is_empty() {
-                if content_type.starts_with("application/json") || (content_type.is_empty() && trimmed.first() == Some(&b'{')) {
-                    match serde_json::from_slice::<Value>(trimmed) {
-                        Ok(Value::Object(object)) => params.add_json(object),
-                        Ok(Value::Null) => {}
-                        _ => return Err(parse_error()),
-                    }
-                } else if content_type.starts_with("application/x-www-form-urlencoded")
-                    || content_type.is_empty()
-                    || content_type.starts_with("text/plain")
-                {
-                    params.add_pairs(trimmed);
-                }
-            }
+            add_body(&mut params, &content_type, &body)?;
         }
         if let Some(name) = params.with_nul() {
             return Err(ApiError::invalid_value(name));
         }
-        let key = oauth_key.or_else(|| params.str("key"));
-        let token = oauth_token.or_else(|| params.str("token"));
+        let (key, token) = credentials(oauth_key, oauth_token, &params);
         // The web board: a browser with no key or token is the member of its session
         // cookie, and its writes must carry the session's CSRF token in a header.
         let session = match (&batch_actor, &key, &token, session_cookie) {

@@ -16,6 +16,8 @@ pub mod custom_fields;
 pub mod emoji;
 pub mod enterprise;
 pub mod files;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gates;
 pub mod ids;
 pub mod import;

@@ -124,7 +124,7 @@ pub fn hmac_sha1_sign(base: &str, consumer_secret: &str, token_secret: &str) -> 
 }
 
 /// A callback a consumer may name: `oob` (none) or an absolute http(s) URL.
-fn callback_of(value: Option<&str>) -> Result<Option<String>> {
+pub(crate) fn callback_of(value: Option<&str>) -> Result<Option<String>> {
     let Some(value) = value.map(str::trim).filter(|v| !v.is_empty() && *v != "oob") else { return Ok(None) };
     let lower = value.to_ascii_lowercase();
     let shaped = (lower.starts_with("http://") || lower.starts_with("https://"))
@@ -141,6 +141,39 @@ fn expired(date: &str) -> bool {
     !matches!(parse_date(date), Some(at) if at > Utc::now())
 }
 
+/// Checks a signed request's protocol parameters (method, version, timestamp within the
+/// window around `now`, nonce) and its signature under the two secrets, before anything
+/// is looked up; gives the timestamp and the nonce.
+pub(crate) fn check_signed<'a>(
+    signed: &'a SignedRequest,
+    consumer_secret: &str,
+    token_secret: &str,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, &'a str)> {
+    if signed.signature_method.as_deref() != Some("HMAC-SHA1") {
+        return Err(DomainError::Unauthorized("invalid oauth_signature_method (HMAC-SHA1 is required)"));
+    }
+    if signed.version.as_deref().is_some_and(|v| v != "1.0") {
+        return Err(DomainError::Unauthorized("invalid oauth_version"));
+    }
+    let at = signed
+        .timestamp
+        .as_deref()
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|t| DateTime::from_timestamp(t, 0))
+        .ok_or(DomainError::Unauthorized("invalid oauth_timestamp"))?;
+    if (now - at).num_seconds().abs() > TIMESTAMP_WINDOW_SECS {
+        return Err(DomainError::Unauthorized("invalid oauth_timestamp"));
+    }
+    let nonce =
+        signed.nonce.as_deref().filter(|n| !n.is_empty() && n.len() <= 255).ok_or(DomainError::Unauthorized("invalid oauth_nonce"))?;
+    let signature = signed.signature.as_deref().ok_or(DomainError::Unauthorized("invalid signature"))?;
+    if !signed.base_strings.iter().any(|base| hmac_sha1_matches(base, consumer_secret, token_secret, signature)) {
+        return Err(DomainError::Unauthorized("invalid signature"));
+    }
+    Ok((at, nonce))
+}
+
 impl Cork {
     async fn consumer(&self, signed: &SignedRequest) -> Result<AppKey> {
         let key = signed.consumer_key.as_deref().unwrap_or("");
@@ -149,27 +182,7 @@ impl Cork {
 
     /// Checks the protocol parameters and the signature, then spends the nonce.
     async fn verify_signed(&self, signed: &SignedRequest, key: &AppKey, token_secret: &str) -> Result<()> {
-        if signed.signature_method.as_deref() != Some("HMAC-SHA1") {
-            return Err(DomainError::Unauthorized("invalid oauth_signature_method (HMAC-SHA1 is required)"));
-        }
-        if signed.version.as_deref().is_some_and(|v| v != "1.0") {
-            return Err(DomainError::Unauthorized("invalid oauth_version"));
-        }
-        let at = signed
-            .timestamp
-            .as_deref()
-            .and_then(|t| t.parse::<i64>().ok())
-            .and_then(|t| DateTime::from_timestamp(t, 0))
-            .ok_or(DomainError::Unauthorized("invalid oauth_timestamp"))?;
-        if (Utc::now() - at).num_seconds().abs() > TIMESTAMP_WINDOW_SECS {
-            return Err(DomainError::Unauthorized("invalid oauth_timestamp"));
-        }
-        let nonce =
-            signed.nonce.as_deref().filter(|n| !n.is_empty() && n.len() <= 255).ok_or(DomainError::Unauthorized("invalid oauth_nonce"))?;
-        let signature = signed.signature.as_deref().ok_or(DomainError::Unauthorized("invalid signature"))?;
-        if !signed.base_strings.iter().any(|base| hmac_sha1_matches(base, &key.secret, token_secret, signature)) {
-            return Err(DomainError::Unauthorized("invalid signature"));
-        }
+        let (at, nonce) = check_signed(signed, &key.secret, token_secret, Utc::now())?;
         // The nonce is remembered until its timestamp leaves the window, after which the
         // timestamp check alone refuses a replay.
         let id = sha256_hex(&format!("{}\n{}\n{nonce}", key.id, signed.timestamp.as_deref().unwrap_or("")));

@@ -166,14 +166,7 @@ impl Cork {
             boards.retain(|b| b.id_organization.as_ref().is_some_and(|o| wanted.contains(o)));
         }
         let wants = |model: &str| request.model_types.iter().any(|m| m == "all" || m == model);
-        let text_words: Vec<String> = terms
-            .iter()
-            .filter_map(|t| match t {
-                Term::Text { text, negated: false } => Some(words(text)),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let text_words = text_words(&terms);
         let mut result = SearchResult { terms: terms.clone(), ..SearchResult::default() };
         if wants("cards") {
             result.cards = self.search_cards(&mut tx, actor, &terms, &text_words, &boards, request).await?;
@@ -274,81 +267,21 @@ impl Cork {
                 operator_hits.insert((name.clone(), value.clone()), hits.into_iter().filter_map(|h| h.card_id).collect());
             }
         }
-        let board_names: HashMap<&str, &Board> = boards.iter().map(|b| (b.id.as_str(), b)).collect();
-        let shows_archived = terms.iter().any(
-            |t| matches!(t, Term::Operator { name, value, negated: false } if name == "is" && (value == "archived" || value == "closed")),
-        );
+        let filter = CardFilter {
+            actor,
+            terms,
+            boards: boards.iter().map(|b| (b.id.as_str(), b)).collect(),
+            lists: &lists,
+            labels: &labels,
+            members: &members,
+            stars: &stars,
+            operator_hits: &operator_hits,
+            now: Utc::now(),
+        };
         let mut sort = "relevance".to_string();
-        let now = Utc::now();
-        cards.retain(|card| {
-            if card.closed && !shows_archived {
-                return false;
-            }
-            terms.iter().all(|term| match term {
-                Term::Text { text, negated } => {
-                    let phrase = text.contains(' ');
-                    let hit = if phrase || *negated { contains(&card.name, text) || contains(&card.desc, text) } else { true };
-                    hit != *negated
-                }
-                Term::Operator { name, value, negated } => {
-                    let hit = match name.as_str() {
-                        "board" => board_names.get(card.id_board.as_str()).is_some_and(|b| contains(&b.name, value) || b.id == *value),
-                        "list" => lists.iter().any(|l| l.id == card.id_list && contains(&l.name, value)),
-                        "label" => labels.iter().any(|l| {
-                            card.id_labels.contains(&l.id)
-                                && (contains(&l.name, value) || l.color.as_deref() == Some(value.to_lowercase().as_str()))
-                        }),
-                        "member" | "members" => {
-                            let me = value.eq_ignore_ascii_case("me");
-                            card.id_members.iter().any(|m| {
-                                (me && Some(m.as_str()) == actor.member_id())
-                                    || members.iter().any(|x| &x.id == m && x.username.eq_ignore_ascii_case(value))
-                            })
-                        }
-                        "name" => contains(&card.name, value),
-                        "description" => contains(&card.desc, value),
-                        "checklist" | "comment" => {
-                            operator_hits.get(&(name.clone(), value.clone())).is_some_and(|ids| ids.contains(&card.id))
-                        }
-                        "due" => due_matches(card, value, now),
-                        "created" => id_time(&card.id).is_some_and(|at| within(value, at, now)),
-                        "edited" => parse_date(&card.date_last_activity).is_some_and(|at| within(value, at, now)),
-                        "is" => match value.to_lowercase().as_str() {
-                            "open" => !card.closed,
-                            "archived" | "closed" => card.closed,
-                            "starred" => stars.iter().any(|s| s.id_board == card.id_board),
-                            _ => false,
-                        },
-                        "has" => match value.to_lowercase().as_str() {
-                            "attachments" | "attachment" => card.counts.attachments > 0,
-                            "description" => !card.desc.is_empty(),
-                            "cover" => card.id_attachment_cover.is_some(),
-                            "members" | "member" => !card.id_members.is_empty(),
-                            "checklists" | "checklist" => !card.id_checklists.is_empty(),
-                            _ => false,
-                        },
-                        "sort" => {
-                            sort = value.to_lowercase();
-                            return true;
-                        }
-                        _ => true,
-                    };
-                    hit != *negated
-                }
-            })
-        });
-        match sort.trim_start_matches('-') {
-            "created" => cards.sort_by(|a, b| b.id.cmp(&a.id)),
-            "edited" => cards.sort_by(|a, b| b.date_last_activity.cmp(&a.date_last_activity)),
-            "due" => cards.sort_by(|a, b| a.due.is_none().cmp(&b.due.is_none()).then(a.due.cmp(&b.due))),
-            // Without a sort operator, most recently edited first.
-            _ => cards.sort_by(|a, b| b.date_last_activity.cmp(&a.date_last_activity)),
-        }
-        if sort.starts_with('-') {
-            cards.reverse();
-        }
-        let start = request.cards_page * request.cards_limit;
-        Ok(cards.into_iter().skip(start).take(request.cards_limit).collect())
+        cards.retain(|card| filter.keeps(card, &mut sort));
+        sort_cards(&mut cards, &sort);
+        Ok(page_of(cards, request))
     }
 
     /// `GET /1/search/members`: members sharing a board or workspace with the actor
@@ -389,6 +322,123 @@ impl Cork {
         scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.username.cmp(&b.0.username)));
         scored.truncate(limit);
         Ok(scored)
+    }
+}
+
+/// What a query's terms test each candidate card against: the boards, lists, labels,
+/// members and stars the search loaded, and the card ids the `checklist:`/`comment:`
+/// operators found.
+pub(crate) struct CardFilter<'a> {
+    pub actor: &'a Actor,
+    pub terms: &'a [Term],
+    pub boards: HashMap<&'a str, &'a Board>,
+    pub lists: &'a [List],
+    pub labels: &'a [Label],
+    pub members: &'a [Member],
+    pub stars: &'a [BoardStar],
+    pub operator_hits: &'a HashMap<(String, String), HashSet<String>>,
+    pub now: chrono::DateTime<Utc>,
+}
+
+impl CardFilter<'_> {
+    /// True when `card` satisfies every term; a `sort:` term reached sets `sort`.
+    pub(crate) fn keeps(&self, card: &Card, sort: &mut String) -> bool {
+        let CardFilter { actor, terms, boards: board_names, lists, labels, members, stars, operator_hits, now } = self;
+        let (actor, now) = (*actor, *now);
+        if card.closed && !shows_archived(terms) {
+            return false;
+        }
+        terms.iter().all(|term| match term {
+            Term::Text { text, negated } => {
+                let phrase = text.contains(' ');
+                let hit = if phrase || *negated { contains(&card.name, text) || contains(&card.desc, text) } else { true };
+                hit != *negated
+            }
+            Term::Operator { name, value, negated } => {
+                let hit = match name.as_str() {
+                    "board" => board_names.get(card.id_board.as_str()).is_some_and(|b| contains(&b.name, value) || b.id == *value),
+                    "list" => lists.iter().any(|l| l.id == card.id_list && contains(&l.name, value)),
+                    "label" => labels.iter().any(|l| {
+                        card.id_labels.contains(&l.id)
+                            && (contains(&l.name, value) || l.color.as_deref() == Some(value.to_lowercase().as_str()))
+                    }),
+                    "member" | "members" => {
+                        let me = value.eq_ignore_ascii_case("me");
+                        card.id_members.iter().any(|m| {
+                            (me && Some(m.as_str()) == actor.member_id())
+                                || members.iter().any(|x| &x.id == m && x.username.eq_ignore_ascii_case(value))
+                        })
+                    }
+                    "name" => contains(&card.name, value),
+                    "description" => contains(&card.desc, value),
+                    "checklist" | "comment" => operator_hits.get(&(name.clone(), value.clone())).is_some_and(|ids| ids.contains(&card.id)),
+                    "due" => due_matches(card, value, now),
+                    "created" => id_time(&card.id).is_some_and(|at| within(value, at, now)),
+                    "edited" => parse_date(&card.date_last_activity).is_some_and(|at| within(value, at, now)),
+                    "is" => match value.to_lowercase().as_str() {
+                        "open" => !card.closed,
+                        "archived" | "closed" => card.closed,
+                        "starred" => stars.iter().any(|s| s.id_board == card.id_board),
+                        _ => false,
+                    },
+                    "has" => match value.to_lowercase().as_str() {
+                        "attachments" | "attachment" => card.counts.attachments > 0,
+                        "description" => !card.desc.is_empty(),
+                        "cover" => card.id_attachment_cover.is_some(),
+                        "members" | "member" => !card.id_members.is_empty(),
+                        "checklists" | "checklist" => !card.id_checklists.is_empty(),
+                        _ => false,
+                    },
+                    "sort" => {
+                        *sort = value.to_lowercase();
+                        return true;
+                    }
+                    _ => true,
+                };
+                hit != *negated
+            }
+        })
+    }
+}
+
+/// The index words of the query's words and phrases (negated ones left out): a card must
+/// hold every one.
+pub(crate) fn text_words(terms: &[Term]) -> Vec<String> {
+    terms
+        .iter()
+        .filter_map(|t| match t {
+            Term::Text { text, negated: false } => Some(words(text)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+/// The page of cards `request` asks for.
+pub(crate) fn page_of(cards: Vec<Card>, request: &SearchRequest) -> Vec<Card> {
+    let start = request.cards_page * request.cards_limit;
+    cards.into_iter().skip(start).take(request.cards_limit).collect()
+}
+
+/// True when the query asks for archived cards (`is:archived`, `is:closed`), which are
+/// otherwise left out.
+fn shows_archived(terms: &[Term]) -> bool {
+    terms
+        .iter()
+        .any(|t| matches!(t, Term::Operator { name, value, negated: false } if name == "is" && (value == "archived" || value == "closed")))
+}
+
+/// Orders the cards a search kept by the `sort:` value (`-` first reverses it).
+pub(crate) fn sort_cards(cards: &mut [Card], sort: &str) {
+    match sort.trim_start_matches('-') {
+        "created" => cards.sort_by(|a, b| b.id.cmp(&a.id)),
+        "edited" => cards.sort_by(|a, b| b.date_last_activity.cmp(&a.date_last_activity)),
+        "due" => cards.sort_by(|a, b| a.due.is_none().cmp(&b.due.is_none()).then(a.due.cmp(&b.due))),
+        // Without a sort operator, most recently edited first.
+        _ => cards.sort_by(|a, b| b.date_last_activity.cmp(&a.date_last_activity)),
+    }
+    if sort.starts_with('-') {
+        cards.reverse();
     }
 }
 

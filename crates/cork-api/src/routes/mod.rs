@@ -26,7 +26,7 @@ mod plugins;
 mod prefs;
 mod reactions;
 mod reports;
-mod search;
+pub(crate) mod search;
 mod stickers;
 mod tokens;
 mod uploads;

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::{json_ok, many};
 use crate::error::{ApiError, ApiResult};
+use crate::params::Params;
 use crate::render::{select, Fields};
 use crate::request::Req;
 use crate::App;
@@ -18,12 +19,12 @@ pub(super) fn routes() -> Router<App> {
 
 const MODEL_TYPES: &[&str] = &["actions", "boards", "cards", "members", "organizations"];
 
-fn limit(req: &Req, key: &str, default: i64, max: i64) -> ApiResult<usize> {
-    Ok(req.params.int(key, 0, max)?.unwrap_or(default) as usize)
+fn limit(p: &Params, key: &str, default: i64, max: i64) -> ApiResult<usize> {
+    Ok(p.int(key, 0, max)?.unwrap_or(default) as usize)
 }
 
-async fn get_search(State(app): State<App>, req: Req) -> ApiResult {
-    let p = &req.params;
+/// What `GET /1/search` asks for, read from its parameters.
+pub(crate) fn search_request(p: &Params) -> ApiResult<SearchRequest> {
     let query = p.text("query")?.ok_or_else(|| ApiError::invalid_value("query"))?;
     if query.trim().is_empty() || query.len() > 16384 {
         return Err(ApiError::invalid_value("query"));
@@ -38,19 +39,25 @@ async fn get_search(State(app): State<App>, req: Req) -> ApiResult {
         }
     };
     let ids = |key: &str| -> ApiResult<Option<Vec<String>>> { Ok(p.list(key)?.filter(|l| !l.is_empty())) };
-    let request = SearchRequest {
-        query: query.clone(),
+    Ok(SearchRequest {
+        query,
         partial: p.bool("partial")?.unwrap_or(false),
         id_boards: ids("idBoards")?,
         id_organizations: ids("idOrganizations")?,
         id_cards: ids("idCards")?,
-        model_types: model_types.clone(),
-        cards_limit: limit(&req, "cards_limit", 10, 1000)?,
-        cards_page: limit(&req, "cards_page", 0, 100)?,
-        boards_limit: limit(&req, "boards_limit", 10, 1000)?,
-        members_limit: limit(&req, "members_limit", 10, 1000)?,
-        organizations_limit: limit(&req, "organizations_limit", 10, 1000)?,
-    };
+        model_types,
+        cards_limit: limit(p, "cards_limit", 10, 1000)?,
+        cards_page: limit(p, "cards_page", 0, 100)?,
+        boards_limit: limit(p, "boards_limit", 10, 1000)?,
+        members_limit: limit(p, "members_limit", 10, 1000)?,
+        organizations_limit: limit(p, "organizations_limit", 10, 1000)?,
+    })
+}
+
+async fn get_search(State(app): State<App>, req: Req) -> ApiResult {
+    let p = &req.params;
+    let request = search_request(p)?;
+    let model_types = &request.model_types;
     let found = app.cork.search(&req.actor, &request).await?;
     let card_fields = Fields::from(p, "card_fields", None);
     let with_board = p.bool("card_board")?.unwrap_or(false);

@@ -11,7 +11,7 @@ mod account;
 mod authorize;
 mod board;
 mod keys;
-mod oauth;
+pub(crate) mod oauth;
 
 use std::collections::HashMap;
 

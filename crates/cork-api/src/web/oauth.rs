@@ -35,7 +35,7 @@ fn unauthorized(text: &str) -> ApiError {
 
 /// The parameters of `Authorization: OAuth k="v", ...` (without `realm`); `None` when the
 /// header is not an OAuth one, an error when it is one but malformed.
-fn header_params(headers: &HeaderMap) -> Result<Vec<(String, String)>, ApiError> {
+pub(crate) fn header_params(headers: &HeaderMap) -> Result<Vec<(String, String)>, ApiError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(Vec::new()) };
     let value = value.to_str().map_err(|_| unauthorized("malformed Authorization header"))?.trim();
     let Some(rest) = value.get(..6).filter(|scheme| scheme.eq_ignore_ascii_case("oauth ")).map(|_| &value[6..]) else {
@@ -61,9 +61,9 @@ fn header_params(headers: &HeaderMap) -> Result<Vec<(String, String)>, ApiError>
 
 /// The base string URIs a client may have signed: this server's public URL and the
 /// Host the request named, with the request's path (RFC 5849 §3.4.1.2).
-fn base_uris(app: &App, headers: &HeaderMap, path: &str) -> Vec<String> {
+fn base_uris(public_url: &str, headers: &HeaderMap, path: &str) -> Vec<String> {
     let mut origins = Vec::new();
-    if let Ok(public) = url::Url::parse(&app.config.public_url) {
+    if let Ok(public) = url::Url::parse(public_url) {
         origins.push(format!("{}://{}", public.scheme(), public.host_str().unwrap_or("")) + &port_suffix(&public));
         if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
             if let Ok(via_host) = url::Url::parse(&format!("{}://{host}/", public.scheme())) {
@@ -80,8 +80,15 @@ fn port_suffix(url: &url::Url) -> String {
     url.port().map(|p| format!(":{p}")).unwrap_or_default()
 }
 
-/// Reads a signed request: its OAuth parameters and its candidate base strings.
-fn signed_request(app: &App, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> Result<SignedRequest, ApiError> {
+/// Reads a signed request: its OAuth parameters and its candidate base strings
+/// (`public_url`: the address Cork is configured to be reached at).
+pub(crate) fn signed_request(
+    public_url: &str,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<SignedRequest, ApiError> {
     let mut params = header_params(headers)?;
     params.extend(form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()).into_owned());
     let form_body = headers
@@ -111,7 +118,7 @@ fn signed_request(app: &App, method: &Method, uri: &axum::http::Uri, headers: &H
         params.iter().filter(|(name, _)| name != "oauth_signature").map(|(name, value)| (encode(name), encode(value))).collect();
     pairs.sort();
     let normalized = pairs.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("&");
-    signed.base_strings = base_uris(app, headers, uri.path())
+    signed.base_strings = base_uris(public_url, headers, uri.path())
         .into_iter()
         .map(|uri| format!("{}&{}&{}", method.as_str().to_ascii_uppercase(), encode(&uri), encode(&normalized)))
         .collect();
@@ -129,7 +136,7 @@ fn form_response(pairs: &[(&str, &str)]) -> Response {
 
 async fn request_token(State(app): State<App>, method: Method, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let signed = signed_request(&app, &method, &uri, &headers, &body)?;
+        let signed = signed_request(&app.config.public_url, &method, &uri, &headers, &body)?;
         Ok::<_, ApiError>(app.cork.oauth_request_token(&signed).await?)
     }
     .await;
@@ -143,7 +150,7 @@ async fn request_token(State(app): State<App>, method: Method, OriginalUri(uri):
 
 async fn access_token(State(app): State<App>, method: Method, OriginalUri(uri): OriginalUri, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let signed = signed_request(&app, &method, &uri, &headers, &body)?;
+        let signed = signed_request(&app.config.public_url, &method, &uri, &headers, &body)?;
         Ok::<_, ApiError>(app.cork.oauth_access_token(&signed).await?)
     }
     .await;
