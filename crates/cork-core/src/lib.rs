@@ -51,7 +51,7 @@ pub mod uploads;
 pub mod votes;
 pub mod webhooks;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use cork_store::{Store, StoreError};
 
 pub use access::Actor;
@@ -179,6 +179,12 @@ pub fn format_date(at: DateTime<Utc>) -> String {
 /// Parses the date forms clients send: RFC 3339 with any offset, a bare date, or
 /// epoch milliseconds.
 pub fn parse_date(value: &str) -> Option<DateTime<Utc>> {
+    // Years 0 to 9999 only: a date beyond them (epoch milliseconds can reach year 33658)
+    // would be stored in a form (`+33658-…`) that no reader, Cork's own included, parses.
+    parse_any_date(value).filter(|at| (0..=9999).contains(&at.year()))
+}
+
+fn parse_any_date(value: &str) -> Option<DateTime<Utc>> {
     let value = value.trim();
     if let Ok(at) = DateTime::parse_from_rfc3339(value) {
         return Some(at.with_timezone(&Utc));
@@ -209,6 +215,10 @@ mod tests {
             assert_eq!(parse_date(input).map(format_date).as_deref(), Some(expected), "{input}");
         }
         assert_eq!(parse_date("2019-09-16").map(format_date).as_deref(), Some("2019-09-16T00:00:00.000Z"));
+        // Past year 9999 a date could not be read back once stored: refused on the way in.
+        assert_eq!(parse_date("1000000000000000"), None);
+        assert_eq!(parse_date("253402300799999").map(format_date).as_deref(), Some("9999-12-31T23:59:59.999Z"));
+        assert_eq!(parse_date("253402300800000"), None);
         assert_eq!(parse_date("tomorrow"), None);
     }
 }
