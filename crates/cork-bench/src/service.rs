@@ -18,7 +18,8 @@ pub(crate) async fn run(bench: &Bench, redis: &str) -> Result<()> {
     let binary = bench.cork_binary()?;
     let scratch = std::env::temp_dir().join(format!("cork-bench-service-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
-    let (cork_db, ceiling_db) = (format!("cork_bench_service_{}", std::process::id()), format!("cork_bench_service_{}_c", std::process::id()));
+    let (cork_db, ceiling_db) =
+        (format!("cork_bench_service_{}", std::process::id()), format!("cork_bench_service_{}_c", std::process::id()));
     for db in [&cork_db, &ceiling_db] {
         admin(&server, &format!("CREATE DATABASE {db}")).await?;
     }
@@ -44,8 +45,11 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
     let auth = format!("key={key}&token={token}");
 
     let shared: Vec<&str> = HIGH.iter().copied().chain(["--rate-store", redis]).collect();
-    let settings: [(&str, Vec<&str>); 3] =
-        [("rate limits off", vec!["--rate-limits-off"]), ("counted in each node's memory", HIGH.to_vec()), ("shared in Redis", shared.clone())];
+    let settings: [(&str, Vec<&str>); 3] = [
+        ("rate limits off", vec!["--rate-limits-off"]),
+        ("counted in each node's memory", HIGH.to_vec()),
+        ("shared in Redis", shared.clone()),
+    ];
 
     eprintln!("service: seeding a board of 200 cards and 8 empty boards");
     let (seeder, addr) = cork.serve_with(&[], &settings[0].1).await?;
@@ -88,9 +92,11 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
 
     // The rate limiter: one node, card GETs (the cheapest request, where a fixed cost
     // shows most), each way of counting.
-    out.push_str("### The rate limiter, per request\n\n`GET /1/cards/{id}` on one node, 16 connections; instructions are the whole \
+    out.push_str(
+        "### The rate limiter, per request\n\n`GET /1/cards/{id}` on one node, 16 connections; instructions are the whole \
                   server process under callgrind, 300 requests one after another after a warm-up.\n\n\
-                  | rate limits | throughput | instructions per request |\n|---|---|---|\n");
+                  | rate limits | throughput | instructions per request |\n|---|---|---|\n",
+    );
     let mut base_instructions = None;
     for (name, flags) in &settings {
         eprintln!("service: card GET, rate limits {name}");
@@ -118,9 +124,11 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
     }
 
     // One node against three, with the limits shared in Redis as a deployment runs them.
-    out.push_str("\n### One node and three nodes on one database\n\nRate limits shared in Redis. Clients spread over the nodes \
+    out.push_str(
+        "\n### One node and three nodes on one database\n\nRate limits shared in Redis. Clients spread over the nodes \
                   (client i on node i mod n), 48 connections in all; creates go to 8 boards (a client keeps to one).\n\n\
-                  | load | 1 node | 3 nodes |\n|---|---|---|\n");
+                  | load | 1 node | 3 nodes |\n|---|---|---|\n",
+    );
     let mut figures: Vec<(&str, Vec<String>)> = vec![("`GET /1/cards/{id}`", Vec::new()), ("card create, 8 boards", Vec::new())];
     for nodes in [1usize, 3] {
         let mut running = Vec::new();
