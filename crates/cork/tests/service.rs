@@ -517,8 +517,8 @@ both_backends!(the_token_in_a_tokens_path_is_not_logged, config = with_route_log
     alice.get(&format!("/1/Tokens/{token}/member")).await.ok();
     alice.get(&format!("/1/tokens/{token}/webhooks")).await.ok();
     let path = server.route_log().expect("a route log");
-    let log = std::fs::read_to_string(&path).expect("the route log");
-    let _ = std::fs::remove_file(&path);
+    let log = std::fs::read_to_string(path).expect("the route log");
+    let _ = std::fs::remove_file(path);
     assert!(!log.contains(&token), "the token in the route log: {log}");
     for route in ["/1/tokens/***\t", "/1/tokens/***/member\t", "/1/tokens/***/webhooks\t"] {
         assert!(log.contains(route), "{route} not logged: {log}");
