@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { mkdirSync, openSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
+import { recordFetchSecrets, recordSecret } from '../clients/record-secrets.mjs';
 
 const BIN = process.env.CORK_BIN;
 const DB = process.env.CORK_BROWSER_DB;
@@ -17,6 +18,11 @@ const SHOTS = process.env.CORK_SCREENSHOTS;
 const DATA = join(WORK, 'data');
 const PASSWORD = 'correct horse battery';
 mkdirSync(DATA, { recursive: true });
+// The servers log where the run keeps its logs (scripts/test checks them for secrets).
+const LOGS = process.env.CORK_TEST_LOG_DIR || WORK;
+const logName = (name) => (process.env.CORK_TEST_LOG_DIR ? `browser-node-${name}-${process.pid}.log` : `node-${name}.log`);
+recordSecret('password', PASSWORD);
+recordFetchSecrets();
 
 // ------------------------------------------------------------------ servers ---
 function freePort() {
@@ -30,7 +36,7 @@ const children = [];
 async function startNode(name) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const log = openSync(join(WORK, `node-${name}.log`), 'a');
+  const log = openSync(join(LOGS, logName(name)), 'a');
   const child = spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', DATA, '--database', DB, '--public-url', base], {
     stdio: ['ignore', log, log],
     // The board re-reads after every event; a test is not a rate-limit test.
@@ -41,7 +47,7 @@ async function startNode(name) {
     try { if ((await fetch(`${base}/login`)).ok) return base; } catch { /* not up yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`node ${name} did not start (see node-${name}.log)`);
+  throw new Error(`node ${name} did not start (see ${join(LOGS, logName(name))})`);
 }
 
 function cork(...args) {
@@ -50,7 +56,10 @@ function cork(...args) {
 
 function tokenFor(user, ...extra) {
   const out = cork('token', 'create', '--user', user, ...extra);
-  return JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+  const issued = JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).pop());
+  recordSecret('token', issued.token);
+  recordSecret('app-secret', issued.secret);
+  return issued;
 }
 
 // The API as a script would call it (checks of what the pages did).
@@ -100,6 +109,9 @@ async function login(page, base, user) {
   await page.fill('#password', PASSWORD);
   await Promise.all([page.waitForURL(`${base}/`), page.click('button[type=submit]')]);
   await page.getByTestId('home').waitFor();
+  // The session cookie and the page's CSRF token are secrets the logs must not show.
+  for (const cookie of await page.context().cookies()) recordSecret(`cookie ${cookie.name}`, cookie.value);
+  recordSecret('csrf', (await page.locator('meta[name=cork-csrf]').getAttribute('content')) ?? '');
 }
 
 // Every browser error and failed script is a test failure: collected per page.
@@ -427,7 +439,7 @@ await test('a mirrored board shows its source and lag, takes the source\'s chang
   mkdirSync(sourceData, { recursive: true });
   const port = await freePort();
   const source = `http://127.0.0.1:${port}`;
-  const log = openSync(join(WORK, 'node-source.log'), 'a');
+  const log = openSync(join(LOGS, logName('source')), 'a');
   const sourceCork = (...args) => execFileSync(BIN, [...args, '--data-dir', sourceData], { env: { ...process.env, CORK_PASSWORD: PASSWORD }, encoding: 'utf8' });
   children.push(spawn(BIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', sourceData, '--public-url', source], { stdio: ['ignore', log, log] }));
   for (let i = 0; i < 300 && !(await fetch(`${source}/login`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));

@@ -47,7 +47,7 @@ mkdir -p "$CORK_SCREENSHOTS"
 cleanup() {
   local rc=$?
   if [[ ${CORK_KEEP_WORKDIR:-0} == 1 || $rc -ne 0 ]]; then
-    log "work dir kept: $WORK (server logs: $WORK/node-*.log)"
+    log "work dir kept: $WORK (server logs: ${CORK_TEST_LOG_DIR:-$WORK}/*node-*.log)"
   else
     rm -rf "$WORK"
   fi

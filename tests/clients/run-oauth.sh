@@ -26,6 +26,9 @@ PYTRELLO_VERSION=0.20.1
 log() { printf 'run-oauth: %s\n' "$*" >&2; }
 die() { local code=$1; shift; log "ERROR: $*"; exit "$code"; }
 redact() { sed -E 's#(://[^:/@]*):[^@/]*@#\1:***@#' <<<"$1"; }
+# record_secret, record_issued, server_log_path (the run's check that no log holds a secret).
+# shellcheck source=tests/clients/secrets-lib.sh
+source "$SCRIPT_DIR/secrets-lib.sh"
 
 if [[ -n ${CORK_BIN:-} ]]; then
   BIN=$CORK_BIN
@@ -64,15 +67,16 @@ command -v flock >/dev/null 2>&1 && flock -u "$LOCK_FD"
 # ----------------------------------------------------------------- server ---
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cork-oauth.XXXXXX")
 SERVER_PID=""
+SERVER_LOG=$(server_log_path "$WORK" serve-oauth)
 cleanup() {
   local rc=$?
   if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
   fi
-  if [[ $rc -ne 0 && -s $WORK/server.log ]]; then
+  if [[ $rc -ne 0 && -s $SERVER_LOG ]]; then
     log "last lines of the server log:"
-    tail -n 30 "$WORK/server.log" | sed 's/^/    | /' >&2
+    tail -n 30 "$SERVER_LOG" | sed 's/^/    | /' >&2
   fi
   rm -rf "$WORK"
   exit "$rc"
@@ -88,7 +92,7 @@ unset CORK_ROUTE_LOG
 
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 log "starting $BIN serve on 127.0.0.1:$PORT (database: $(redact "${DBURL:-<sqlite in data dir>}"))"
-"$BIN" serve --listen "127.0.0.1:$PORT" "${DB_ARGS[@]}" >>"$WORK/server.log" 2>&1 </dev/null {LOCK_FD}>&- &
+"$BIN" serve --listen "127.0.0.1:$PORT" "${DB_ARGS[@]}" >>"$SERVER_LOG" 2>&1 </dev/null {LOCK_FD}>&- &
 SERVER_PID=$!
 deadline=$((SECONDS + ${CORK_START_TIMEOUT:-60}))
 until curl -s -o /dev/null --noproxy '*' --max-time 2 "http://127.0.0.1:$PORT/login"; do
@@ -101,6 +105,7 @@ export CORK_BASE_URL=http://127.0.0.1:$PORT
 # ------------------------------------------------------------ credentials ---
 export CORK_OAUTH_USER=oauthuser
 export CORK_OAUTH_PASSWORD="oauth-pass-$RANDOM-$RANDOM"
+record_secret password "$CORK_OAUTH_PASSWORD"
 CORK_PASSWORD=$CORK_OAUTH_PASSWORD "$BIN" user create "$CORK_OAUTH_USER" --full-name "OAuth User" --password-env "${DB_ARGS[@]}" >&2 \
   || die 14 "cork user create failed"
 "$BIN" user create oauthdev "${DB_ARGS[@]}" >&2 || die 14 "cork user create failed"
@@ -112,13 +117,16 @@ assert all(key.get(k) for k in ("key", "secret", "idMember", "name")), key
 print(key["key"]); print(key["secret"])' <<<"$KEY_JSON") || die 14 "could not parse cork key create"
 [[ -n ${TRELLO_API_KEY:-} && -n ${TRELLO_API_SECRET:-} ]] || die 14 "cork key create printed no key/secret"
 export TRELLO_API_KEY TRELLO_API_SECRET
+record_secret app-secret "$TRELLO_API_SECRET"
 
 # ------------------------------------------------------------------ pytest ---
 log "running tests/clients/oauth against $CORK_BASE_URL"
 cd "$SCRIPT_DIR/oauth"
 export PYTHONDONTWRITEBYTECODE=1
+# cork_secrets.py notes the tokens, token secrets and cookies the flow hands out.
+export PYTHONPATH=$SCRIPT_DIR${PYTHONPATH:+:$PYTHONPATH}
 set +e
-"$PY" -m pytest -p no:cacheprovider -q -rA test_oauth_flow.py
+"$PY" -m pytest -p no:cacheprovider -p cork_secrets -q -rA test_oauth_flow.py
 rc=$?
 set -e
 exit "$rc"

@@ -142,7 +142,7 @@ printf '[pytest]\n' >"$WORK/suite/pytest.ini"
 DATA_DIR=$WORK/data
 DB_ARGS=()
 [[ -n $DBURL ]] && DB_ARGS=(--database "$DBURL")
-SERVER_LOG=$WORK/server.log
+SERVER_LOG=$(server_log_path "$WORK" "serve-$SUITE")
 # With CORK_ROUTE_LOG_DIR set, the server logs each routed request there for the
 # compatibility table (scripts/compat.py).
 if [[ -n ${CORK_ROUTE_LOG_DIR:-} ]]; then
@@ -202,11 +202,11 @@ if ((NODES > 1)); then
     NODE_PORT=$(free_port)
     CORK_WEBHOOK_ALLOWED_HOSTS=127.0.0.1 CORK_RATE_LIMITS_OFF=1 \
     "$CORK_BIN" serve --listen "127.0.0.1:$NODE_PORT" --data-dir "$DATA_DIR" "${DB_ARGS[@]}" \
-      >>"$WORK/server-$n.log" 2>&1 </dev/null {VENV_LOCK_FD}>&- &
+      >>"$(server_log_path "$WORK" "serve-$SUITE-node$n")" 2>&1 </dev/null {VENV_LOCK_FD}>&- &
     EXTRA_PIDS+=("$!")
     deadline=$((SECONDS + START_TIMEOUT))
     until curl -s -o /dev/null --noproxy '*' --max-time 2 "http://127.0.0.1:$NODE_PORT/cork/ready"; do
-      kill -0 "${EXTRA_PIDS[-1]}" 2>/dev/null || { cat "$WORK/server-$n.log" >&2; die 13 "node $n exited"; }
+      kill -0 "${EXTRA_PIDS[-1]}" 2>/dev/null || { cat "$(server_log_path "$WORK" "serve-$SUITE-node$n")" >&2; die 13 "node $n exited"; }
       ((SECONDS < deadline)) || die 13 "node $n did not answer on port $NODE_PORT"
       sleep 0.2
     done
@@ -248,6 +248,8 @@ print(obj.get("secret", ""))
 { read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r SUITE_MEMBER_ID; read -r CORK_APP_SECRET; } <<<"$CREDS"
 # The application secret signs webhook deliveries (test_cork_webhooks.py checks them).
 export TRELLO_API_KEY TRELLO_TOKEN CORK_APP_SECRET
+record_secret token "$TRELLO_TOKEN"
+record_secret app-secret "$CORK_APP_SECRET"
 log "user suiteuser ($SUITE_MEMBER_ID) has a read,write,account token"
 
 # ---------------------------------------------------------------- seeding ---
@@ -276,10 +278,10 @@ fi
 # ------------------------------------------------------------------ pytest ---
 export PYTHONPATH=$SCRIPT_DIR
 export PYTHONDONTWRITEBYTECODE=1
-log "running the $PKG==$VER test suite (python -m pytest -p cork_redirect test -q -rA)"
+log "running the $PKG==$VER test suite (python -m pytest -p cork_redirect -p cork_secrets test -q -rA)"
 cd "$WORK/suite"
 set +e
-"$PY" -m pytest -p cork_redirect test -q -rA 2>&1 | tee "$WORK/pytest.out"
+"$PY" -m pytest -p cork_redirect -p cork_secrets test -q -rA 2>&1 | tee "$WORK/pytest.out"
 rc=${PIPESTATUS[0]}
 set -e
 log "pytest exited with $rc"

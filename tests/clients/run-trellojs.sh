@@ -99,7 +99,7 @@ DATA_DIR=$WORK/data
 mkdir -p "$DATA_DIR"
 DB_ARGS=()
 [[ -n $DBURL ]] && DB_ARGS=(--database "$DBURL")
-SERVER_LOG=$WORK/server.log
+SERVER_LOG=$(server_log_path "$WORK" serve-trellojs)
 # With CORK_ROUTE_LOG_DIR set, the server logs each routed request there for the
 # compatibility table (scripts/compat.py).
 if [[ -n ${CORK_ROUTE_LOG_DIR:-} ]]; then
@@ -168,6 +168,7 @@ process.stdin.on("data", (d) => (text += d)).on("end", () => {
 });' <<<"$TOKEN_JSON") || die 14 "could not parse the output of cork token create"
 { read -r TRELLO_API_KEY; read -r TRELLO_TOKEN; read -r JS_MEMBER_ID; } <<<"$CREDS"
 export TRELLO_API_KEY TRELLO_TOKEN
+record_issued "$TOKEN_JSON"
 # The other members and records the sweep needs, made with the command line.
 cork_cli() { "$CORK_BIN" "$@" --data-dir "$DATA_DIR" ${DB_ARGS[@]+"${DB_ARGS[@]}"}; }
 json_field() { "$NODE" -p "JSON.parse(process.argv[1]).$2" "$1"; }
@@ -191,6 +192,8 @@ PLUGIN_LINE=$(cork_cli plugin create "Swept Power-Up" --user jsadmin --author "C
   || die 14 "cork plugin create failed"
 TRELLO_PLUGIN_ID=$(json_field "$PLUGIN_LINE" id) || die 14 "no plugin id"
 export TRELLO_FRIEND_KEY TRELLO_FRIEND_TOKEN TRELLO_ADMIN_KEY TRELLO_ADMIN_TOKEN TRELLO_PLUGIN_ID
+record_issued "$FRIEND_LINE"
+record_issued "$ADMIN_LINE"
 log "user jsuser ($JS_MEMBER_ID) has a read,write,account token"
 
 # --------------------------------------------------------------- scenario ---

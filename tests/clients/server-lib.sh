@@ -3,6 +3,10 @@
 # `cork serve` they start, cleaning up on exit (showing the server log on failure), and
 # waiting for the server to answer. Sourced after `log` is defined; the runner sets WORK,
 # SERVER_PID, SERVER_LOG, PORT and START_TIMEOUT.
+# record_secret, record_issued, server_log_path (the run's check that no log holds a secret).
+# shellcheck source=tests/clients/secrets-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/secrets-lib.sh"
+
 # Never let a proxy get between us and the local server.
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 export no_proxy=$NO_PROXY

@@ -317,7 +317,7 @@ async fn log_route(State(app): State<App>, request: Request, next: Next) -> Resp
     }
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
-    let path = request.uri().path().to_string();
+    let path = ops::loggable_path(request.uri().path()).into_owned();
     let response = next.run(request).await;
     if let Some(route) = route {
         // One write per line: test servers in several processes append to one file, and
@@ -365,13 +365,14 @@ pub fn router(state: App) -> Router {
         // Rate-limit headers and 429s, and the audit of every 401 and 429.
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::guard))
         .layer(cors())
-        // The request's span: its id, method and path (never the query: it may hold the token).
+        // The request's span: its id, method and path (never the query: it may hold the
+        // token; nor the token of a `/1/tokens/{token}` path).
         // At debug level, as tower-http's own: an enabled span is formatted for every
         // request, so it is off by default and `CORK_LOG=info,cork_api=debug` turns it on;
         // the access line and every 5xx and incident line carry the request id anyway.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|request: &Request| {
             let id = request.extensions().get::<ops::RequestId>().map(|r| r.0.clone()).unwrap_or_else(|| Arc::from(""));
-            tracing::debug_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+            tracing::debug_span!("request", request_id = %id, method = %request.method(), path = %ops::loggable_path(request.uri().path()))
         }))
         // Each request in a task of its own, which a disconnect cannot cancel.
         .layer(axum::middleware::from_fn(pipeline::detach))

@@ -156,6 +156,19 @@ fn sane_id(value: &str) -> bool {
     (1..=64).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
+/// A request path as Cork logs it (request spans, the route log): the API puts a token
+/// itself in the path of `/1/tokens/{token}...`, and that segment is logged as `***`.
+/// Paths are normalised before routing, so the model segment is always `tokens`.
+pub(crate) fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/1/tokens/") {
+        Some(rest) if !rest.is_empty() => {
+            let tail = rest.find('/').map_or("", |slash| &rest[slash..]);
+            std::borrow::Cow::Owned(format!("/1/tokens/***{tail}"))
+        }
+        _ => std::borrow::Cow::Borrowed(path),
+    }
+}
+
 /// A method as a metric label: the standard ones by name, anything else as `OTHER`, so
 /// a client cannot grow the label set.
 fn method_label(method: &Method) -> &'static str {
@@ -226,6 +239,17 @@ mod tests {
         assert!(!sane_id(&"a".repeat(65)));
         assert!(!sane_id("a b"));
         assert!(!sane_id("a\nb"));
+    }
+
+    #[test]
+    fn the_token_in_a_tokens_path_is_not_logged() {
+        let token = "6f".repeat(32);
+        assert_eq!(loggable_path(&format!("/1/tokens/{token}")), "/1/tokens/***");
+        assert_eq!(loggable_path(&format!("/1/tokens/{token}/webhooks/5f00")), "/1/tokens/***/webhooks/5f00");
+        assert_eq!(loggable_path(&format!("/1/tokens/{token}/member/fullName")), "/1/tokens/***/member/fullName");
+        assert_eq!(loggable_path("/1/tokens/"), "/1/tokens/");
+        assert_eq!(loggable_path("/1/boards/5f00/cards"), "/1/boards/5f00/cards");
+        assert_eq!(loggable_path("/1/members/me/tokens"), "/1/members/me/tokens");
     }
 
     #[test]

@@ -65,6 +65,10 @@ both_backends!(bad_credentials_get_clear_401s_change_nothing_and_are_audited, |s
         .await
         .unwrap();
     let revoked = server.cork.issue_token(&member, "tests", &scopes, None).await.unwrap();
+    for token in [&expired.token, &revoked.token] {
+        common::secret("token", token);
+    }
+    common::secret("app-secret", &expired.secret);
     let revoking = reqwest::Client::new()
         .delete(format!("{}/1/tokens/{}?key={key}&token={}", server.base, revoked.token, revoked.token))
         .send()
@@ -275,7 +279,13 @@ async fn cli_creates_per_board_tokens_and_prints_the_audit() {
         let output =
             std::process::Command::new(env!("CARGO_BIN_EXE_cork")).args(args).arg("--data-dir").arg(dir.path()).output().expect("run cork");
         assert!(output.status.success(), "cork {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        common::keep_log("cli", &output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        // `cork token create` prints the token and its app's secret.
+        if let Ok(issued) = serde_json::from_str::<Value>(&stdout) {
+            common::secrets_in_answer(&Default::default(), &issued.to_string());
+        }
+        stdout
     };
     cork(&["user", "create", "ann"]);
     let board = "5f0000000000000000000001";

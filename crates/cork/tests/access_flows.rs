@@ -35,7 +35,11 @@ impl Page {
         let needle = format!("name=\"{name}\" value=\"");
         let start = self.text.find(&needle).unwrap_or_else(|| panic!("no field {name} in: {}", self.text)) + needle.len();
         let end = self.text[start..].find('"').expect("closing quote") + start;
-        self.text[start..end].to_string()
+        let value = self.text[start..end].to_string();
+        if name == "csrf" {
+            common::secret("csrf", &value);
+        }
+        value
     }
 
     /// Text of the element with `id="ID"`.
@@ -43,7 +47,12 @@ impl Page {
         let needle = format!("id=\"{id}\">");
         let start = self.text.find(&needle).unwrap_or_else(|| panic!("no #{id} in: {}", self.text)) + needle.len();
         let end = self.text[start..].find('<').expect("element end") + start;
-        self.text[start..end].to_string()
+        let value = self.text[start..end].to_string();
+        // The token page and the OAuth verifier page show a secret in these.
+        if matches!(id, "token" | "verifier") {
+            common::secret(id, &value);
+        }
+        value
     }
 
     fn set_cookies(&self) -> Vec<String> {
@@ -74,7 +83,9 @@ impl Browser {
     async fn read(response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        Page { status, headers, text: response.text().await.expect("body") }
+        let text = response.text().await.expect("body");
+        common::secrets_in_answer(&headers, &text);
+        Page { status, headers, text }
     }
 
     async fn get(&self, path: &str) -> Page {
@@ -112,6 +123,7 @@ impl Browser {
 /// A member with a password.
 async fn member(server: &Server, username: &str) -> cork_core::model::Member {
     let member = server.cork.create_member(username, Some(&format!("{username} Example")), None).await.expect("member");
+    common::secret("password", PASSWORD);
     server.cork.set_password(&member, PASSWORD).await.expect("password");
     member
 }
@@ -130,6 +142,7 @@ async fn live_tokens(server: &Server, member: &cork_core::model::Member) -> usiz
 
 both_backends!(signup_is_off_unless_the_operator_allows_it, |server: Server| async move {
     let browser = Browser::new(&server);
+    common::secret("password", PASSWORD);
     assert_eq!(browser.get("/signup").await.status, 404);
     let refused = browser.post("/signup", &[("username", "mallory"), ("password", PASSWORD), ("confirm", PASSWORD)]).await;
     assert_eq!(refused.status, 404);
@@ -245,6 +258,7 @@ both_backends!(password_change_checks_the_old_one_and_ends_other_sessions, |serv
     assert_eq!(other.login("alice", PASSWORD, "/account").await.status, 303);
     let csrf = browser.get("/account/password").await.field("csrf");
     let new = "a brand new passphrase";
+    common::secret("password", new);
     let wrong =
         browser.post("/account/password", &[("csrf", &csrf), ("current", "nope nope nope"), ("password", new), ("confirm", new)]).await;
     assert_eq!(wrong.status, 401);
@@ -265,6 +279,7 @@ both_backends!(the_app_key_page_lists_keys_and_secrets, |server: Server| async m
     let (browser, alice) = logged_in(&server, "alice").await;
     // What `cork key create --user alice --name Importer` does.
     let key = server.cork.create_app_key(&alice, "Importer").await.unwrap();
+    common::secret("app-secret", &key.secret);
     assert_eq!((key.id.len(), key.secret.len()), (32, 64));
     let page = browser.get("/app-key").await;
     assert_eq!(page.status, 200);
@@ -277,7 +292,9 @@ both_backends!(the_app_key_page_lists_keys_and_secrets, |server: Server| async m
 /// An application key owned by a developer (not the member who authorizes).
 async fn app_key(server: &Server) -> cork_core::model::AppKey {
     let developer = server.cork.create_member("developer", None, None).await.unwrap();
-    server.cork.create_app_key(&developer, "Dev App").await.unwrap()
+    let key = server.cork.create_app_key(&developer, "Dev App").await.unwrap();
+    common::secret("app-secret", &key.secret);
+    key
 }
 
 both_backends!(authorize_logs_in_asks_and_returns_the_token_in_the_fragment, |server: Server| async move {
@@ -400,6 +417,7 @@ both_backends!(post_message_per_board_choice_and_deny, |server: Server| async mo
     let key = app_key(&server).await;
     let bob = server.user("bob").await;
     let bob_member = server.cork.member_by_username("bob").await.unwrap();
+    common::secret("password", PASSWORD);
     server.cork.set_password(&bob_member, PASSWORD).await.unwrap();
     let kept = live_tokens(&server, &bob_member).await;
     let first = bob.board("First").await;
@@ -471,6 +489,7 @@ both_backends!(a_workspace_choice_reaches_that_workspaces_boards_only, |server: 
     let key = app_key(&server).await;
     let bob = server.user("bob").await;
     let bob_member = server.cork.member_by_username("bob").await.unwrap();
+    common::secret("password", PASSWORD);
     server.cork.set_password(&bob_member, PASSWORD).await.unwrap();
     let team = bob.post("/1/organizations", serde_json::json!({"displayName": "Team"})).await.ok();
     let inside = bob.post("/1/boards", serde_json::json!({"name": "Inside", "idOrganization": s(&team, "id")})).await.ok();
@@ -624,7 +643,10 @@ impl OAuthApp {
 
     async fn send(&self, path: &str, header: String) -> (u16, String) {
         let response = self.http.post(format!("{}{path}", self.base)).header("authorization", header).send().await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
+        let (status, headers) = (response.status().as_u16(), response.headers().clone());
+        let text = response.text().await.unwrap();
+        common::secrets_in_answer(&headers, &text);
+        (status, text)
     }
 
     async fn request_token(&self, callback: &str) -> (String, String) {
@@ -762,6 +784,7 @@ async fn approve_raw(browser: &Browser, request_token: &str) -> Page {
 both_backends!(an_expired_or_unknown_session_cookie_is_no_session, |server: Server| async move {
     let alice = member(&server, "alice").await;
     let (secret, session) = server.cork.open_session(&alice).await.unwrap();
+    common::secret("cookie cork_session", &secret);
     let with_cookie = |value: String| {
         let base = server.base.clone();
         async move {
@@ -806,6 +829,7 @@ async fn the_web_board_speaks_the_api_through_the_session_cookie() {
         shell.text[start..start + shell.text[start..].find('"').expect("quote")].to_string()
     };
     let csrf = meta("cork-csrf");
+    common::secret("csrf", &csrf);
     assert_eq!(meta("cork-me"), alice.id);
     let me = browser.get("/1/members/me").await;
     assert_eq!(me.status, 200, "{}", me.text);

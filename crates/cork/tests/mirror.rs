@@ -27,18 +27,23 @@ fn mirror_command(here: &Server, source: &Client, board: &str, extra: &[&str]) -
         .arg(here.data_dir())
         .args(extra)
         .args(if extra.contains(&"--interval") { &[][..] } else { &["--interval", "1"][..] })
-        .env("CORK_LOG", "warn");
+        .env("CORK_LOG", common::child_log("warn"));
     command
 }
 
 fn run_once(here: &Server, source: &Client, board: &str) -> Vec<Value> {
     let output = mirror_command(here, source, board, &["--once"]).output().expect("run cork mirror");
     assert!(output.status.success(), "cork mirror --once failed: {}", String::from_utf8_lossy(&output.stderr));
+    common::keep_log("mirror", &output.stderr);
     String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
 }
 
 fn start(here: &Server, source: &Client, board: &str, extra: &[&str]) -> Child {
-    mirror_command(here, source, board, extra).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().expect("start cork mirror")
+    mirror_command(here, source, board, extra)
+        .stdout(Stdio::null())
+        .stderr(common::child_stderr("mirror"))
+        .spawn()
+        .expect("start cork mirror")
 }
 
 /// Every action id of the board, oldest first.

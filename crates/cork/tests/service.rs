@@ -110,6 +110,7 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     };
     cork(&["user", "create", "alice"]);
     let issued: Value = serde_json::from_str(cork(&["token", "create", "--user", "alice"]).trim()).unwrap();
+    common::secrets_in_answer(&Default::default(), &issued.to_string());
     let auth = format!("key={}&token={}", s(&issued, "key"), s(&issued, "token"));
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let address = format!("127.0.0.1:{port}");
@@ -162,6 +163,7 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     assert_eq!(status.code(), Some(0), "a stop on SIGTERM exits 0");
     let mut logs = String::new();
     server.stderr.take().unwrap().read_to_string(&mut logs).unwrap();
+    common::keep_log("serve", logs.as_bytes());
     // JSON log lines, one per request, with its id; never the token.
     let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(!lines.is_empty(), "JSON log lines: {logs}");
@@ -200,6 +202,8 @@ fn sigterm_finishes_the_request_in_hand_and_data_stays_owner_only() {
     // Rotation: a new key seals, the old one opens until every secret is sealed again.
     let old = std::fs::read_to_string(data.join("secret.key")).unwrap().trim().to_string();
     let new = "ab".repeat(32);
+    common::secret("secret-key", &old);
+    common::secret("secret-key", &new);
     let rotate = |args: &[&str], previous: &str| {
         Command::new(env!("CARGO_BIN_EXE_cork"))
             .args(args)
@@ -1087,3 +1091,25 @@ async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_clean
         assert_eq!(exit.code(), Some(0), "node {node}:\n{}", nodes[node].log_tail());
     }
 }
+
+fn with_route_log(config: &mut cork_api::ApiConfig) {
+    let path = std::env::temp_dir().join(format!("cork-route-log-{}-{}.log", std::process::id(), cork_core::ids::new_id()));
+    config.route_log = Some(path);
+}
+
+// `/1/tokens/{token}` carries the token in the path itself: the route log (and the request
+// span, at debug) show that segment as `***`.
+both_backends!(the_token_in_a_tokens_path_is_not_logged, config = with_route_log, |server: Server| async move {
+    let alice = server.user("alice").await;
+    let token = alice.token.clone().unwrap();
+    alice.get(&format!("/1/tokens/{token}")).await.ok();
+    alice.get(&format!("/1/Tokens/{token}/member")).await.ok();
+    alice.get(&format!("/1/tokens/{token}/webhooks")).await.ok();
+    let path = server.route_log().expect("a route log");
+    let log = std::fs::read_to_string(path).expect("the route log");
+    let _ = std::fs::remove_file(path);
+    assert!(!log.contains(&token), "the token in the route log: {log}");
+    for route in ["/1/tokens/***\t", "/1/tokens/***/member\t", "/1/tokens/***/webhooks\t"] {
+        assert!(log.contains(route), "{route} not logged: {log}");
+    }
+});

@@ -148,6 +148,7 @@ async fn member(server: &Server, name: &str) -> (Client, String) {
     let member = server.cork.create_member(name, Some(&format!("{name} Tester")), Some(&format!("{name}@example.test"))).await.unwrap();
     let scopes: Vec<String> = ["read", "write", "account"].iter().map(|s| s.to_string()).collect();
     let issued = server.cork.issue_token(&member, "hooks", &scopes, None).await.unwrap();
+    common::secret("app-secret", &issued.secret);
     let client = Client {
         http: reqwest::Client::new(),
         base: server.base.clone(),

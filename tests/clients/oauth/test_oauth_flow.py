@@ -180,6 +180,10 @@ def test_py_trello_create_oauth_token_and_client(monkeypatch, capsys):
     assert "scope=read,write" in state["url"] and "expiration=1day" in state["url"]
     token = access["oauth_token"]
     assert re.fullmatch(r"[0-9a-f]{64}", token)
+    # The helper prints the access token and its secret: taken here, so that pytest's
+    # report (-rA shows what passing tests printed) does not put them in the run's log.
+    printed = capsys.readouterr().out
+    assert token in printed and access["oauth_token_secret"] in printed
 
     client = TrelloClient(api_key=KEY, api_secret=SECRET, token=token, token_secret=access["oauth_token_secret"])
     me = client.fetch_json("/members/me")

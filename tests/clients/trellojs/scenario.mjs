@@ -23,6 +23,10 @@ import * as library from 'trello.js';
 import { createClient } from 'trello.js/core';
 import { z } from 'zod';
 import { createServer } from 'node:http';
+import { recordFetchSecrets } from '../record-secrets.mjs';
+
+// Every token and secret an answer hands out is noted for the run's log check.
+recordFetchSecrets();
 
 const base = process.env.CORK_BASE_URL;
 const apiKey = process.env.TRELLO_API_KEY;

@@ -4,7 +4,10 @@
 //! Trello clients do.
 #![allow(dead_code)]
 
+use std::collections::HashSet;
+use std::io::Write;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, Once, OnceLock};
 
 use cork_api::{ApiConfig, App};
 use cork_core::Cork;
@@ -83,6 +86,169 @@ pub fn report(backend: &str, line: &str) {
             // One write, so lines of tests in other processes cannot interleave with it.
             let _ = file.write_all(format!("{line} ({backend})\n").as_bytes());
         }
+    }
+}
+
+// ------------------------------------------------------------ secrets and logs ---
+// `scripts/test` with `CORK_CHECK_LOG_SECRETS=1` proves that no log of the run holds a
+// secret: the tests note every secret they issue or set in `CORK_SECRETS_RECORD`, the
+// servers log verbosely into `CORK_TEST_LOG_DIR`, and `scripts/check-log-secrets` greps
+// every log for every secret.
+
+/// What the servers log when the run keeps their logs and `CORK_LOG` says nothing else:
+/// everything Cork's own crates say at debug (access lines, request spans with their
+/// paths, tower-http's request events), other crates at info.
+pub const VERBOSE_LOG: &str = "info,cork=debug,cork_api=debug,cork_core=debug,cork_store=debug,tower_http=debug";
+
+/// Notes a secret the test issued or set (an API token, an OAuth token secret, an app
+/// secret, a password, a session or CSRF cookie...) in the file `CORK_SECRETS_RECORD`
+/// names, one `KIND<TAB>VALUE` line each, once per process.
+pub fn secret(kind: &str, value: &str) {
+    let Some(path) = std::env::var_os("CORK_SECRETS_RECORD") else {
+        return;
+    };
+    if value.is_empty() || value.contains(['\n', '\r']) {
+        return;
+    }
+    static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+    if !SEEN.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner()).insert(value.to_string()) {
+        return;
+    }
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open CORK_SECRETS_RECORD");
+    // One write per line: other test processes append to the same file.
+    file.write_all(format!("{kind}\t{value}\n").as_bytes()).expect("write CORK_SECRETS_RECORD");
+}
+
+/// Notes the secrets an answer hands out: `token`, `secret` and `oauth_token_secret`
+/// fields of a JSON body, the pairs of a form-encoded OAuth answer, tokens and verifiers
+/// in a redirect's `Location`, and the values of the cookies it sets.
+pub fn secrets_in_answer(headers: &reqwest::header::HeaderMap, text: &str) {
+    if std::env::var_os("CORK_SECRETS_RECORD").is_none() {
+        return;
+    }
+    fn walk(value: &Value) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value) {
+                        ("token", Value::String(v)) => secret("token", v),
+                        ("secret", Value::String(v)) => secret("app-secret", v),
+                        ("oauth_token_secret", Value::String(v)) => secret("oauth-token-secret", v),
+                        _ => walk(value),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(walk),
+            _ => {}
+        }
+    }
+    if let Ok(json) = serde_json::from_str::<Value>(text) {
+        walk(&json);
+    } else if text.starts_with("oauth_token=") {
+        secrets_in_pairs(text);
+    }
+    if let Some(location) = headers.get("location").and_then(|v| v.to_str().ok()) {
+        if let Some((_, query)) = location.split_once(['?', '#']) {
+            secrets_in_pairs(query);
+        }
+    }
+    for cookie in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
+        let pair = cookie.split(';').next().unwrap_or("");
+        if let Some((name, value)) = pair.split_once('=') {
+            secret(&format!("cookie {}", name.trim()), value.trim());
+        }
+    }
+}
+
+/// The secrets among `name=value&...` pairs (a form-encoded OAuth answer, a redirect).
+fn secrets_in_pairs(text: &str) {
+    for (name, value) in text.split(['&', '#']).filter_map(|p| p.split_once('=')) {
+        let kind = match name {
+            "token" | "oauth_token" => "token",
+            "oauth_token_secret" => "oauth-token-secret",
+            "oauth_verifier" => "oauth-verifier",
+            _ => continue,
+        };
+        secret(kind, &percent_decode(value));
+    }
+}
+
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match (bytes[i], bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// With `CORK_TEST_LOG_DIR` set, the in-process servers of this test binary log into
+/// `rust-BINARY-PID.log` there, as `cork serve --log-format json` does (one JSON object
+/// per line, with the spans), at `CORK_LOG` or else [`VERBOSE_LOG`].
+pub fn keep_server_logs() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        let Some(dir) = std::env::var_os("CORK_TEST_LOG_DIR") else {
+            return;
+        };
+        let binary = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+        let path = std::path::Path::new(&dir).join(format!("rust-{}-{}.log", binary.unwrap_or_default(), std::process::id()));
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("open the test server log");
+        let filter = tracing_subscriber::EnvFilter::try_from_env("CORK_LOG").unwrap_or_else(|_| VERBOSE_LOG.into());
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .with_env_filter(filter)
+            .with_writer(Mutex::new(file))
+            .try_init();
+    });
+}
+
+/// `CORK_LOG` for a `cork` process a test starts: `default`, or while the run keeps its
+/// logs, the run's own (verbose) filter.
+pub fn child_log(default: &str) -> String {
+    if std::env::var_os("CORK_TEST_LOG_DIR").is_none() {
+        return default.to_string();
+    }
+    std::env::var("CORK_LOG").unwrap_or_else(|_| VERBOSE_LOG.to_string())
+}
+
+/// Where a long-running `cork` process a test starts writes its log: a file in
+/// `CORK_TEST_LOG_DIR` while the run keeps its logs, else the test's own stderr.
+pub fn child_stderr(name: &str) -> std::process::Stdio {
+    let Some(dir) = std::env::var_os("CORK_TEST_LOG_DIR") else {
+        return std::process::Stdio::inherit();
+    };
+    let path = std::path::Path::new(&dir).join(format!("rust-{name}-{}.log", std::process::id()));
+    match std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        Ok(file) => file.into(),
+        Err(_) => std::process::Stdio::inherit(),
+    }
+}
+
+/// Keeps what a `cork` process a test ran wrote to stderr (its log) in `CORK_TEST_LOG_DIR`.
+pub fn keep_log(name: &str, log: &[u8]) {
+    let Some(dir) = std::env::var_os("CORK_TEST_LOG_DIR") else {
+        return;
+    };
+    let path = std::path::Path::new(&dir).join(format!("rust-{name}-{}.log", std::process::id()));
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        let _ = file.write_all(log);
     }
 }
 
@@ -209,6 +375,8 @@ impl Server {
         // App secrets are sealed at rest: every server of this process, and the command
         // line run on its data directory, use one key.
         cork_core::sealed::install(TEST_SECRET_KEY, &[]);
+        secret("secret-key", &hex_key());
+        keep_server_logs();
         std::fs::write(dir.path().join("secret.key"), hex_key()).expect("write the secret key");
         let store = Store::open(url).await.expect("open store");
         let cork = Cork::new(store).with_data_dir(dir.path().join("files"));
@@ -219,6 +387,9 @@ impl Server {
         // limits themselves (rate_limits.rs) turn them on in `configure`.
         config.rate_limits.enabled = false;
         configure(&mut config);
+        if let Some(token) = &config.metrics_token {
+            secret("metrics-token", token);
+        }
         let app = App::new(cork.clone(), config.clone());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -248,6 +419,11 @@ impl Server {
     /// connections).
     pub fn postgres_database(&self) -> Option<(&str, &str)> {
         self.postgres.as_ref().map(|(admin, name)| (admin.as_str(), name.as_str()))
+    }
+
+    /// The route log the server writes, if its settings name one.
+    pub fn route_log(&self) -> Option<&std::path::Path> {
+        self.config.route_log.as_deref()
     }
 
     /// The database the server runs on (for the CLI in tests).
@@ -298,6 +474,8 @@ impl Server {
             .expect("create member");
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let issued = self.cork.issue_token(&member, "tests", &scopes, None).await.expect("issue token");
+        secret("token", &issued.token);
+        secret("app-secret", &issued.secret);
         Client {
             http: reqwest::Client::new(),
             base: self.base.clone(),
@@ -313,6 +491,8 @@ impl Server {
         let member = self.cork.member_by_username(&client.username).await.expect("member");
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let issued = self.cork.issue_token(&member, "tests", &scopes, None).await.expect("issue token");
+        secret("token", &issued.token);
+        secret("app-secret", &issued.secret);
         Client { key: Some(issued.key), token: Some(issued.token), ..client.clone() }
     }
 
@@ -449,6 +629,7 @@ impl Client {
             auth.push(format!("key={key}"));
         }
         if let Some(token) = &self.token {
+            secret("token", token);
             auth.push(format!("token={token}"));
         }
         if !auth.is_empty() {
@@ -471,6 +652,7 @@ impl Client {
         let headers = response.headers().clone();
         let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let text = response.text().await.expect("body");
+        secrets_in_answer(&headers, &text);
         Resp { status, text, content_type, headers }
     }
 
