@@ -361,8 +361,8 @@ struct DataArgs {
     /// `s3://bucket/prefix` for an S3-compatible object store that several nodes share
     /// (endpoint, region and credentials from AWS_ENDPOINT_URL, AWS_REGION,
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for a plain-HTTP one).
-    #[arg(long, env = "CORK_FILES")]
-    files: Option<String>,
+    #[arg(long = "files", id = "file_store", value_name = "FOLDER_OR_S3_URL", env = "CORK_FILES")]
+    file_store: Option<String>,
 }
 
 #[derive(Args)]
@@ -623,7 +623,7 @@ impl DataArgs {
         let store = Store::open(&url).await.with_context(|| format!("opening database {}", cork_store::redact(&url)))?;
         // Uploaded files live in the data dir, also when the database is PostgreSQL,
         // unless --files names another folder or an object store.
-        let cork = match &self.files {
+        let cork = match &self.file_store {
             None => Cork::new(store).with_data_dir(self.data_dir.join("files")),
             Some(setting) => {
                 let store_of = |folder| FileStore::from_setting(setting, folder).map_err(|e| anyhow::anyhow!("--files {e}"));
@@ -1116,4 +1116,16 @@ async fn export(cork: &Cork, board: &str, output: Option<&std::path::Path>, as_u
         std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod command_line {
+    /// Every command's arguments checked at once (clap checks only the command being
+    /// parsed at run time): a clash between a shared flag and a command's own argument
+    /// is a failed test, not a panic on the first `cork import`.
+    #[test]
+    fn every_command_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }
