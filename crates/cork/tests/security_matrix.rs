@@ -109,6 +109,8 @@ const OPEN: &[(&str, &str, &str, &str)] = &[
         "outsider,narrowed,narrowed-org,anonymous",
         "Prometheus counts by route template, served to loopback scrapers (the tests are on loopback)",
     ),
+    // The API contract (OpenAPI), generated from the route table: no data, no credentials.
+    ("GET", "/cork/openapi.json", "outsider,narrowed,narrowed-org,anonymous", "the OpenAPI document of the routes Cork serves"),
     // The web board's page shell: without a session every URL sends the visitor to log in.
     ("GET", "/", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
     ("GET", "/b/{short_link}", "outsider,narrowed,anonymous", "the web board asks for a login without a session"),
