@@ -551,7 +551,9 @@ async fn three_nodes_let_exactly_one_token_budget_through_per_window() {
         *statuses.entry(answer.status().as_u16()).or_insert(0) += 1;
     }
     eprintln!("a node without its Redis: 120 requests in {:?}: {statuses:?}", started.elapsed());
-    assert!(started.elapsed() < Duration::from_secs(15), "no request waits on the lost Redis: {:?}", started.elapsed());
+    // Generous on purpose (this binary runs its heavy tests at once, on a shared machine):
+    // it fails only if requests stalled on the lost Redis, half a second each or more.
+    assert!(started.elapsed() < Duration::from_secs(60), "no request waits on the lost Redis: {:?}", started.elapsed());
     assert_eq!(statuses.get(&200), Some(&100), "the node's own budget: {statuses:?}");
 }
 
@@ -663,6 +665,9 @@ struct LoadLog {
     refused: Vec<usize>,
     /// Answers to requests sent to the stopping node after its SIGTERM.
     after_term: usize,
+    /// 503 answers with Retry-After (a write that lost every race with the others: nothing
+    /// was changed), sent again as a client does.
+    busy: usize,
     /// Requests that were sent and then not answered 200: errors, resets, timeouts.
     failures: Vec<String>,
     cards: Vec<String>,
@@ -892,6 +897,19 @@ async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_clean
                         Ok(answer) => answer,
                     };
                     let status = answer.status().as_u16();
+                    // Refused, not accepted: nothing changed, and the answer says when to
+                    // come back (a commit of unknown outcome says X-Cork-Commit instead).
+                    let not_taken =
+                        status == 503 && answer.headers().contains_key("retry-after") && !answer.headers().contains_key("x-cork-commit");
+                    if not_taken {
+                        {
+                            let mut log = log.lock().unwrap();
+                            *log.statuses.entry((node, status)).or_default() += 1;
+                            log.busy += 1;
+                        }
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
                     let named: Value = answer
                         .headers()
                         .get("x-cork-actions")
@@ -990,13 +1008,14 @@ async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_clean
         *by_status.entry(*status).or_default() += count;
     }
     println!(
-        "{seconds} s, node {stopped} stopped at {term_at:?} (exit took {stop_took:?}, {} requests sent to it after SIGTERM): requests per node {requests:?}, statuses {by_status:?}, {} refused connections, {} failures",
+        "{seconds} s, node {stopped} stopped at {term_at:?} (exit took {stop_took:?}, {} requests sent to it after SIGTERM): requests per node {requests:?}, statuses {by_status:?} ({} 503 busy, sent again), {} refused connections, {} failures",
         log.after_term,
+        log.busy,
         log.refused.len(),
         log.failures.len()
     );
     assert!(log.failures.is_empty(), "accepted requests failed: {:#?}", log.failures);
-    assert!(log.statuses.keys().all(|(_, status)| *status == 200), "{by_status:?}");
+    assert!(log.statuses.keys().all(|(_, status)| *status == 200 || *status == 503), "{by_status:?}");
     assert!(requests[stopped] > 0 && requests.iter().sum::<usize>() > 100, "the load reached every node: {requests:?}");
 
     // Every acknowledged card exactly once, and nothing else.
