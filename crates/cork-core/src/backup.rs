@@ -84,6 +84,15 @@ impl Cork {
     /// Writes the whole instance to `out`.
     pub async fn backup(&self, out: &mut (dyn Write + Send)) -> Result<BackupSummary> {
         let mut summary = BackupSummary::default();
+        // Objects in an object store are not copied: say so where the operator sees it.
+        for store in [&self.files, &self.pictures] {
+            if store.is_enabled() && store.root().is_none() {
+                tracing::warn!(
+                    store = %store.shown(),
+                    "uploaded files in an object store are not in this backup: back the bucket up with the store's own means"
+                );
+            }
+        }
         let write = |out: &mut (dyn Write + Send), value: &Value| -> std::io::Result<()> {
             serde_json::to_writer(&mut *out, value)?;
             out.write_all(b"\n")
