@@ -518,17 +518,18 @@ async fn work(app: &App, stopped: &mut tokio::sync::watch::Receiver<bool>) {
         if room > 0 {
             let claiming = app.cork.claim_webhook_deliveries(&owner, lease, room as i64, QUEUE_BATCH * room as i64);
             match cork_store::lane::background(claiming).await {
-                Ok(claimed) if !claimed.is_empty() => {
+                Ok(claim) if !claim.deliveries.is_empty() => {
                     // One task per webhook sends its queue in order.
                     let mut queues: Vec<(String, Vec<Delivery>)> = Vec::new();
-                    for delivery in claimed {
+                    for delivery in claim.deliveries {
                         match queues.iter_mut().find(|(id, _)| *id == delivery.id_webhook) {
                             Some((_, queue)) => queue.push(delivery),
                             None => queues.push((delivery.id_webhook.clone(), vec![delivery])),
                         }
                     }
                     for (_, queue) in queues {
-                        in_flight.spawn(cork_store::lane::background(deliver_queue(app.clone(), owner.clone(), lease, queue)));
+                        let held = Held { owner: owner.clone(), lease, until: claim.until, stopped: stopped.clone() };
+                        in_flight.spawn(cork_store::lane::background(deliver_queue(app.clone(), held, queue)));
                     }
                     continue;
                 }
@@ -554,16 +555,27 @@ async fn work(app: &App, stopped: &mut tokio::sync::watch::Receiver<bool>) {
 /// Deliveries of one webhook claimed at once, at most.
 const QUEUE_BATCH: i64 = 50;
 
+/// What a queue's sender holds: its worker's name in the leases, the lease's length,
+/// when it runs out (epoch ms), and the node's stop signal.
+struct Held {
+    owner: String,
+    lease: Duration,
+    until: i64,
+    stopped: tokio::sync::watch::Receiver<bool>,
+}
+
 /// Sends one webhook's claimed queue in order. The queue is prepared in one read
 /// snapshot and its model rendered once; the 2xx answers are recorded together, in
-/// one write, when the queue ends or an attempt fails (a node that dies before that
-/// sends them again: delivery is at least once, in order). It stops at a delivery that
-/// must be retried later (the rest was let go by `finish_delivery` and waits behind
-/// it) or when the webhook is gone.
-async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Delivery>) {
-    let lease_ms = lease.as_millis() as i64;
-    // The claim leased the queue for `lease` from about now.
-    let mut held_until = chrono::Utc::now().timestamp_millis() + lease_ms;
+/// one write, when the queue ends, when an attempt fails or when the lease is renewed
+/// (a node that dies before that sends them again: delivery is at least once, in
+/// order). It stops at a delivery that must be retried later (the rest was let go by
+/// `finish_delivery` and waits behind it), when the webhook is gone, when the lease
+/// could not be kept (nothing is sent on a lease that may have run out: another worker
+/// may hold those rows now), and when the node stops (the rest is let go at once, for
+/// the other nodes).
+async fn deliver_queue(app: App, mut held: Held, queue: Vec<Delivery>) {
+    let lease_ms = held.lease.as_millis() as i64;
+    let Some(webhook_id) = queue.first().map(|d| d.id_webhook.clone()) else { return };
     let jobs = match app.cork.prepare_deliveries(&queue).await {
         Ok(jobs) => jobs,
         Err(error) => {
@@ -572,22 +584,43 @@ async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Deli
             return;
         }
     };
+    let jobs: Vec<DeliveryJob> = jobs.into_iter().flatten().collect();
     let mut model: Option<Value> = None;
     let mut sent = Vec::new();
-    for job in jobs.into_iter().flatten() {
-        if chrono::Utc::now().timestamp_millis() > held_until - lease_ms / 2 {
-            match app.cork.renew_webhook_leases(&owner, &job.webhook.id, lease).await {
-                Ok(until) => held_until = until,
+    let mut stopping = false;
+    for (index, job) in jobs.iter().enumerate() {
+        if *held.stopped.borrow() {
+            stopping = true;
+            break;
+        }
+        // Each attempt starts with at least half a lease ahead of it, which outlasts the
+        // attempt's timeout; the sends so far are recorded with the renewal.
+        if chrono::Utc::now().timestamp_millis() > held.until - lease_ms / 2 {
+            settle(&app, std::mem::take(&mut sent)).await;
+            match app.cork.renew_webhook_leases(&held.owner, &webhook_id, held.lease).await {
+                Ok((until, renewed)) if renewed as usize >= jobs.len() - index => held.until = until,
+                Ok((_, renewed)) => {
+                    tracing::warn!(
+                        renewed,
+                        expected = jobs.len() - index,
+                        "webhook delivery leases ran out before renewal; left to be claimed again"
+                    );
+                    break;
+                }
                 Err(error) => {
                     tracing::warn!(%error, "renewing webhook delivery leases");
                     break;
                 }
             }
+            if chrono::Utc::now().timestamp_millis() > held.until - lease_ms / 2 {
+                tracing::warn!("renewing webhook delivery leases took half a lease; the queue is left to be claimed again");
+                break;
+            }
         }
         if model.is_none() {
-            model = Some(model_json(&app, &job).await);
+            model = Some(model_json(&app, job).await);
         }
-        let body = payload(&app, &job, model.as_ref().unwrap_or(&Value::Null));
+        let body = payload(&app, job, model.as_ref().unwrap_or(&Value::Null));
         let signed = signature(&job.secret, &body, &job.webhook.callback_url);
         let attempt = app.webhooks.post(&job.webhook.callback_url, body, &signed).await;
         if attempt.succeeded() {
@@ -597,7 +630,7 @@ async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Deli
         }
         settle(&app, std::mem::take(&mut sent)).await;
         let policy = &app.webhooks.config().policy;
-        let finished = app.cork.finish_delivery(&job.delivery.id, attempt, policy, &owner).await;
+        let finished = app.cork.finish_delivery(&job.delivery.id, attempt, policy, &held.owner).await;
         let outcome = match &finished {
             Ok(Outcome::Sent) => "sent",
             Ok(Outcome::Failed) => "failed",
@@ -619,6 +652,11 @@ async fn deliver_queue(app: App, owner: String, lease: Duration, queue: Vec<Deli
         }
     }
     settle(&app, sent).await;
+    if stopping {
+        if let Err(error) = app.cork.release_webhook_leases(&held.owner, &webhook_id).await {
+            tracing::warn!(%error, "letting go of webhook delivery leases; they run out in {} s", held.lease.as_secs());
+        }
+    }
 }
 
 /// Records a run of 2xx attempts; on a store error their leases run out and they are

@@ -34,6 +34,13 @@ pub const DUPLICATE: &str = "A webhook with that callback, model, and token alre
 /// Longest callback URL kept (it is part of a unique index and of every signature).
 pub const MAX_CALLBACK_LEN: usize = 2048;
 
+/// Deliveries a worker has just claimed, and when its lease on them runs out (epoch ms).
+#[derive(Debug, Default)]
+pub struct Claim {
+    pub deliveries: Vec<Delivery>,
+    pub until: i64,
+}
+
 /// A registered webhook. The first seven fields are Trello's; the rest is Cork's
 /// bookkeeping (whose token it is, what kind of model it watches).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -605,32 +612,50 @@ impl Cork {
 
     /// Leases to `owner` for `lease` the due queues of up to `webhooks` webhooks (at most
     /// `rows` deliveries), oldest first; each webhook's deliveries are to be sent in
-    /// that order by the one caller.
-    pub async fn claim_webhook_deliveries(&self, owner: &str, lease: Duration, webhooks: i64, rows: i64) -> Result<Vec<Delivery>> {
-        let now = now_ms();
+    /// that order by the one caller. The answer carries the lease as written: a claim
+    /// that waited on the database holds less than `lease` from its return.
+    pub async fn claim_webhook_deliveries(&self, owner: &str, lease: Duration, webhooks: i64, rows: i64) -> Result<Claim> {
         {
             // Idle polling stays a read: no write lock unless there is something due.
             let mut tx = self.store.read().await?;
             match tx.next_delivery_due().await? {
-                Some(due) if due <= now => {}
-                _ => return Ok(Vec::new()),
+                Some(due) if due <= now_ms() => {}
+                _ => return Ok(Claim::default()),
             }
         }
         let mut tx = self.store.write().await?;
-        let claimed: Vec<ClaimedDelivery> = tx.claim_deliveries(owner, now, now + lease.as_millis() as i64, webhooks, rows).await?;
+        // The clock is read once the connection is in hand, so the lease written is
+        // `lease` from the claim, not from before a wait for a connection.
+        let now = now_ms();
+        let until = now + lease.as_millis() as i64;
+        let claimed: Vec<ClaimedDelivery> = tx.claim_deliveries(owner, now, until, webhooks, rows).await?;
         tx.commit().await?;
-        claimed.iter().map(|c| Ok(serde_json::from_str(&c.doc)?)).collect()
+        let deliveries = claimed.iter().map(|c| Ok(serde_json::from_str(&c.doc)?)).collect::<Result<Vec<Delivery>>>()?;
+        Ok(Claim { deliveries, until })
     }
 
-    /// Renews for `lease` the leases `owner` holds on a webhook's queue; returns when
-    /// they now run out (epoch ms). Workers call it when half a lease has gone by, not
-    /// after every delivery: each renewal rewrites every held row.
-    pub async fn renew_webhook_leases(&self, owner: &str, webhook_id: &str, lease: Duration) -> Result<i64> {
-        let until = now_ms() + lease.as_millis() as i64;
+    /// Renews for `lease` the leases `owner` still holds on a webhook's queue, and only
+    /// those that have not run out (a row whose lease ran out may be in another
+    /// worker's hands already). Answers when they now run out (epoch ms) and how many
+    /// rows were renewed: fewer than the holder still has to send means some were
+    /// lost, and it must send none of them. Workers call it when half a lease has gone
+    /// by, not after every delivery: each renewal rewrites every held row.
+    pub async fn renew_webhook_leases(&self, owner: &str, webhook_id: &str, lease: Duration) -> Result<(i64, u64)> {
         let mut tx = self.store.write().await?;
-        tx.set_leases(owner, webhook_id, until).await?;
+        let now = now_ms();
+        let until = now + lease.as_millis() as i64;
+        let renewed = tx.renew_leases(owner, webhook_id, now, until).await?;
         tx.commit().await?;
-        Ok(until)
+        Ok((until, renewed))
+    }
+
+    /// Lets go of the leases `owner` holds on a webhook's still-pending deliveries, so
+    /// another worker claims them at once (a stopping node hands its queue over).
+    pub async fn release_webhook_leases(&self, owner: &str, webhook_id: &str) -> Result<u64> {
+        let mut tx = self.store.write().await?;
+        let released = tx.set_leases(owner, webhook_id, 0).await?;
+        tx.commit().await?;
+        Ok(released)
     }
 
     /// When the next pending delivery is due (epoch ms), if any.

@@ -67,6 +67,15 @@ impl Tx {
         self.exec(sql, vec![Arg::Int(lease_until), Arg::text(webhook_id), Arg::text(owner)]).await
     }
 
+    /// Moves to `lease_until` the leases of `owner`'s pending rows of one webhook that
+    /// are still held at `now` (epoch ms); answers how many. A lease that ran out is
+    /// not taken back: another worker may have claimed the row since.
+    pub async fn renew_leases(&mut self, owner: &str, webhook_id: &str, now: i64, lease_until: i64) -> Result<u64> {
+        let sql = "UPDATE webhook_deliveries SET lease_until = $1 \
+                   WHERE webhook_id = $2 AND lease_owner = $3 AND state = 'pending' AND lease_until >= $4";
+        self.exec(sql, vec![Arg::Int(lease_until), Arg::text(webhook_id), Arg::text(owner), Arg::Int(now)]).await
+    }
+
     /// When the next claimable delivery falls due or its lease runs out (epoch ms), so
     /// an idle worker sleeps exactly until there is work. Only the oldest pending row of
     /// each webhook counts: the rows queued behind it wait for it, not for the clock.

@@ -597,6 +597,13 @@ impl NodeProcess {
         lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
+    /// The warnings and errors of the node's log, for a failure's message.
+    fn warnings(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("WARN") || l.contains("ERROR")).collect();
+        format!("{} ({} lines):\n{}", self.base, lines.len(), lines[lines.len().saturating_sub(20)..].join("\n"))
+    }
+
     /// Waits until the node answers `/cork/ready` with 200.
     async fn ready(&mut self, http: &reqwest::Client) {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -1072,7 +1079,13 @@ async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_clean
     let drain_took = drained.elapsed();
     let delivered = delivered.lock().unwrap().clone();
     let twice: Vec<(&String, &usize)> = delivered.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "actions delivered more than once: {twice:?}");
+    assert!(
+        twice.is_empty(),
+        "{} actions delivered more than once: {:?}\nthe nodes' warnings:\n{}",
+        twice.len(),
+        &twice[..twice.len().min(5)],
+        nodes.iter().map(NodeProcess::warnings).collect::<Vec<_>>().join("\n")
+    );
     let mut got: Vec<String> = delivered.keys().cloned().collect();
     got.sort();
     assert_eq!(got.len(), recorded.len(), "deliveries for every new action of the board, and no other");
