@@ -8,6 +8,7 @@ pub mod error;
 pub mod export;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod listener;
 pub mod live;
 mod openapi;
 pub mod ops;
@@ -68,6 +69,9 @@ pub struct ApiConfig {
     /// How long a stopping node keeps accepting while its readiness already fails
     /// (`--shutdown-delay`), for balancers that check readiness.
     pub shutdown_delay: std::time::Duration,
+    /// Header and body timeouts and the cap on open connections (`--header-timeout`,
+    /// `--body-timeout`, `--max-connections`).
+    pub connections: listener::ConnectionLimits,
 }
 
 impl Default for ApiConfig {
@@ -85,6 +89,7 @@ impl Default for ApiConfig {
             metrics_token: None,
             shutdown_timeout: std::time::Duration::from_secs(30),
             shutdown_delay: std::time::Duration::ZERO,
+            connections: listener::ConnectionLimits::default(),
         }
     }
 }
@@ -411,21 +416,19 @@ pub async fn serve(
             stopping.notify_one();
         }
     };
-    let service = app(state);
-    let served = axum::serve(listener, axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(service))
-        .with_graceful_shutdown(signal);
-    let served = tokio::select! {
-        served = served => served,
+    let limits = state.config.connections.clone();
+    let served = listener::run(listener, app(state), limits, signal);
+    tokio::select! {
+        _ = served => {}
         // Bounded: a client that never finishes does not hold the node up.
         _ = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
             tracing::warn!("stopping with requests still open after {} s", grace.as_secs());
-            Ok(())
         }
     };
     if let Some(worker) = worker {
         worker.stop().await;
     }
-    served
+    Ok(())
 }
 
 #[cfg(test)]

@@ -215,8 +215,9 @@ pub(crate) async fn write_pipeline(State(app): State<App>, request: Request, nex
     let dry_run = wants_dry_run(&request);
     let (parts, body) = request.into_parts();
     let limit = app.config.upload_limit.saturating_add(app.config.body_limit).saturating_add(64 << 10);
-    let Ok(body) = axum::body::to_bytes(body, limit).await else {
-        return error(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large");
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(body) => body,
+        Err(e) => return crate::request::body_error(&e).into_response(),
     };
     let replayable = Replayable {
         method: parts.method,

@@ -113,9 +113,12 @@ impl FromRequest<App> for Req {
             DefaultBodyLimit::max(app.config.upload_limit.saturating_add(app.config.body_limit).saturating_add(64 << 10))
                 .apply(&mut request);
             let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large");
+            let timed_out = || ApiError::new(StatusCode::REQUEST_TIMEOUT, BODY_TIMEOUT);
             let multipart_error = |e: axum::extract::multipart::MultipartError| {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     too_large()
+                } else if crate::listener::is_body_timeout(&e) {
+                    timed_out()
                 } else {
                     parse_error()
                 }
@@ -143,9 +146,7 @@ impl FromRequest<App> for Req {
                 }
             }
         } else {
-            let body = axum::body::to_bytes(request.into_body(), app.config.body_limit)
-                .await
-                .map_err(|_| ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large"))?;
+            let body = axum::body::to_bytes(request.into_body(), app.config.body_limit).await.map_err(|e| body_error(&e))?;
             add_body(&mut params, &content_type, &body)?;
         }
         if let Some(name) = params.with_nul() {
@@ -184,5 +185,18 @@ impl FromRequest<App> for Req {
             app.cork.authenticate(key.as_deref(), token.as_deref()).await?
         };
         Ok(Req { params, actor, files })
+    }
+}
+
+/// The answer to a request whose body stopped arriving (`--body-timeout`).
+const BODY_TIMEOUT: &str = "request timeout: the body stopped arriving";
+
+/// The answer to a request body that could not be read whole: it stopped arriving, or
+/// it is longer than its limit.
+pub(crate) fn body_error(error: &axum::Error) -> ApiError {
+    if crate::listener::is_body_timeout(error) {
+        ApiError::new(StatusCode::REQUEST_TIMEOUT, BODY_TIMEOUT)
+    } else {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request entity too large")
     }
 }

@@ -405,6 +405,16 @@ struct ServeArgs {
     /// Seconds a stopping node (SIGTERM, Ctrl-C) waits for the requests it holds.
     #[arg(long, env = "CORK_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     shutdown_timeout: u64,
+    /// Seconds a client has to send a request's head (line and headers) once the
+    /// connection is ready for one; a kept-alive connection idle that long is closed.
+    #[arg(long, env = "CORK_HEADER_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Seconds a request body may pause between two reads before the request ends with 408.
+    #[arg(long, env = "CORK_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// Connections open at once; more wait in the kernel's backlog until one closes.
+    #[arg(long, env = "CORK_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
     /// Webhook callbacks allowed despite the address policy (which refuses loopback,
     /// private, link-local and metadata addresses): comma-separated hosts and CIDR ranges.
     #[arg(long, env = "CORK_WEBHOOK_ALLOWED_HOSTS", default_value = "")]
@@ -1020,6 +1030,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
             metrics_token: args.metrics_token,
             shutdown_timeout: std::time::Duration::from_secs(args.shutdown_timeout),
             shutdown_delay: std::time::Duration::from_secs(args.shutdown_delay),
+            connections: cork_api::listener::ConnectionLimits {
+                header_timeout: std::time::Duration::from_secs(args.header_timeout),
+                body_timeout: std::time::Duration::from_secs(args.body_timeout),
+                max_connections: args.max_connections as usize,
+            },
         },
     );
     tracing::info!("listening on http://{address}");

@@ -1,0 +1,203 @@
+//! Clients that try to hold a server's memory or connections: heads sent a byte at a
+//! time, bodies that stop, heads and query strings far too long, JSON nested past any
+//! use, and more connections than the server takes. Each is bounded and answered (or
+//! closed), nothing it sent is written, and the server goes on answering others.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use common::{s, Server};
+
+/// Short bounds, so that the tests see them act: 1 s for a head, 1 s of silence in a
+/// body, 6 connections.
+fn tight(config: &mut cork_api::ApiConfig) {
+    config.connections = cork_api::listener::ConnectionLimits {
+        header_timeout: Duration::from_secs(1),
+        body_timeout: Duration::from_secs(1),
+        max_connections: 6,
+    };
+}
+
+fn address(server: &Server) -> String {
+    server.base.trim_start_matches("http://").to_string()
+}
+
+/// Reads until the server closes the connection (or `limit` passes); answers what came
+/// and how long the close took.
+async fn read_to_close(stream: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let started = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("still open after {limit:?}; got {:?}", String::from_utf8_lossy(&got)),
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_idle_heads_are_cut_off() {
+    let server = Server::sqlite_with(&tight).await;
+    let alice = server.user("alice").await;
+    // A head sent a byte every 200 ms: closed about 1 s after the connection opened,
+    // long before the head is whole.
+    let mut slow = TcpStream::connect(address(&server)).await.unwrap();
+    let head = format!("GET /1/members/me HTTP/1.1\r\nHost: {}\r\nX-Padding: {}\r\n\r\n", address(&server), "p".repeat(100));
+    let started = Instant::now();
+    let mut cut_after = None;
+    for byte in head.as_bytes() {
+        if slow.write_all(&[*byte]).await.is_err() {
+            cut_after = Some(started.elapsed());
+            break;
+        }
+        // Meanwhile others are served.
+        if started.elapsed() < Duration::from_millis(400) {
+            alice.get("/1/members/me").await.ok();
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut probe = [0u8; 1];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(1), slow.read(&mut probe)).await {
+            cut_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let cut_after = cut_after.expect("the slow head was let through whole");
+    assert!(cut_after >= Duration::from_millis(900) && cut_after < Duration::from_secs(5), "cut after {cut_after:?}");
+
+    // A connection that sends nothing, and one kept alive after an answer, are closed too.
+    let mut idle = TcpStream::connect(address(&server)).await.unwrap();
+    let (got, took) = read_to_close(&mut idle, Duration::from_secs(5)).await;
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}: {got}");
+    let mut kept = TcpStream::connect(address(&server)).await.unwrap();
+    kept.write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {}\r\n\r\n", address(&server)).as_bytes()).await.unwrap();
+    let (got, took) = read_to_close(&mut kept, Duration::from_secs(5)).await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(took >= Duration::from_millis(900), "closed after {took:?}");
+    alice.get("/1/members/me").await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_stops_gets_408_and_writes_nothing() {
+    let server = Server::sqlite_with(&tight).await;
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Stalled").await, "id");
+    let list = s(&alice.list(&board, "List").await, "id");
+    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+    for content_type in ["application/json", "multipart/form-data; boundary=XyZ"] {
+        let body = match content_type {
+            "application/json" => json!({"name": "never whole", "idList": list}).to_string(),
+            _ => format!("--XyZ\r\nContent-Disposition: form-data; name=\"idList\"\r\n\r\n{list}\r\n--XyZ\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nnever whole\r\n--XyZ--\r\n"),
+        };
+        let mut stream = TcpStream::connect(address(&server)).await.unwrap();
+        let head = format!(
+            "POST /1/cards?{auth} HTTP/1.1\r\nHost: {}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
+            address(&server),
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body.as_bytes()[..body.len() / 2]).await.unwrap();
+        let started = Instant::now();
+        let (got, took) = read_to_close(&mut stream, Duration::from_secs(10)).await;
+        assert!(got.starts_with("HTTP/1.1 408"), "{content_type}: {got}");
+        assert!(got.ends_with("request timeout: the body stopped arriving"), "{content_type}: {got}");
+        assert!(took >= Duration::from_millis(900) && started.elapsed() < Duration::from_secs(8), "{took:?}");
+    }
+    let cards = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
+    assert_eq!(cards, json!([]), "nothing of a stalled request is written");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn huge_heads_and_query_strings_are_refused_and_long_ones_served() {
+    let server = Server::sqlite_with(&|_| {}).await;
+    let alice = server.user("alice").await;
+    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+    let raw = |request: String| {
+        let address = address(&server);
+        async move {
+            let mut stream = TcpStream::connect(address).await.unwrap();
+            // The server may answer and close before taking all of it.
+            let _ = stream.write_all(request.as_bytes()).await;
+            read_to_close(&mut stream, Duration::from_secs(10)).await.0
+        }
+    };
+    let host = address(&server);
+    // One header of 1 MB; two thousand small ones.
+    let big =
+        raw(format!("GET /1/members/me?{auth} HTTP/1.1\r\nHost: {host}\r\nX-Big: {}\r\nConnection: close\r\n\r\n", "b".repeat(1 << 20)))
+            .await;
+    assert!(big.starts_with("HTTP/1.1 431"), "{}", &big[..big.len().min(200)]);
+    let many: String = (0..2000).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many = raw(format!("GET /1/members/me?{auth} HTTP/1.1\r\nHost: {host}\r\n{many}Connection: close\r\n\r\n")).await;
+    assert!(many.starts_with("HTTP/1.1 431"), "{}", &many[..many.len().min(200)]);
+    // A query string of 1 MB.
+    let giant =
+        raw(format!("GET /1/members/me?{auth}&fields={} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n", "x".repeat(1 << 20))).await;
+    assert!(giant.starts_with("HTTP/1.1 431") || giant.starts_with("HTTP/1.1 414"), "{}", &giant[..giant.len().min(200)]);
+    // A long query string that real clients could send (a search of 20 KB) is served.
+    let long = alice.get(&format!("/1/search?query={}&modelTypes=cards", "word%20".repeat(3000))).await;
+    assert_eq!(long.status, 200, "{}", long.text);
+    assert_eq!(alice.get("/1/members/me").await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_json_is_refused_without_harm() {
+    let server = Server::sqlite_with(&|_| {}).await;
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Deep").await, "id");
+    let list = s(&alice.list(&board, "List").await, "id");
+    for depth in [200usize, 100_000] {
+        let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let body = format!("{{\"name\": {nested}, \"idList\": \"{list}\"}}");
+        let answer = alice.send("POST", "/1/cards", common::Body::Raw("application/json", body.into_bytes())).await;
+        assert_eq!(answer.status, 400, "depth {depth}: {}", answer.text);
+        let bare = alice.send("PUT", &format!("/1/lists/{list}"), common::Body::Raw("application/json", nested.into_bytes())).await;
+        assert_eq!(bare.status, 400, "depth {depth}: {}", bare.text);
+    }
+    let cards: Value = alice.get(&format!("/1/lists/{list}/cards")).await.ok();
+    assert_eq!(cards, json!([]));
+    assert_eq!(s(&alice.get(&format!("/1/lists/{list}")).await.ok(), "name"), "List");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_cap_wait_until_one_closes() {
+    let server = Server::sqlite_with(&|config| {
+        tight(config);
+        // Long enough that the held connections stay open through the test.
+        config.connections.header_timeout = Duration::from_secs(30);
+    })
+    .await;
+    // Six connections that send nothing hold every place (reqwest's pool may hold one
+    // of its own from the setup: it is dropped with its client before this).
+    let mut held = Vec::new();
+    for _ in 0..6 {
+        held.push(TcpStream::connect(address(&server)).await.unwrap());
+    }
+    // The seventh is left in the backlog: its request is not answered...
+    let mut waiting = TcpStream::connect(address(&server)).await.unwrap();
+    waiting
+        .write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", address(&server)).as_bytes())
+        .await
+        .unwrap();
+    let mut first = [0u8; 16];
+    let early = tokio::time::timeout(Duration::from_millis(700), waiting.read(&mut first)).await;
+    assert!(early.is_err(), "answered over the cap: {early:?}");
+    // ...until one of the six closes; then it is served.
+    drop(held.pop());
+    let (got, took) = read_to_close(&mut waiting, Duration::from_secs(5)).await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(took < Duration::from_secs(2), "served {took:?} after a place came free");
+    // The held ones are still open and can still be used.
+    let mut one = held.pop().unwrap();
+    one.write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", address(&server)).as_bytes())
+        .await
+        .unwrap();
+    assert!(read_to_close(&mut one, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200"));
+}
