@@ -10,19 +10,22 @@
 //!   connection closed, without buffering more.
 //! - A request body must keep coming: `body_timeout` between two reads ends the request
 //!   with 408 (its size is bounded by the body and upload limits, elsewhere).
-//! - At most `max_connections` are open at once; past that nothing more is accepted
-//!   until one closes, so newcomers wait in the kernel's backlog (a burst of clients
-//!   is served late rather than refused, and memory stays bounded).
+//! - At most `max_connections` are open at once. At the cap, the connection idle longest
+//!   (a kept-alive one, or one whose head has not arrived, idle for a second at least)
+//!   is closed to make room for each newcomer; when there is none, newcomers wait in
+//!   the kernel's backlog until one closes. A request in hand is never cut.
 //!
 //! Each request carries its peer's address (`ConnectInfo<SocketAddr>`), as it did under
 //! `axum::serve`. On the stop signal accepting ends, every connection finishes the
 //! request in hand and closes (kept-alive idle ones at once), and [`run`] returns when
 //! the last one has closed; the caller bounds that wait.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -30,7 +33,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::response::Response;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 use tower::ServiceExt;
 use tower_http::timeout::TimeoutBody;
 
@@ -64,29 +67,41 @@ where
     // Every connection task holds a clone of `open`; `closed()` is when the last is gone.
     let (open_tx, open) = watch::channel(());
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let registry = Arc::new(Registry::default());
     let mut waiting_since_warning: Option<Instant> = None;
     let mut signal = pin!(signal);
-    loop {
-        // At the cap, nothing more is accepted until a connection closes: the kernel's
-        // backlog holds the newcomers (a burst of clients waits rather than fails).
-        let permit = match permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
+    'accepting: loop {
+        // At the cap, the connection idle longest (no request in hand: a kept-alive one,
+        // or one whose head has not arrived) is closed to make room, as often as needed;
+        // when every one has a request in hand, newcomers wait in the kernel's backlog
+        // until one closes (a burst of clients is served late rather than refused).
+        let permit = loop {
+            if let Ok(permit) = permits.clone().try_acquire_owned() {
+                break permit;
+            }
+            if registry.close_idlest() {
+                metrics::counter!("cork_connections_closed_idle_total").increment(1);
+            } else {
                 metrics::counter!("cork_connections_waited_total").increment(1);
                 if waiting_since_warning.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
-                    tracing::warn!(limit = limits.max_connections, "connection limit reached: new connections wait for one to close");
+                    tracing::warn!(
+                        limit = limits.max_connections,
+                        "connection limit reached with a request in hand on each: new connections wait"
+                    );
                     waiting_since_warning = Some(Instant::now());
                 }
-                tokio::select! {
-                    biased;
-                    _ = &mut signal => break,
-                    permit = permits.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
-                }
+            }
+            tokio::select! {
+                biased;
+                _ = &mut signal => break 'accepting,
+                permit = permits.clone().acquire_owned() => break permit.expect("the semaphore is never closed"),
+                // A connection may have finished its request since: look again.
+                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
             }
         };
         let accepted = tokio::select! {
             biased;
-            _ = &mut signal => break,
+            _ = &mut signal => break 'accepting,
             accepted = listener.accept() => accepted,
         };
         let (stream, remote) = match accepted {
@@ -106,24 +121,43 @@ where
         };
         let _ = stream.set_nodelay(true);
         let (service, limits, mut stopping, open) = (service.clone(), limits.clone(), stopping.clone(), open.clone());
+        let (id, this) = registry.add();
+        let registry = registry.clone();
         tokio::spawn(async move {
             metrics::gauge!("cork_connections_open").increment(1.0);
             let body_timeout = limits.body_timeout;
-            let handler = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
-                let mut request = request.map(|body| Body::new(TimeoutBody::new(body_timeout, body)));
-                request.extensions_mut().insert(ConnectInfo(remote));
-                service.clone().oneshot(request)
-            });
+            let handler = {
+                let this = this.clone();
+                hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let in_hand = InHand::start(this.clone());
+                    let mut request = request.map(|body| Body::new(TimeoutBody::new(body_timeout, body)));
+                    request.extensions_mut().insert(ConnectInfo(remote));
+                    let answering = service.clone().oneshot(request);
+                    async move {
+                        let response = answering.await?;
+                        // In hand until the answer's body is written (or dropped).
+                        Ok::<_, Infallible>(response.map(|body| Body::new(Tracked { body, _in_hand: in_hand })))
+                    }
+                })
+            };
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).max_buf_size(MAX_HEAD_BYTES);
             let mut connection = pin!(builder.serve_connection(TokioIo::new(stream), handler));
+            let closing = async {
+                tokio::select! {
+                    _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {}
+                    _ = this.close.notified() => {}
+                }
+            };
             tokio::select! {
                 _ = connection.as_mut() => {}
-                _ = async { stopping.wait_for(|stop| *stop).await.map(|_| ()) } => {
+                _ = closing => {
+                    // The request in hand, if any, is finished first.
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.as_mut().await;
                 }
             }
+            registry.remove(id);
             metrics::gauge!("cork_connections_open").decrement(1.0);
             drop((permit, open));
         });
@@ -132,6 +166,101 @@ where
     let _ = stop.send(true);
     drop(open);
     open_tx.closed().await;
+}
+
+/// How long a connection must have been without a request before the cap closes it:
+/// one just accepted may have its head on the way.
+const MIN_IDLE: Duration = Duration::from_secs(1);
+
+/// The open connections, so that the one idle longest can be told to close.
+#[derive(Default)]
+struct Registry {
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Connection>>>,
+}
+
+/// One open connection, as the accept loop sees it.
+struct Connection {
+    /// Requests in hand: from the head's arrival until the answer's body is written.
+    in_hand: AtomicUsize,
+    /// When a request last started or ended here (or the connection opened).
+    last: Mutex<Instant>,
+    /// Tells the connection to finish the request in hand, if any, and close.
+    close: Notify,
+}
+
+impl Registry {
+    fn add(&self) -> (u64, Arc<Connection>) {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let connection = Arc::new(Connection { in_hand: AtomicUsize::new(0), last: Mutex::new(Instant::now()), close: Notify::new() });
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).insert(id, connection.clone());
+        (id, connection)
+    }
+
+    fn remove(&self, id: u64) {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    }
+
+    /// Tells the connection idle longest to close (and forgets it, so that the next call
+    /// picks another); false when every open connection has a request in hand or has
+    /// been idle for less than [`MIN_IDLE`].
+    fn close_idlest(&self) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let idlest = open
+            .iter()
+            .filter(|(_, c)| {
+                c.in_hand.load(Ordering::Acquire) == 0 && c.last.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= MIN_IDLE
+            })
+            .min_by_key(|(_, c)| *c.last.lock().unwrap_or_else(|e| e.into_inner()))
+            .map(|(id, _)| *id);
+        let Some(connection) = idlest.and_then(|id| open.remove(&id)) else { return false };
+        connection.close.notify_one();
+        true
+    }
+}
+
+/// A request in hand on a connection, until dropped.
+struct InHand(Arc<Connection>);
+
+impl InHand {
+    fn start(connection: Arc<Connection>) -> InHand {
+        connection.in_hand.fetch_add(1, Ordering::AcqRel);
+        *connection.last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        InHand(connection)
+    }
+}
+
+impl Drop for InHand {
+    fn drop(&mut self) {
+        *self.0.last.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+        self.0.in_hand.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// An answer's body that keeps its request in hand until it is written or dropped.
+struct Tracked {
+    body: Body,
+    _in_hand: InHand,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Whether a request body's read failed because the client stopped sending it.

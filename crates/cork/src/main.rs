@@ -412,7 +412,8 @@ struct ServeArgs {
     /// Seconds a request body may pause between two reads before the request ends with 408.
     #[arg(long, env = "CORK_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     body_timeout: u64,
-    /// Connections open at once; more wait in the kernel's backlog until one closes.
+    /// Connections open at once; past it the one idle longest is closed for a newcomer,
+    /// or newcomers wait in the kernel's backlog until one closes.
     #[arg(long, env = "CORK_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
     /// Webhook callbacks allowed despite the address policy (which refuses loopback,

@@ -43,6 +43,25 @@ async fn read_to_close(stream: &mut TcpStream, limit: Duration) -> (String, Dura
     (String::from_utf8_lossy(&got).into_owned(), started.elapsed())
 }
 
+/// Reads one answer with a `Content-Length` off a kept-alive connection.
+async fn read_answer(stream: &mut TcpStream) -> String {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head.lines().find_map(|l| l.strip_prefix("content-length: ")).and_then(|v| v.trim().parse::<usize>().ok());
+            if length.is_some_and(|length| body.len() >= length) {
+                return text;
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => got.extend_from_slice(&buf[..n]),
+            other => panic!("no whole answer ({other:?}): {}", String::from_utf8_lossy(&got)),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_heads_are_cut_off() {
     let server = Server::sqlite_with(&tight).await;
@@ -167,37 +186,104 @@ async fn deeply_nested_json_is_refused_without_harm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_over_the_cap_wait_until_one_closes() {
+async fn at_the_cap_the_idlest_connection_makes_room_and_requests_in_hand_finish() {
     let server = Server::sqlite_with(&|config| {
         tight(config);
-        // Long enough that the held connections stay open through the test.
+        // Long enough that nothing times out on its own during the test.
         config.connections.header_timeout = Duration::from_secs(30);
+        config.connections.body_timeout = Duration::from_secs(30);
     })
     .await;
-    // Six connections that send nothing hold every place (reqwest's pool may hold one
-    // of its own from the setup: it is dropped with its client before this).
-    let mut held = Vec::new();
-    for _ in 0..6 {
-        held.push(TcpStream::connect(address(&server)).await.unwrap());
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Cap").await, "id");
+    let list = s(&alice.list(&board, "List").await, "id");
+    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+    drop(alice);
+    let host = address(&server);
+    let health = format!("GET /cork/health HTTP/1.1\r\nHost: {host}\r\n\r\n");
+
+    // Six places: the first two hold requests in hand (a card create whose body is half
+    // sent), the other four are idle, opened one after the other.
+    let body = json!({"name": "in hand at the cap", "idList": list}).to_string();
+    let head = format!("POST /1/cards?{auth} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let mut in_hand = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&host).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+        in_hand.push(stream);
     }
-    // The seventh is left in the backlog: its request is not answered...
-    let mut waiting = TcpStream::connect(address(&server)).await.unwrap();
-    waiting
-        .write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", address(&server)).as_bytes())
-        .await
-        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut idle = Vec::new();
+    for _ in 0..4 {
+        idle.push(TcpStream::connect(&host).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A connection is closed for a newcomer only once it has been idle for a second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Four newcomers, kept alive: each is served at once, and each takes the place of
+    // the idle connection opened first, in order (a newcomer idle after its answer has
+    // been idle for less time than those).
+    let mut newcomers = Vec::new();
+    for (n, idle) in idle.iter_mut().enumerate() {
+        let mut newcomer = TcpStream::connect(&host).await.unwrap();
+        let started = Instant::now();
+        newcomer.write_all(health.as_bytes()).await.unwrap();
+        let got = read_answer(&mut newcomer).await;
+        assert!(got.starts_with("HTTP/1.1 200"), "newcomer {n}: {got}");
+        assert!(started.elapsed() < Duration::from_secs(2), "newcomer {n} waited {:?}", started.elapsed());
+        let (closed, _) = read_to_close(idle, Duration::from_secs(2)).await;
+        assert_eq!(closed, "", "the idle connection is closed without an answer");
+        newcomers.push(newcomer);
+    }
+    // With a request in hand on every place but the newcomers' (which have closed),
+    // nothing is cut: both requests in hand finish and are answered.
+    for mut stream in in_hand {
+        stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+        let (got, _) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+        assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_cap_with_every_request_in_hand_newcomers_wait() {
+    let server = Server::sqlite_with(&|config| {
+        tight(config);
+        config.connections.header_timeout = Duration::from_secs(30);
+        config.connections.body_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let board = s(&alice.board("Cap").await, "id");
+    let list = s(&alice.list(&board, "List").await, "id");
+    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+    drop(alice);
+    let host = address(&server);
+    let body = json!({"name": "in hand", "idList": list}).to_string();
+    let head = format!("POST /1/cards?{auth} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let mut in_hand = Vec::new();
+    for _ in 0..6 {
+        let mut stream = TcpStream::connect(&host).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+        in_hand.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The seventh waits in the backlog: its request is not answered...
+    let mut waiting = TcpStream::connect(&host).await.unwrap();
+    waiting.write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
     let mut first = [0u8; 16];
     let early = tokio::time::timeout(Duration::from_millis(700), waiting.read(&mut first)).await;
     assert!(early.is_err(), "answered over the cap: {early:?}");
-    // ...until one of the six closes; then it is served.
-    drop(held.pop());
+    // ...until one request in hand finishes and its connection closes; then it is served.
+    let mut done = in_hand.pop().unwrap();
+    done.write_all(&body.as_bytes()[10..]).await.unwrap();
+    assert!(read_to_close(&mut done, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200"));
     let (got, took) = read_to_close(&mut waiting, Duration::from_secs(5)).await;
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert!(took < Duration::from_secs(2), "served {took:?} after a place came free");
-    // The held ones are still open and can still be used.
-    let mut one = held.pop().unwrap();
-    one.write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", address(&server)).as_bytes())
-        .await
-        .unwrap();
-    assert!(read_to_close(&mut one, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200"));
+    for mut stream in in_hand {
+        stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+        assert!(read_to_close(&mut stream, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200"));
+    }
 }
