@@ -55,9 +55,15 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
     let (seeder, addr) = cork.serve_with(&[], &settings[0].1).await?;
     let api = Api::new(addr, &key, &token);
     let board = seed_board(&api, "Service", 200, &[]).await?;
-    let mut boards = Vec::new();
-    for n in 0..8 {
-        boards.push(seed_board(&api, &format!("Writes {n}"), 0, &[]).await?.lists);
+    // Each node count creates into boards of its own, so the three-node run does not
+    // start on lists the one-node run has already filled.
+    let mut boards: Vec<Vec<Vec<String>>> = Vec::new();
+    for nodes in [1, 3] {
+        let mut set = Vec::new();
+        for n in 0..8 {
+            set.push(seed_board(&api, &format!("Writes {n} ({nodes} nodes)"), 0, &[]).await?.lists);
+        }
+        boards.push(set);
     }
     drop(seeder);
 
@@ -65,7 +71,7 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
         let (cards, auth) = (Arc::new(board.cards.clone()), auth.clone());
         Arc::new(move |client, n| Call::get(with_auth(&format!("/1/cards/{}", cards[(client * 7919 + n as usize) % cards.len()]), &auth)))
     };
-    let creates: Workload = {
+    let creates = |boards: Vec<Vec<String>>| -> Workload {
         let (boards, auth) = (Arc::new(boards), auth.clone());
         Arc::new(move |client, n| {
             let lists = &boards[client % boards.len()];
@@ -126,11 +132,11 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
     // One node against three, with the limits shared in Redis as a deployment runs them.
     out.push_str(
         "\n### One node and three nodes on one database\n\nRate limits shared in Redis. Clients spread over the nodes \
-                  (client i on node i mod n), 48 connections in all; creates go to 8 boards (a client keeps to one).\n\n\
+                  (client i on node i mod n), 48 connections in all; creates go to 8 empty boards (a client keeps to one; each node count has boards of its own).\n\n\
                   | load | 1 node | 3 nodes |\n|---|---|---|\n",
     );
     let mut figures: Vec<(&str, Vec<String>)> = vec![("`GET /1/cards/{id}`", Vec::new()), ("card create, 8 boards", Vec::new())];
-    for nodes in [1usize, 3] {
+    for (nodes, boards) in [1usize, 3].into_iter().zip(boards) {
         let mut running = Vec::new();
         let mut addrs = Vec::new();
         for _ in 0..nodes {
@@ -138,7 +144,7 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
             running.push(node);
             addrs.push(addr);
         }
-        for (n, workload) in [card_get.clone(), creates.clone()].into_iter().enumerate() {
+        for (n, workload) in [card_get.clone(), creates(boards)].into_iter().enumerate() {
             eprintln!("service: {} on {nodes} node(s)", figures[n].0);
             let (spread, length) = (addrs.clone(), bench.phase());
             let stats = bench.on_generator(move |g| g.run_spread(spread, 48, length, workload)).await;
