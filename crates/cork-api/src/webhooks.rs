@@ -593,6 +593,9 @@ async fn deliver_queue(app: App, mut held: Held, queue: Vec<Delivery>) {
             stopping = true;
             break;
         }
+        if model.is_none() {
+            model = Some(model_json(&app, job).await);
+        }
         // Each attempt starts with at least half a lease ahead of it, which outlasts the
         // attempt's timeout; the sends so far are recorded with the renewal.
         if chrono::Utc::now().timestamp_millis() > held.until - lease_ms / 2 {
@@ -616,9 +619,6 @@ async fn deliver_queue(app: App, mut held: Held, queue: Vec<Delivery>) {
                 tracing::warn!("renewing webhook delivery leases took half a lease; the queue is left to be claimed again");
                 break;
             }
-        }
-        if model.is_none() {
-            model = Some(model_json(&app, job).await);
         }
         let body = payload(&app, job, model.as_ref().unwrap_or(&Value::Null));
         let signed = signature(&job.secret, &body, &job.webhook.callback_url);
