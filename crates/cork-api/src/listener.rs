@@ -71,34 +71,6 @@ where
     let mut waiting_since_warning: Option<Instant> = None;
     let mut signal = pin!(signal);
     'accepting: loop {
-        // At the cap, the connection idle longest (no request in hand: a kept-alive one,
-        // or one whose head has not arrived) is closed to make room, as often as needed;
-        // when every one has a request in hand, newcomers wait in the kernel's backlog
-        // until one closes (a burst of clients is served late rather than refused).
-        let permit = loop {
-            if let Ok(permit) = permits.clone().try_acquire_owned() {
-                break permit;
-            }
-            if registry.close_idlest() {
-                metrics::counter!("cork_connections_closed_idle_total").increment(1);
-            } else {
-                metrics::counter!("cork_connections_waited_total").increment(1);
-                if waiting_since_warning.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
-                    tracing::warn!(
-                        limit = limits.max_connections,
-                        "connection limit reached with a request in hand on each: new connections wait"
-                    );
-                    waiting_since_warning = Some(Instant::now());
-                }
-            }
-            tokio::select! {
-                biased;
-                _ = &mut signal => break 'accepting,
-                permit = permits.clone().acquire_owned() => break permit.expect("the semaphore is never closed"),
-                // A connection may have finished its request since: look again.
-                _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-            }
-        };
         let accepted = tokio::select! {
             biased;
             _ = &mut signal => break 'accepting,
@@ -117,6 +89,42 @@ where
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 continue;
+            }
+        };
+        // At the cap, the connection idle longest (no request in hand: a kept-alive one,
+        // or one whose head has not arrived) is told to close to make room for this one;
+        // when there is none, this one waits for a place, and the ones behind it wait in
+        // the kernel's backlog (a burst of clients is served late rather than refused).
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                let mut made_room = false;
+                let mut waited = false;
+                loop {
+                    if !made_room {
+                        made_room = registry.close_idlest();
+                        if made_room {
+                            metrics::counter!("cork_connections_closed_idle_total").increment(1);
+                        } else if !waited {
+                            waited = true;
+                            metrics::counter!("cork_connections_waited_total").increment(1);
+                            if waiting_since_warning.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                                tracing::warn!(
+                                    limit = limits.max_connections,
+                                    "connection limit reached with no idle connection to close: new connections wait"
+                                );
+                                waiting_since_warning = Some(Instant::now());
+                            }
+                        }
+                    }
+                    tokio::select! {
+                        biased;
+                        _ = &mut signal => break 'accepting,
+                        permit = permits.clone().acquire_owned() => break permit.expect("the semaphore is never closed"),
+                        // A connection may have finished its request since: look again.
+                        _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    }
+                }
             }
         };
         let _ = stream.set_nodelay(true);
