@@ -185,38 +185,67 @@ async fn deeply_nested_json_is_refused_without_harm() {
     assert_eq!(s(&alice.get(&format!("/1/lists/{list}")).await.ok(), "name"), "List");
 }
 
+/// A server with six places and nothing timing out on its own during a test, and a card
+/// create to leave in hand: its head and the first 10 bytes of its body sent.
+struct Cap {
+    _server: Server,
+    host: String,
+    head: String,
+    body: String,
+}
+
+impl Cap {
+    async fn new() -> Cap {
+        let server = Server::sqlite_with(&|config| {
+            tight(config);
+            config.connections.header_timeout = Duration::from_secs(30);
+            config.connections.body_timeout = Duration::from_secs(30);
+        })
+        .await;
+        let alice = server.user("alice").await;
+        let board = s(&alice.board("Cap").await, "id");
+        let list = s(&alice.list(&board, "List").await, "id");
+        let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
+        // Its pooled connection goes with it, so the test counts every place itself.
+        drop(alice);
+        let host = address(&server);
+        let body = json!({"name": "in hand at the cap", "idList": list}).to_string();
+        let head = format!(
+            "POST /1/cards?{auth} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        Cap { _server: server, host, head, body }
+    }
+
+    /// A connection with the card create in hand.
+    async fn in_hand(&self) -> TcpStream {
+        let mut stream = TcpStream::connect(&self.host).await.unwrap();
+        stream.write_all(self.head.as_bytes()).await.unwrap();
+        stream.write_all(&self.body.as_bytes()[..10]).await.unwrap();
+        stream
+    }
+
+    /// Sends the rest of the create; answers what came back.
+    async fn finish(&self, mut stream: TcpStream) -> String {
+        stream.write_all(&self.body.as_bytes()[10..]).await.unwrap();
+        read_to_close(&mut stream, Duration::from_secs(5)).await.0
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_cap_the_idlest_connection_makes_room_and_requests_in_hand_finish() {
-    let server = Server::sqlite_with(&|config| {
-        tight(config);
-        // Long enough that nothing times out on its own during the test.
-        config.connections.header_timeout = Duration::from_secs(30);
-        config.connections.body_timeout = Duration::from_secs(30);
-    })
-    .await;
-    let alice = server.user("alice").await;
-    let board = s(&alice.board("Cap").await, "id");
-    let list = s(&alice.list(&board, "List").await, "id");
-    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
-    drop(alice);
-    let host = address(&server);
-    let health = format!("GET /cork/health HTTP/1.1\r\nHost: {host}\r\n\r\n");
-
-    // Six places: the first two hold requests in hand (a card create whose body is half
-    // sent), the other four are idle, opened one after the other.
-    let body = json!({"name": "in hand at the cap", "idList": list}).to_string();
-    let head = format!("POST /1/cards?{auth} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let cap = Cap::new().await;
+    let health = format!("GET /cork/health HTTP/1.1\r\nHost: {}\r\n\r\n", cap.host);
+    // Six places: the first two hold requests in hand, the other four are idle, opened
+    // one after the other.
     let mut in_hand = Vec::new();
     for _ in 0..2 {
-        let mut stream = TcpStream::connect(&host).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(&body.as_bytes()[..10]).await.unwrap();
-        in_hand.push(stream);
+        in_hand.push(cap.in_hand().await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut idle = Vec::new();
     for _ in 0..4 {
-        idle.push(TcpStream::connect(&host).await.unwrap());
+        idle.push(TcpStream::connect(&cap.host).await.unwrap());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // A connection is closed for a newcomer only once it has been idle for a second.
@@ -226,7 +255,7 @@ async fn at_the_cap_the_idlest_connection_makes_room_and_requests_in_hand_finish
     // been idle for less time than those).
     let mut newcomers = Vec::new();
     for (n, idle) in idle.iter_mut().enumerate() {
-        let mut newcomer = TcpStream::connect(&host).await.unwrap();
+        let mut newcomer = TcpStream::connect(&cap.host).await.unwrap();
         let started = Instant::now();
         newcomer.write_all(health.as_bytes()).await.unwrap();
         let got = read_answer(&mut newcomer).await;
@@ -236,54 +265,36 @@ async fn at_the_cap_the_idlest_connection_makes_room_and_requests_in_hand_finish
         assert_eq!(closed, "", "the idle connection is closed without an answer");
         newcomers.push(newcomer);
     }
-    // With a request in hand on every place but the newcomers' (which have closed),
-    // nothing is cut: both requests in hand finish and are answered.
-    for mut stream in in_hand {
-        stream.write_all(&body.as_bytes()[10..]).await.unwrap();
-        let (got, _) = read_to_close(&mut stream, Duration::from_secs(5)).await;
+    // Nothing in hand was cut: both requests finish and are answered.
+    for stream in in_hand {
+        let got = cap.finish(stream).await;
         assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_cap_with_every_request_in_hand_newcomers_wait() {
-    let server = Server::sqlite_with(&|config| {
-        tight(config);
-        config.connections.header_timeout = Duration::from_secs(30);
-        config.connections.body_timeout = Duration::from_secs(30);
-    })
-    .await;
-    let alice = server.user("alice").await;
-    let board = s(&alice.board("Cap").await, "id");
-    let list = s(&alice.list(&board, "List").await, "id");
-    let auth = format!("key={}&token={}", alice.key.as_deref().unwrap(), alice.token.as_deref().unwrap());
-    drop(alice);
-    let host = address(&server);
-    let body = json!({"name": "in hand", "idList": list}).to_string();
-    let head = format!("POST /1/cards?{auth} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let cap = Cap::new().await;
+    let host = cap.host.clone();
     let mut in_hand = Vec::new();
     for _ in 0..6 {
-        let mut stream = TcpStream::connect(&host).await.unwrap();
-        stream.write_all(head.as_bytes()).await.unwrap();
-        stream.write_all(&body.as_bytes()[..10]).await.unwrap();
-        in_hand.push(stream);
+        in_hand.push(cap.in_hand().await);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    // The seventh waits in the backlog: its request is not answered...
+    // The seventh waits for a place: its request is not answered...
     let mut waiting = TcpStream::connect(&host).await.unwrap();
     waiting.write_all(format!("GET /cork/health HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
     let mut first = [0u8; 16];
     let early = tokio::time::timeout(Duration::from_millis(700), waiting.read(&mut first)).await;
     assert!(early.is_err(), "answered over the cap: {early:?}");
     // ...until one request in hand finishes and its connection closes; then it is served.
-    let mut done = in_hand.pop().unwrap();
-    done.write_all(&body.as_bytes()[10..]).await.unwrap();
-    assert!(read_to_close(&mut done, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200"));
+    let done = cap.finish(in_hand.pop().unwrap()).await;
+    assert!(done.starts_with("HTTP/1.1 200"), "{done}");
     let (got, took) = read_to_close(&mut waiting, Duration::from_secs(5)).await;
     assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     assert!(took < Duration::from_secs(2), "served {took:?} after a place came free");
-    for mut stream in in_hand {
-        stream.write_all(&body.as_bytes()[10..]).await.unwrap();
-        assert!(read_to_close(&mut stream, Duration::from_secs(5)).await.0.starts_with("HTTP/1.1 200"));
+    for stream in in_hand {
+        let got = cap.finish(stream).await;
+        assert!(got.starts_with("HTTP/1.1 200"), "{got}");
     }
 }
