@@ -12,6 +12,12 @@ use serde_json::{json, Value};
 
 use common::{s, Server};
 
+/// Held by each test that runs three nodes on PostgreSQL: each node may open 25
+/// connections (docs/operations.md), so two such tests at once could take 150, past
+/// the test server's `max_connections` of 100, and their requests would get 503s that
+/// say nothing about Cork.
+static THREE_NODES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn with_metrics_token(config: &mut cork_api::ApiConfig) {
     config.metrics_token = Some("scrape-me".into());
 }
@@ -486,6 +492,7 @@ fn test_redis() -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_let_exactly_one_token_budget_through_per_window() {
+    let _alone = THREE_NODES.lock().await;
     let Some(redis) = test_redis() else { return };
     let shared = |c: &mut cork_api::ApiConfig| {
         c.rate_limits.enabled = true;
@@ -732,6 +739,7 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_cleanly() {
     use std::sync::atomic::Ordering::SeqCst;
     use std::sync::{Arc, Mutex};
+    let _alone = THREE_NODES.lock().await;
     let Some((admin, name, database)) = common::fresh_postgres_database().await else { return };
     struct DropDatabase(String, String);
     impl Drop for DropDatabase {
