@@ -440,6 +440,20 @@ fn latency(stats: &Stats) -> String {
     out
 }
 
+/// Card creates: client i keeps to the board `lists[i mod n]` and goes round its lists;
+/// each card is named `{name} {client}.{n}`.
+fn card_creates(lists: Vec<Vec<String>>, auth: &str, name: &'static str) -> Workload {
+    let auth = auth.to_string();
+    Arc::new(move |client, n| {
+        let board = &lists[client % lists.len()];
+        Call::with_json(
+            "POST",
+            with_auth("/1/cards", &auth),
+            json!({"idList": board[n as usize % board.len()], "name": format!("{name} {client}.{n}")}),
+        )
+    })
+}
+
 fn with_auth(path: &str, auth: &str) -> String {
     let joiner = if path.contains('?') { '&' } else { '?' };
     format!("{path}{joiner}{auth}")
@@ -714,17 +728,7 @@ impl Bench {
         table.set("`GET /1/cards/{id}`, 64 connections", column, throughput(&stats));
         table.keep("card get", column, stats.per_second());
 
-        let create_on = |lists: Vec<Vec<String>>| -> Workload {
-            let auth = auth.clone();
-            Arc::new(move |client, n| {
-                let board = &lists[client % lists.len()];
-                Call::with_json(
-                    "POST",
-                    with_auth("/1/cards", &auth),
-                    json!({"idList": board[n as usize % board.len()], "name": format!("Load {client}.{n}")}),
-                )
-            })
-        };
+        let create_on = |lists: Vec<Vec<String>>| card_creates(lists, &auth, "Load");
         // Creates go to a board of their own, so that the 1,000-card board keeps 1,000
         // cards for every later read (and the instruction count of its view).
         let writes = seed_board(&api, "Writes", 0, &[]).await?.lists;

@@ -71,17 +71,7 @@ async fn measure(bench: &Bench, binary: PathBuf, scratch: &Path, database: Strin
         let (cards, auth) = (Arc::new(board.cards.clone()), auth.clone());
         Arc::new(move |client, n| Call::get(with_auth(&format!("/1/cards/{}", cards[(client * 7919 + n as usize) % cards.len()]), &auth)))
     };
-    let creates = |boards: Vec<Vec<String>>| -> Workload {
-        let (boards, auth) = (Arc::new(boards), auth.clone());
-        Arc::new(move |client, n| {
-            let lists = &boards[client % boards.len()];
-            Call::with_json(
-                "POST",
-                with_auth("/1/cards", &auth),
-                json!({"idList": lists[n as usize % lists.len()], "name": format!("Service {client}.{n}")}),
-            )
-        })
-    };
+    let creates = |boards: Vec<Vec<String>>| card_creates(boards, &auth, "Service");
 
     let mut out = String::new();
     out.push_str(&format!(
