@@ -730,6 +730,17 @@ async fn board_actions(http: &reqwest::Client, base: &str, auth: &str, board: &s
     }
 }
 
+/// The `field` of every element of the arrays the `urls` answer, sorted.
+async fn gathered(http: &reqwest::Client, urls: impl Iterator<Item = String>, field: &str) -> Vec<String> {
+    let mut all = Vec::new();
+    for url in urls {
+        let listed: Vec<Value> = http.get(url).send().await.unwrap().json().await.unwrap();
+        all.extend(listed.iter().map(|v| s(v, field)));
+    }
+    all.sort();
+    all
+}
+
 /// The value of an unlabelled Prometheus sample in `text`.
 fn sample(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
@@ -1034,24 +1045,13 @@ async fn three_nodes_under_a_write_load_lose_nothing_deliver_once_and_stop_clean
     assert!(requests[stopped] > 0 && requests.iter().sum::<usize>() > 100, "the load reached every node: {requests:?}");
 
     // Every acknowledged card exactly once, and nothing else.
-    let mut present = Vec::new();
-    for list in &lists {
-        let answer = http.get(format!("{survivor}/1/lists/{list}/cards?{auth}")).send().await.unwrap();
-        let listed: Vec<Value> = answer.json().await.unwrap();
-        present.extend(listed.iter().map(|c| s(c, "id")));
-    }
-    present.sort();
+    let present = gathered(&http, lists.iter().map(|list| format!("{survivor}/1/lists/{list}/cards?{auth}")), "id").await;
     let mut expected: Vec<String> = seeded.iter().chain(&log.cards).cloned().collect();
     expected.sort();
     assert_eq!(present, expected, "every acknowledged card once, and no other");
     // Every acknowledged check item once, and nothing else.
-    let mut items = Vec::new();
-    for checklist in &checklists {
-        let answer = http.get(format!("{survivor}/1/checklists/{checklist}/checkItems?{auth}")).send().await.unwrap();
-        let listed: Vec<Value> = answer.json().await.unwrap();
-        items.extend(listed.iter().map(|i| s(i, "name")));
-    }
-    items.sort();
+    let items =
+        gathered(&http, checklists.iter().map(|checklist| format!("{survivor}/1/checklists/{checklist}/checkItems?{auth}")), "name").await;
     let mut acknowledged_items = log.check_items.clone();
     acknowledged_items.sort();
     assert_eq!(items, acknowledged_items, "every acknowledged check item once, and no other");
